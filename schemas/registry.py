@@ -1,0 +1,51 @@
+"""Topic -> message model: every topic in `schemas.topics.ALL` carries exactly one model.
+
+A consumer validates a message body with `model_for(topic_name).from_bytes(body)`; the envelope's
+`type` header (`Model.type_name()`) resolves through `schemas.base.message_model`.
+"""
+
+from __future__ import annotations
+
+from schemas import topics
+from schemas.auth import UserRegistered
+from schemas.base import WireModel
+from schemas.billing import GiftCardDelivery
+from schemas.catalog import ProductFeedMessage, StockLevel
+from schemas.delivery import DeliveryNotification
+from schemas.notification import OrderNotification
+from schemas.order import OrderStatusUpdate, ReportReady
+from schemas.payment import OrderPaymentEvent, PaymentNotification
+from schemas.saga import (
+    ConfirmationReply,
+    ConfirmationRequest,
+    OrderConfirmationRequest,
+    OrderOutcome,
+    SagaNotification,
+)
+
+TOPIC_MODELS: dict[str, type[WireModel]] = {
+    topics.USER_REGISTERED.name: UserRegistered,
+    topics.ORDER_CONFIRMATION_REQUESTS.name: OrderConfirmationRequest,
+    topics.PAYMENT_CONFIRMATIONS.name: ConfirmationRequest,
+    topics.STORE_CONFIRMATIONS.name: ConfirmationRequest,
+    topics.DELIVERY_CONFIRMATIONS.name: ConfirmationRequest,
+    topics.CONFIRMATION_REPLIES.name: ConfirmationReply,
+    topics.ORDER_OUTCOMES.name: OrderOutcome,
+    topics.SAGA_NOTIFICATIONS.name: SagaNotification,
+    topics.PAYMENT_EVENTS.name: OrderPaymentEvent,
+    topics.PAYMENT_NOTIFICATIONS.name: PaymentNotification,
+    topics.DELIVERY_NOTIFICATIONS.name: DeliveryNotification,
+    topics.GIFT_CARD_DELIVERIES.name: GiftCardDelivery,
+    topics.ORDER_NOTIFICATIONS.name: OrderNotification,
+    topics.PRODUCT_FEED.name: ProductFeedMessage,
+    topics.STOCK_FEED.name: StockLevel,
+    topics.ORDER_STATUS_FEED.name: OrderStatusUpdate,
+    topics.REPORT_READY.name: ReportReady,
+}
+
+
+def model_for(topic_name: str) -> type[WireModel]:
+    """The model of the messages on `topic_name` (its dead-letter twin included)."""
+    if topic_name.endswith(topics.DLQ_SUFFIX):
+        topic_name = topic_name.removesuffix(topics.DLQ_SUFFIX)
+    return TOPIC_MODELS[topic_name]

@@ -1,0 +1,137 @@
+"""The one registry of Kafka topics: name, key, producer and consumer groups.
+
+Nothing else in the code base spells a topic name; services refer to the constants here.
+A consumer group is named after the service that owns it (one group per service and topic).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+PARTITIONS = 4
+DLQ_SUFFIX = ".dlq"
+
+
+@dataclass(frozen=True)
+class Topic:
+    name: str
+    key: str
+    producer: str
+    consumers: tuple[str, ...]
+    doc: str
+    partitions: int = PARTITIONS
+
+    @property
+    def dlq(self) -> str:
+        return self.name + DLQ_SUFFIX
+
+
+# fmt: off
+# one compact row per topic: name, key, producer, consumers, doc
+USER_REGISTERED = Topic(
+    "auth.user-registered", "username", "auth_svc", ("billing_svc", "notification_svc"),
+    "001 account creation stream: {username, firstName, lastName, email, phone}",
+)
+ORDER_CONFIRMATION_REQUESTS = Topic(
+    "order.confirmation-requests", "orderId", "order_svc", ("orchestra",),
+    "001 orders requiring confirmation (order -> orchestra)",
+)
+PAYMENT_CONFIRMATIONS = Topic(
+    "orchestra.payment-requests", "orderId", "orchestra", ("payment_svc",),
+    "001 CONFIRM/REVERSE requests for the PAYMENT confirmator",
+)
+STORE_CONFIRMATIONS = Topic(
+    "orchestra.store-requests", "orderId", "orchestra", ("store_svc",),
+    "001 CONFIRM/REVERSE requests for the STORE confirmator",
+)
+DELIVERY_CONFIRMATIONS = Topic(
+    "orchestra.delivery-requests", "orderId", "orchestra", ("delivery_svc",),
+    "001 CONFIRM/REVERSE requests for the DELIVERY confirmator",
+)
+CONFIRMATION_REPLIES = Topic(
+    "orchestra.confirmation-replies", "orderId", "payment_svc,store_svc,delivery_svc",
+    ("orchestra",),
+    "001 participant replies {orderId, requestType, confirmator, response}",
+)
+ORDER_OUTCOMES = Topic(
+    "orchestra.order-outcomes", "orderId", "orchestra", ("order_svc",),
+    "001 saga outcome for order: {orderId, version, response}",
+)
+SAGA_NOTIFICATIONS = Topic(
+    "orchestra.saga-notifications", "orderId", "orchestra", ("notification_svc",),
+    "001 saga outcome for notification: {orderId, username, response, timestamp}",
+)
+PAYMENT_EVENTS = Topic(
+    "payment.order-payments", "orderId", "payment_svc", ("order_svc",),
+    "payment succeeded / failed for an order (moves it to PAID)",
+)
+PAYMENT_NOTIFICATIONS = Topic(
+    "payment.notifications", "orderId", "payment_svc", ("notification_svc",),
+    "001 payment CHARGE/REVERSE results",
+)
+DELIVERY_NOTIFICATIONS = Topic(
+    "delivery.notifications", "orderId", "delivery_svc", ("notification_svc",),
+    "001 delivery notices (pickup point or home delivery)",
+)
+GIFT_CARD_DELIVERIES = Topic(
+    "billing.gift-card-deliveries", "giftCardNumber", "billing_svc", ("notification_svc",),
+    "001 gift card data for the donee",
+)
+ORDER_NOTIFICATIONS = Topic(
+    "order.notifications", "orderNum", "order_svc", ("notification_svc",),
+    "003 order notification by sms/email (requires_payment, success_payment, completed)",
+)
+PRODUCT_FEED = Topic(
+    "catalog.product-feed", "id", "neighbour: product accounting", ("store_svc",),
+    "003 product created/updated {id, name, measurments, description, cost, tax, version}",
+)
+STOCK_FEED = Topic(
+    "warehouse.stock-feed", "productId", "neighbour: warehouse", ("store_svc",),
+    "stock level per product and warehouse from the warehouse side",
+)
+ORDER_STATUS_FEED = Topic(
+    "delivery.order-status-feed", "orderId", "neighbour: warehouse/delivery", ("order_svc",),
+    "003 order status updates from neighbour services",
+)
+REPORT_READY = Topic(
+    "order.reports-ready", "reportId", "order_svc", (),
+    "003 report ready {reportId, result, detail}",
+)
+# fmt: on
+
+ALL: tuple[Topic, ...] = (
+    USER_REGISTERED,
+    ORDER_CONFIRMATION_REQUESTS,
+    PAYMENT_CONFIRMATIONS,
+    STORE_CONFIRMATIONS,
+    DELIVERY_CONFIRMATIONS,
+    CONFIRMATION_REPLIES,
+    ORDER_OUTCOMES,
+    SAGA_NOTIFICATIONS,
+    PAYMENT_EVENTS,
+    PAYMENT_NOTIFICATIONS,
+    DELIVERY_NOTIFICATIONS,
+    GIFT_CARD_DELIVERIES,
+    ORDER_NOTIFICATIONS,
+    PRODUCT_FEED,
+    STOCK_FEED,
+    ORDER_STATUS_FEED,
+    REPORT_READY,
+)
+
+
+def all_topic_names() -> list[str]:
+    """Every topic to create at start-up: each registry topic and its dead-letter twin."""
+    return [name for t in ALL for name in (t.name, t.dlq)]
+
+
+def by_name(name: str) -> Topic:
+    for topic in ALL:
+        if topic.name == name:
+            return topic
+    raise KeyError(name)
+
+
+def consumer_group(service: str, topic: Topic) -> str:
+    """One consumer group per (service, topic): `<service>.<topic>`."""
+    return f"{service}.{topic.name}"

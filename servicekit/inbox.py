@@ -1,0 +1,34 @@
+"""Idempotent consumer: the handled message_id is recorded in the same transaction as the state
+change it causes. A duplicate key means the message was handled before: skip it."""
+
+from __future__ import annotations
+
+from pymongo.asynchronous.client_session import AsyncClientSession
+from pymongo.asynchronous.collection import AsyncCollection
+from pymongo.errors import DuplicateKeyError
+
+from servicekit.mongo import Doc, utcnow
+
+COLLECTION = "inbox"
+KEEP_SECONDS = 7 * 24 * 3600
+
+
+class AlreadyHandled(Exception):
+    """This consumer has applied this message before."""
+
+
+async def ensure_indexes(collection: AsyncCollection[Doc]) -> None:
+    await collection.create_index("handled_at", expireAfterSeconds=KEEP_SECONDS)
+
+
+async def claim(
+    collection: AsyncCollection[Doc], session: AsyncClientSession, consumer: str, message_id: str
+) -> None:
+    """Record the message as handled by `consumer`, or raise AlreadyHandled (which aborts the
+    caller's transaction, so nothing of the duplicate is applied)."""
+    try:
+        await collection.insert_one(
+            {"_id": f"{consumer}:{message_id}", "handled_at": utcnow()}, session=session
+        )
+    except DuplicateKeyError as exc:
+        raise AlreadyHandled(message_id) from exc

@@ -1,0 +1,70 @@
+"""MongoDB through PyMongo's async client, and the one transaction helper."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+
+import pymongo
+from pymongo import AsyncMongoClient
+from pymongo.asynchronous.client_session import AsyncClientSession
+from pymongo.asynchronous.database import AsyncDatabase
+
+from servicekit.retry import transient_retry
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+Doc = dict[str, Any]
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def make_client(url: str, timeout_seconds: float = 5.0) -> AsyncMongoClient[Doc]:
+    """A client that does not connect until first used and fails fast when the server is away."""
+    return AsyncMongoClient(
+        url,
+        tz_aware=True,
+        connect=False,
+        serverSelectionTimeoutMS=int(timeout_seconds * 1000),
+        connectTimeoutMS=2000,
+        uuidRepresentation="standard",
+    )
+
+
+class Mongo:
+    """The service's client and database, with `transaction` as the only way to write
+    several documents together."""
+
+    def __init__(self, url: str, database: str, timeout_seconds: float = 5.0) -> None:
+        self.client = make_client(url, timeout_seconds)
+        self.db: AsyncDatabase[Doc] = self.client[database]
+        self.timeout_seconds = timeout_seconds
+
+    async def ping(self, timeout: float = 1.0) -> bool:
+        try:
+            with pymongo.timeout(timeout):
+                await self.client.admin.command("ping")
+        except Exception:
+            return False
+        return True
+
+    async def transaction(
+        self, callback: Callable[[AsyncClientSession], Awaitable[T]], timeout: float | None = None
+    ) -> T:
+        """Run `callback(session)` in one transaction. Transient errors (write conflicts, a lost
+        connection, an unknown commit result) rerun the callback, bounded in attempts and time,
+        so the callback must have no effect outside the database."""
+        limit = timeout or self.timeout_seconds * 2
+        async for attempt in transient_retry(attempts=8, max_delay=limit):
+            with attempt:
+                async with self.client.start_session() as session:
+                    with pymongo.timeout(limit):
+                        return await session.with_transaction(callback)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    async def close(self) -> None:
+        await self.client.close()

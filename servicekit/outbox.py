@@ -1,0 +1,107 @@
+"""Transactional outbox and its relay.
+
+A state change and the messages it causes are written in ONE transaction; the relay publishes
+what is in the outbox in `_id` order and then deletes what it published, in one batched write.
+A crash between publish and delete republishes: consumers dedupe by `message_id` (inbox).
+The relay is woken right after a commit in this process and also polls slowly for what a crash
+left behind, so a hop costs milliseconds, not a poll interval.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from bson import ObjectId
+from pymongo.asynchronous.client_session import AsyncClientSession
+from pymongo.asynchronous.collection import AsyncCollection
+
+from schemas.envelope import Envelope
+from schemas.topics import Topic
+from servicekit.mongo import Doc, utcnow
+from servicekit.retry import is_db_unavailable, is_transient
+
+log = logging.getLogger(__name__)
+COLLECTION = "outbox"
+
+# publish(topic, body, key, headers) -> awaitable that resolves when the broker has the message
+Publish = Callable[[str, bytes, bytes | None, dict[str, str]], Awaitable[Awaitable[Any]]]
+
+
+def outbox_doc(topic: Topic, body: bytes, key: str | None, envelope: Envelope) -> Doc:
+    return {
+        "_id": ObjectId(),
+        "topic": topic.name,
+        "key": key,
+        "body": body,
+        "headers": envelope.to_headers(),
+        "created_at": utcnow(),
+    }
+
+
+class Outbox:
+    def __init__(
+        self, collection: AsyncCollection[Doc], publish: Publish, poll_seconds: float = 1.0,
+        batch: int = 200,
+    ) -> None:
+        self.collection = collection
+        self.publish = publish
+        self.poll_seconds = poll_seconds
+        self.batch = batch
+        self._wake = asyncio.Event()
+        self._stopping = False
+        self.published = 0
+
+    async def add(self, session: AsyncClientSession, docs: list[Doc]) -> None:
+        """Write messages in the caller's transaction; they go out once it commits."""
+        if docs:
+            await self.collection.insert_many(docs, ordered=True, session=session)
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    async def relay_once(self) -> int:
+        """Publish one batch in order; returns how many messages went out."""
+        docs = await self.collection.find({}).sort("_id", 1).limit(self.batch).to_list()
+        if not docs:
+            return 0
+        acks = [
+            await self.publish(d["topic"], d["body"], d["key"].encode() if d["key"] else None,
+                               d["headers"])
+            for d in docs
+        ]
+        await asyncio.gather(*acks)
+        await self.collection.delete_many({"_id": {"$in": [d["_id"] for d in docs]}})
+        self.published += len(docs)
+        return len(docs)
+
+    async def run(self) -> None:
+        """The relay loop: runs until cancelled or `stop()`; never dies on a transient error."""
+        delay = 0.1
+        while not self._stopping:
+            self._wake.clear()
+            try:
+                while await self.relay_once() == self.batch:
+                    pass
+                delay = 0.1
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                level = logging.WARNING if is_transient(exc) or is_db_unavailable(exc) else logging.ERROR
+                log.log(level, "outbox relay: %r; retrying in %.1fs", exc, delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 5.0)
+                continue
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), self.poll_seconds)
+
+    async def flush(self, timeout: float = 5.0) -> None:
+        """Publish what is left (graceful shutdown); gives up quietly after `timeout`."""
+        self._stopping = True
+        with contextlib.suppress(Exception):
+            async with asyncio.timeout(timeout):
+                while await self.relay_once():
+                    pass

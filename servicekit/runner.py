@@ -1,0 +1,112 @@
+"""Runs a service: the edge first (so /health and /ready answer at once), then the database and
+the broker as soon as they answer, then the relay and the background loops, all on one event
+loop. SIGTERM/SIGINT: stop consuming, finish the in-flight handler, flush the relay, exit 0."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+from collections.abc import Awaitable, Callable
+
+from aiohttp import web
+
+from servicekit.edge import build_edge
+from servicekit.logging import setup_logging
+from servicekit.service import Loop, Service
+
+log = logging.getLogger(__name__)
+
+
+def run(build: Callable[[], Service]) -> None:
+    """Entry point of `python -m <service>`."""
+    service = build()
+    s = service.settings
+    setup_logging(service.name, s.log_level, s.log_json)
+    asyncio.run(serve(service))
+
+
+async def serve(service: Service, stop: asyncio.Event | None = None) -> None:
+    stop = stop or asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    runner = web.AppRunner(build_edge(service), access_log=None, handle_signals=False)
+    await runner.setup()
+    s = service.settings
+    await web.TCPSite(runner, s.http_host, s.http_port).start()
+    log.info("edge listening on http://%s:%d", s.http_host, s.http_port)
+    tasks: list[asyncio.Task[None]] = []
+    starter = asyncio.create_task(start(service, tasks))
+    await stop.wait()
+    log.info("stopping")
+    service.ready.clear()
+    starter.cancel()
+    with contextlib.suppress(BaseException):
+        await starter
+    await service.broker.stop()  # stops consuming; in-flight handlers finish first
+    await service.outbox.flush()
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
+    await runner.cleanup()
+    await service.mongo.close()
+    log.info("stopped")
+
+
+async def start(service: Service, tasks: list[asyncio.Task[None]]) -> None:
+    s = service.settings
+    await _until_ok("database", s.mongo_url, lambda: _startup(service))
+    await _until_ok("broker", s.kafka_bootstrap, lambda: _start_broker(service))
+    tasks.append(asyncio.create_task(service.outbox.run(), name="outbox-relay"))
+    tasks.extend(asyncio.create_task(_forever(service, fn), name=fn.__name__) for fn in service.loops)
+    service.ready.set()
+    log.info("ready")
+
+
+async def _startup(service: Service) -> None:
+    if not await service.mongo.ping(timeout=2.0):
+        raise ConnectionError("no answer to ping")
+    for fn in service.startup:
+        await fn(service)
+
+
+async def _start_broker(service: Service) -> None:
+    try:
+        async with asyncio.timeout(15):
+            await service.broker.start()
+    except BaseException:
+        with contextlib.suppress(Exception):
+            await service.broker.stop()
+        raise
+
+
+async def _until_ok(what: str, where: str, attempt: Callable[[], Awaitable[None]]) -> None:
+    """Try until it works; log what we wait for, never give up (the edge says not-ready)."""
+    delay, waited = 0.2, 0.0
+    while True:
+        try:
+            await attempt()
+            return
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            if waited == 0.0 or waited > 5.0:
+                log.warning("waiting for the %s at %s: %r", what, where, exc)
+                waited = 0.0
+            await asyncio.sleep(delay)
+            waited += delay
+            delay = min(delay * 2, 3.0)
+
+
+async def _forever(service: Service, fn: Loop) -> None:
+    """Keep a background loop alive: log a failure and start it again."""
+    while True:
+        try:
+            await fn(service)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("background loop %s failed; restarting in 1s", fn.__name__)
+        await asyncio.sleep(1.0)

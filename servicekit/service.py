@@ -1,0 +1,122 @@
+"""A service: its settings, database, broker, outbox relay, consumers, HTTP routes and
+background loops, wired together. `app.py` of each service builds one of these."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+from faststream.kafka.annotations import KafkaMessage
+from pydantic import BaseModel
+
+from schemas.envelope import Envelope
+from schemas.topics import Topic, consumer_group
+from servicekit import faults, inbox
+from servicekit.broker import make_broker, subscriber_options
+from servicekit.consumer import Consumer, Handler
+from servicekit.http import Routes
+from servicekit.metrics import Metrics
+from servicekit.mongo import Mongo
+from servicekit.outbox import COLLECTION as OUTBOX, Outbox
+from servicekit.settings import ServiceSettings
+from servicekit.unit import Tx
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+M = TypeVar("M", bound=BaseModel)
+Startup = Callable[["Service"], Awaitable[None]]
+Loop = Callable[["Service"], Awaitable[None]]
+
+
+class Service:
+    def __init__(self, settings: ServiceSettings) -> None:
+        self.settings = settings
+        self.name = settings.service_name
+        self.metrics = Metrics(self.name)
+        self.mongo = Mongo(settings.mongo_url, settings.database, settings.mongo_timeout_seconds)
+        self.db = self.mongo.db
+        self.broker = make_broker(settings)
+        self.outbox = Outbox(
+            self.db[OUTBOX], self._publish, settings.outbox_poll_seconds, settings.outbox_batch
+        )
+        self.routes = Routes()
+        self.startup: list[Startup] = [_inbox_indexes]
+        self.loops: list[Loop] = []
+        self.consumers: list[Consumer[Any]] = []
+        self.ready = asyncio.Event()
+        faults.arm(settings.faults)
+
+    # -- writing -------------------------------------------------------------------------
+    async def transaction(
+        self, fn: Callable[[Tx], Awaitable[T]], cause: Envelope | None = None
+    ) -> T:
+        """Run `fn(tx)` in one database transaction together with the outbox messages it
+        emits; wake the relay once it has committed."""
+
+        async def callback(session: Any) -> tuple[T, int]:
+            tx = Tx(session=session, db=self.db, cause=cause)
+            result = await fn(tx)
+            await self.outbox.add(session, tx.outgoing)
+            return result, len(tx.outgoing)
+
+        result, emitted = await self.mongo.transaction(callback)
+        self.metrics.transactions.inc()
+        faults.point("outbox.after_commit")
+        if emitted:
+            self.metrics.outbox_messages.inc(emitted)
+            self.outbox.wake()
+        return result
+
+    async def _publish(
+        self, topic: str, body: bytes, key: bytes | None, headers: dict[str, str]
+    ) -> Awaitable[Any]:
+        return await self.broker.publish(
+            body, topic=topic, key=key, headers=headers,
+            correlation_id=headers.get("correlation_id"), no_confirm=True,
+        )
+
+    # -- reading the bus -----------------------------------------------------------------
+    def subscribe(self, topic: Topic, model: type[M]) -> Callable[[Handler[M]], Handler[M]]:
+        """Register `handler(message, tx)` for `topic`; it runs once per message_id, in one
+        transaction with the messages it emits."""
+
+        def register(handler: Handler[M]) -> Handler[M]:
+            group = consumer_group(self.name, topic)
+            consumer = Consumer(self, topic, model, handler, group)
+            self.consumers.append(consumer)
+
+            async def on_message(message: KafkaMessage) -> None:
+                await consumer(message.raw_message)  # type: ignore[arg-type]
+
+            self.broker.subscriber(topic.name, **subscriber_options(self.settings, group))(
+                on_message
+            )
+            return handler
+
+        return register
+
+    def on_startup(self, fn: Startup) -> Startup:
+        """Run once the database answers (indexes, seed data), before consuming starts."""
+        self.startup.append(fn)
+        return fn
+
+    def loop(self, fn: Loop) -> Loop:
+        """A background loop (sweeper) that runs while the service is ready."""
+        self.loops.append(fn)
+        return fn
+
+    async def check_ready(self) -> dict[str, bool]:
+        db_ok, broker_ok = await asyncio.gather(self.mongo.ping(), self._broker_ping())
+        return {"database": db_ok, "broker": broker_ok, "started": self.ready.is_set()}
+
+    async def _broker_ping(self) -> bool:
+        try:
+            return bool(await self.broker.ping(timeout=1.0))
+        except Exception:
+            return False
+
+
+async def _inbox_indexes(service: Service) -> None:
+    await inbox.ensure_indexes(service.db[inbox.COLLECTION])

@@ -1,0 +1,39 @@
+"""Service settings from `SAGASHOP_*` environment variables (pydantic-settings)."""
+
+from __future__ import annotations
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class ServiceSettings(BaseSettings):
+    """Settings every service shares. A service subclasses this for its own knobs."""
+
+    model_config = SettingsConfigDict(env_prefix="SAGASHOP_", extra="ignore")
+
+    service_name: str = "service"
+    kafka_bootstrap: str = "127.0.0.1:9092"
+    # retryWrites=false: the embedded server slows down with retry records (DESIGN.md), and our
+    # outbox + inbox make a retried write safe without the driver's help.
+    mongo_url: str = "mongodb://127.0.0.1:27017/?retryWrites=false"
+    mongo_db: str | None = None
+    http_host: str = "127.0.0.1"
+    http_port: int = 8080
+    log_level: str = "INFO"
+    log_json: bool = True
+    auth_url: str = "http://127.0.0.1:8081"
+    # consumer tuning (DESIGN.md "Embedded facts")
+    kafka_session_timeout_ms: int = 6000
+    kafka_heartbeat_interval_ms: int = 2000
+    # outbox relay: how long the relay sleeps when nothing woke it (crash left-overs)
+    outbox_poll_seconds: float = 1.0
+    outbox_batch: int = 200
+    # bounded retry of a handler that keeps failing with a transient error, then DLQ
+    handler_attempts: int = 5
+    # how long to wait for the database before a request or handler gives up (seconds)
+    mongo_timeout_seconds: float = 5.0
+    # fault injection for crash tests: a comma list of servicekit.faults points
+    faults: str = ""
+
+    @property
+    def database(self) -> str:
+        return self.mongo_db or self.service_name

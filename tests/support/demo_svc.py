@@ -1,0 +1,64 @@
+"""A minimal service built only on servicekit, used to prove the platform's guarantees.
+
+Role `bank` consumes deposits from DEMO_IN, adds them to an account and emits `Deposited` to
+DEMO_OUT in the same transaction; role `ledger` consumes DEMO_OUT and records each entry.
+Topics come from the environment so every test gets its own.
+"""
+
+from __future__ import annotations
+
+import os
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from schemas.topics import Topic
+from servicekit.runner import run
+from servicekit.service import Service
+from servicekit.settings import ServiceSettings
+from servicekit.unit import Tx
+
+
+class Deposit(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    accountId: str = Field(min_length=1)
+    amount: int = Field(ge=1)
+
+
+class Deposited(Deposit):
+    pass
+
+
+def topics() -> tuple[Topic, Topic]:
+    make = lambda name: Topic(name, "accountId", "demo", ("demo",), "test topic")  # noqa: E731
+    return make(os.environ["DEMO_IN"]), make(os.environ["DEMO_OUT"])
+
+
+def build() -> Service:
+    settings = ServiceSettings()
+    service = Service(settings)
+    deposits, deposited = topics()
+    role = os.environ.get("DEMO_ROLE", "bank")
+
+    if role == "bank":
+
+        @service.subscribe(deposits, Deposit)
+        async def on_deposit(msg: Deposit, tx: Tx) -> None:
+            await tx.db.accounts.update_one(
+                {"_id": msg.accountId}, {"$inc": {"balance": msg.amount}}, upsert=True,
+                session=tx.session,
+            )
+            tx.emit(deposited, Deposited(**msg.model_dump()), key=msg.accountId)
+
+    else:
+
+        @service.subscribe(deposited, Deposited)
+        async def on_deposited(msg: Deposited, tx: Tx) -> None:
+            await tx.db.ledger.insert_one(
+                {"accountId": msg.accountId, "amount": msg.amount}, session=tx.session
+            )
+
+    return service
+
+
+if __name__ == "__main__":
+    run(build)
