@@ -35,8 +35,15 @@ class Routes:
         self.specs: list[RouteSpec] = []
 
     def route(
-        self, method: str, path: str, *, summary: str = "", body: type[BaseModel] | None = None,
-        response: type[BaseModel] | None = None, status: int = 200, auth: str = "guest",
+        self,
+        method: str,
+        path: str,
+        *,
+        summary: str = "",
+        body: type[BaseModel] | None = None,
+        response: type[BaseModel] | None = None,
+        status: int = 200,
+        auth: str = "guest",
     ) -> Callable[[RouteHandler], RouteHandler]:
         def register(handler: RouteHandler) -> RouteHandler:
             doc = summary or (handler.__doc__ or "").strip().split("\n")[0]
@@ -109,15 +116,30 @@ def openapi(title: str, specs: list[RouteSpec]) -> dict[str, Any]:
     for s in specs:
         op: dict[str, Any] = {"summary": s.summary, "x-auth": s.auth, "responses": {}}
         if s.body is not None:
-            op["requestBody"] = {"required": True, "content": {"application/json": {
-                "schema": {"$ref": f"#/components/schemas/{s.body.__name__}"}}}}
+            op["requestBody"] = {
+                "required": True,
+                "content": {
+                    "application/json": {
+                        "schema": {"$ref": f"#/components/schemas/{s.body.__name__}"}
+                    }
+                },
+            }
         ok: dict[str, Any] = {"description": "success"}
         if s.response is not None:
-            ok["content"] = {"application/json": {
-                "schema": {"$ref": f"#/components/schemas/{s.response.__name__}"}}}
+            ok["content"] = {
+                "application/json": {
+                    "schema": {"$ref": f"#/components/schemas/{s.response.__name__}"}
+                }
+            }
         op["responses"][str(s.status)] = ok
-        op["responses"]["4XX"] = {"description": "error", "content": {"application/json": {
-            "schema": {"type": "object", "properties": {"errorMessage": {"type": "string"}}}}}}
+        op["responses"]["4XX"] = {
+            "description": "error",
+            "content": {
+                "application/json": {
+                    "schema": {"type": "object", "properties": {"errorMessage": {"type": "string"}}}
+                }
+            },
+        }
         paths.setdefault(s.path, {})[s.method.lower()] = op
     return {
         "openapi": "3.1.0",

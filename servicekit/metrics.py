@@ -12,11 +12,15 @@ class Metrics:
         self.registry = CollectorRegistry()
         labels = {"service": service}
         self.messages = Counter(
-            "sagashop_messages", "Messages consumed, by topic and outcome",
-            ["topic", "outcome"], registry=self.registry,
+            "sagashop_messages",
+            "Messages consumed, by topic and outcome",
+            ["topic", "outcome"],
+            registry=self.registry,
         )
         self.handle_seconds = Histogram(
-            "sagashop_handle_seconds", "Time to handle a consumed message", ["topic"],
+            "sagashop_handle_seconds",
+            "Time to handle a consumed message",
+            ["topic"],
             registry=self.registry,
         )
         self.transactions = Counter(
@@ -26,7 +30,9 @@ class Metrics:
             "sagashop_outbox_messages", "Messages written to the outbox", registry=self.registry
         )
         self.http_requests = Counter(
-            "sagashop_http_requests", "HTTP requests by route and status", ["route", "status"],
+            "sagashop_http_requests",
+            "HTTP requests by route and status",
+            ["route", "status"],
             registry=self.registry,
         )
         self.http_seconds = Histogram(

@@ -44,7 +44,10 @@ def outbox_doc(topic: Topic, body: bytes, key: str | None, envelope: Envelope) -
 
 class Outbox:
     def __init__(
-        self, collection: AsyncCollection[Doc], publish: Publish, poll_seconds: float = 1.0,
+        self,
+        collection: AsyncCollection[Doc],
+        publish: Publish,
+        poll_seconds: float = 1.0,
         batch: int = 200,
     ) -> None:
         self.collection = collection
@@ -69,8 +72,9 @@ class Outbox:
         if not docs:
             return 0
         acks = [
-            await self.publish(d["topic"], d["body"], d["key"].encode() if d["key"] else None,
-                               d["headers"])
+            await self.publish(
+                d["topic"], d["body"], d["key"].encode() if d["key"] else None, d["headers"]
+            )
             for d in docs
         ]
         await asyncio.gather(*acks)
@@ -90,7 +94,11 @@ class Outbox:
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
-                level = logging.WARNING if is_transient(exc) or is_db_unavailable(exc) else logging.ERROR
+                level = (
+                    logging.WARNING
+                    if is_transient(exc) or is_db_unavailable(exc)
+                    else logging.ERROR
+                )
                 log.log(level, "outbox relay: %r; retrying in %.1fs", exc, delay)
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 5.0)

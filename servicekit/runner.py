@@ -60,7 +60,9 @@ async def start(service: Service, tasks: list[asyncio.Task[None]]) -> None:
     await _until_ok("database", s.mongo_url, lambda: _startup(service))
     await _until_ok("broker", s.kafka_bootstrap, lambda: _start_broker(service))
     tasks.append(asyncio.create_task(service.outbox.run(), name="outbox-relay"))
-    tasks.extend(asyncio.create_task(_forever(service, fn), name=fn.__name__) for fn in service.loops)
+    tasks.extend(
+        asyncio.create_task(_forever(service, fn), name=fn.__name__) for fn in service.loops
+    )
     service.ready.set()
     log.info("ready")
 

@@ -19,7 +19,8 @@ from servicekit.consumer import Consumer, Handler
 from servicekit.http import Routes
 from servicekit.metrics import Metrics
 from servicekit.mongo import Mongo
-from servicekit.outbox import COLLECTION as OUTBOX, Outbox
+from servicekit.outbox import COLLECTION as OUTBOX
+from servicekit.outbox import Outbox
 from servicekit.settings import ServiceSettings
 from servicekit.unit import Tx
 
@@ -73,8 +74,12 @@ class Service:
         self, topic: str, body: bytes, key: bytes | None, headers: dict[str, str]
     ) -> Awaitable[Any]:
         return await self.broker.publish(
-            body, topic=topic, key=key, headers=headers,
-            correlation_id=headers.get("correlation_id"), no_confirm=True,
+            body,
+            topic=topic,
+            key=key,
+            headers=headers,
+            correlation_id=headers.get("correlation_id"),
+            no_confirm=True,
         )
 
     # -- reading the bus -----------------------------------------------------------------

@@ -44,7 +44,9 @@ def build() -> Service:
         @service.subscribe(deposits, Deposit)
         async def on_deposit(msg: Deposit, tx: Tx) -> None:
             await tx.db.accounts.update_one(
-                {"_id": msg.accountId}, {"$inc": {"balance": msg.amount}}, upsert=True,
+                {"_id": msg.accountId},
+                {"$inc": {"balance": msg.amount}},
+                upsert=True,
                 session=tx.session,
             )
             tx.emit(deposited, Deposited(**msg.model_dump()), key=msg.accountId)

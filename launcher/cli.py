@@ -1,0 +1,223 @@
+"""`sagashop` — run, stop and inspect the whole system on this machine."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+
+import aiohttp
+
+from launcher.processes import ROOT
+from launcher.stack import Stack, home, pid_alive, read_stack, stack_file
+
+log = logging.getLogger("sagashop")
+Command = Callable[[argparse.Namespace], int]
+COMMANDS: dict[str, Command] = {}
+
+
+def command(fn: Command) -> Command:
+    COMMANDS[fn.__name__.removeprefix("cmd_").replace("_", "-")] = fn
+    return fn
+
+
+def print_urls(stack: dict[str, object]) -> None:
+    print(f"kafka  {stack['kafka']}")
+    print(f"mongo  {stack['mongo']}")
+    for name, svc in dict(stack["services"]).items():  # type: ignore[call-overload]
+        print(f"{name:<17} {svc['url']}  (pid {svc['pid']})")
+
+
+def running_launcher() -> int | None:
+    stack = read_stack()
+    if (
+        stack
+        and stack.get("state") in ("starting", "ready")
+        and pid_alive(stack.get("launcher_pid"))
+    ):
+        return int(stack["launcher_pid"])
+    return None
+
+
+@command
+def cmd_up(args: argparse.Namespace) -> int:
+    """Start infrastructure and every service; foreground unless --detach."""
+    if (pid := running_launcher()) is not None:
+        print(f"sagashop is already running (launcher pid {pid}); `sagashop down` stops it.")
+        stack = read_stack()
+        if stack:
+            print_urls(stack)
+        return 0
+    if args.detach:
+        return _up_detached(args)
+    return asyncio.run(_up_foreground(args))
+
+
+async def _up_foreground(args: argparse.Namespace) -> int:
+    stack = Stack(home(), external=args.external)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        await stack.start()
+    except Exception as exc:
+        print(f"sagashop up failed: {exc}", file=sys.stderr)
+        await stack.stop()
+        return 1
+    print_urls(stack.describe())
+    print("all services ready; Ctrl-C (or `sagashop down`) stops everything", flush=True)
+    await stack.supervise(stop)
+    print("stopping...", flush=True)
+    await stack.stop()
+    print("stopped", flush=True)
+    return 0
+
+
+def _up_detached(args: argparse.Namespace) -> int:
+    state = home()
+    (state / "logs").mkdir(parents=True, exist_ok=True)
+    stack_file(state).unlink(missing_ok=True)
+    log_path = state / "logs" / "launcher.log"
+    argv = [sys.executable, "-m", "launcher.cli", "up"] + (["--external"] if args.external else [])
+    with log_path.open("ab") as out:
+        child = subprocess.Popen(
+            argv,
+            cwd=ROOT,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+    deadline = time.monotonic() + args.timeout
+    while time.monotonic() < deadline:
+        if child.poll() is not None:
+            print(
+                f"sagashop up failed; {log_path}:\n" + log_path.read_text()[-3000:], file=sys.stderr
+            )
+            return 1
+        stack = read_stack()
+        if stack and stack.get("state") == "ready" and stack.get("launcher_pid") == child.pid:
+            print_urls(stack)
+            print(f"sagashop is running in the background (launcher pid {child.pid}).")
+            print(f"stack: {stack_file(state)}  logs: {state / 'logs'}")
+            print("stop it with: make down   (or: .venv/bin/sagashop down)")
+            return 0
+        time.sleep(0.3)
+    print(f"sagashop did not become ready in {args.timeout}s; see {log_path}", file=sys.stderr)
+    child.terminate()
+    return 1
+
+
+@command
+def cmd_down(args: argparse.Namespace) -> int:
+    """Stop the running system (the launcher stops services, then infrastructure)."""
+    stack = read_stack()
+    if not stack:
+        print("sagashop is not running")
+        return 0
+    pid = stack.get("launcher_pid")
+    if pid_alive(pid):
+        os.kill(pid, signal.SIGTERM)
+        deadline = time.monotonic() + 60
+        while pid_alive(pid) and time.monotonic() < deadline:
+            time.sleep(0.2)
+    # whatever a dead launcher left behind
+    leftovers = [s.get("pid") for s in stack.get("services", {}).values()]
+    leftovers += [i.get("pid") for i in stack.get("infra", {}).values()]
+    for left in leftovers:
+        if pid_alive(left):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(left, signal.SIGKILL)
+    stack_file().unlink(missing_ok=True)
+    print("sagashop stopped")
+    return 0
+
+
+@command
+def cmd_status(args: argparse.Namespace) -> int:
+    """Each process and its /ready."""
+    stack = read_stack()
+    if not stack or not pid_alive(stack.get("launcher_pid")):
+        print("sagashop is not running")
+        return 1
+    print(f"launcher pid {stack['launcher_pid']}  state {stack['state']}")
+    print(f"kafka {stack['kafka']}   mongo {stack['mongo']}")
+    answers = asyncio.run(_ready_all(stack["services"]))
+    ok = True
+    for name, svc in stack["services"].items():
+        alive = pid_alive(svc["pid"])
+        status = answers[name]
+        ok &= alive and status == "ready"
+        print(
+            f"{name:<17} pid {svc['pid']:<8} {'up' if alive else 'DOWN':<5} {status:<10} "
+            f"{svc['url']}  restarts {svc.get('restarts', 0)}"
+        )
+    return 0 if ok else 1
+
+
+async def _ready_all(services: dict[str, dict[str, object]]) -> dict[str, str]:
+    async def one(url: object) -> str:
+        try:
+            async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=3)) as http:
+                async with http.get(f"{url}/ready") as resp:
+                    return "ready" if resp.status == 200 else f"not-ready({resp.status})"
+        except (aiohttp.ClientError, TimeoutError):
+            return "no-answer"
+
+    names = list(services)
+    results = await asyncio.gather(*(one(services[n]["url"]) for n in names))
+    return dict(zip(names, results, strict=True))
+
+
+@command
+def cmd_logs(args: argparse.Namespace) -> int:
+    """Print (or follow) the log of a service, `kafka`, `mongo` or `launcher`."""
+    path = home() / "logs" / f"{args.service}.log"
+    if not path.exists():
+        known = sorted(p.stem for p in (home() / "logs").glob("*.log"))
+        print(f"no log for {args.service!r}; known: {', '.join(known) or 'none'}", file=sys.stderr)
+        return 1
+    argv = ["tail", "-n", str(args.lines)] + (["-F"] if args.follow else []) + [str(path)]
+    with contextlib.suppress(KeyboardInterrupt):
+        return subprocess.call(argv)
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="sagashop", description=__doc__)
+    sub = p.add_subparsers(dest="command", required=True)
+    up = sub.add_parser("up", help=cmd_up.__doc__)
+    up.add_argument(
+        "--detach", action="store_true", help="run in the background, return when ready"
+    )
+    up.add_argument(
+        "--external",
+        action="store_true",
+        help="use SAGASHOP_KAFKA_BOOTSTRAP / SAGASHOP_MONGO_URL instead of embedded",
+    )
+    up.add_argument("--timeout", type=float, default=240.0)
+    sub.add_parser("down", help=cmd_down.__doc__)
+    sub.add_parser("status", help=cmd_status.__doc__)
+    logs = sub.add_parser("logs", help=cmd_logs.__doc__)
+    logs.add_argument("service")
+    logs.add_argument("-n", "--lines", type=int, default=100)
+    logs.add_argument("-f", "--follow", action="store_true")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    args = parser().parse_args(argv)
+    return COMMANDS[args.command](args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,176 @@
+"""The whole system on one machine: infrastructure (embedded or external), every service
+package that exists as its own process, a supervisor that restarts a process that dies, and
+`.sagashop/stack.json` describing it all for scripts and tools."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+from launcher.embedded import EmbeddedInfra, create_topics, free_port
+from launcher.processes import ROOT, ServiceProcess
+
+log = logging.getLogger("sagashop")
+
+# start order: what others call first (auth answers /auth for every edge)
+SERVICE_PACKAGES = (
+    "auth_svc",
+    "billing_svc",
+    "notification_svc",
+    "store_svc",
+    "delivery_svc",
+    "payment_svc",
+    "order_svc",
+    "orchestra",
+)
+
+
+def home() -> Path:
+    return Path(os.environ.get("SAGASHOP_HOME", ROOT / ".sagashop"))
+
+
+def stack_file(state: Path | None = None) -> Path:
+    return (state or home()) / "stack.json"
+
+
+def available_services() -> list[str]:
+    """Service packages that can run (`python -m <pkg>`), in start order."""
+    return [p for p in SERVICE_PACKAGES if (ROOT / p / "__main__.py").exists()]
+
+
+def url_env_name(service: str) -> str:
+    return f"SAGASHOP_{service.removesuffix('_svc').upper()}_URL"
+
+
+def read_stack(state: Path | None = None) -> dict[str, Any] | None:
+    try:
+        data: dict[str, Any] = json.loads(stack_file(state).read_text())
+        return data
+    except (OSError, ValueError):
+        return None
+
+
+def pid_alive(pid: int | None) -> bool:
+    if not pid:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+class Stack:
+    def __init__(
+        self,
+        state: Path,
+        services: list[str] | None = None,
+        external: bool = False,
+        extra_env: dict[str, str] | None = None,
+    ) -> None:
+        self.state = state
+        self.names = services if services is not None else available_services()
+        self.external = external
+        self.extra_env = extra_env or {}
+        self.infra: EmbeddedInfra | None = None
+        self.kafka = os.environ.get("SAGASHOP_KAFKA_BOOTSTRAP", "")
+        self.mongo = os.environ.get("SAGASHOP_MONGO_URL", "")
+        self.procs: dict[str, ServiceProcess] = {}
+        self.expected_down: set[str] = set()
+        self.status = "starting"
+
+    async def start(self) -> None:
+        self.state.mkdir(parents=True, exist_ok=True)
+        if self.external:
+            if not (self.kafka and self.mongo):
+                raise RuntimeError(
+                    "--external needs SAGASHOP_KAFKA_BOOTSTRAP and SAGASHOP_MONGO_URL"
+                )
+            await create_topics(self.kafka)
+        else:
+            self.infra = EmbeddedInfra.create(self.state)
+            await self.infra.start()
+            self.kafka, self.mongo = self.infra.kafka_bootstrap, self.infra.mongo_url
+        ports = {name: free_port() for name in self.names}
+        env = {
+            "SAGASHOP_KAFKA_BOOTSTRAP": self.kafka,
+            "SAGASHOP_MONGO_URL": self.mongo,
+            **{url_env_name(n): f"http://127.0.0.1:{p}" for n, p in ports.items()},
+            **self.extra_env,
+        }
+        for name in self.names:
+            self.procs[name] = ServiceProcess(
+                name, name, ports[name], dict(env), self.state / "logs" / f"{name}.log"
+            )
+        self.write()
+        for proc in self.procs.values():
+            proc.start()
+        await asyncio.gather(*(p.wait_ready(120) for p in self.procs.values()))
+        self.status = "ready"
+        self.write()
+
+    async def supervise(self, stop: asyncio.Event) -> None:
+        """Restart any service process that died, with a growing delay if it keeps dying."""
+        last_start: dict[str, float] = {}
+        while not stop.is_set():
+            for name, proc in self.procs.items():
+                if proc.alive() or name in self.expected_down:
+                    continue
+                code = proc.proc.returncode if proc.proc else None
+                recent = time.monotonic() - last_start.get(name, 0.0) < 10
+                log.warning("%s exited (code %s); restarting", name, code)
+                if recent:
+                    await asyncio.sleep(min(2.0 * (proc.restarts % 5 + 1), 10.0))
+                proc.restarts += 1
+                proc.start()
+                last_start[name] = time.monotonic()
+                self.write()
+            try:
+                await asyncio.wait_for(stop.wait(), 0.5)
+            except TimeoutError:
+                pass
+
+    async def stop(self) -> None:
+        self.status = "stopping"
+        self.expected_down.update(self.procs)
+        self.write()
+        await asyncio.gather(
+            *(asyncio.to_thread(p.terminate) for p in reversed(list(self.procs.values())))
+        )
+        if self.infra is not None:
+            self.infra.stop()
+        self.status = "stopped"
+        self.write()
+
+    def describe(self) -> dict[str, Any]:
+        infra = {}
+        if self.infra is not None:
+            infra = {
+                "kafka": {"pid": self.infra.kafka.pid, "log": str(self.infra.kafka.log_path)},
+                "mongo": {"pid": self.infra.mongo.pid, "log": str(self.infra.mongo.log_path)},
+            }
+        return {
+            "kafka": self.kafka,
+            "mongo": self.mongo,
+            "state": self.status,
+            "launcher_pid": os.getpid(),
+            "embedded": not self.external,
+            "infra": infra,
+            "services": {
+                n: {"url": p.url, "pid": p.pid, "log": str(p.log_path), "restarts": p.restarts}
+                for n, p in self.procs.items()
+            },
+        }
+
+    def write(self) -> None:
+        path = stack_file(self.state)
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(self.describe(), indent=2))
+        tmp.replace(path)

@@ -1,0 +1,57 @@
+"""Fixtures: one broker + database per test session (embedded, containers or external) and
+services run as real OS processes that tests can SIGKILL and restart."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator, Callable, Iterator
+from pathlib import Path
+
+import pytest
+from pymongo import AsyncMongoClient
+
+from launcher.embedded import free_port
+from launcher.processes import ServiceProcess
+from tests.support.infra import Infra, provide_infra
+
+
+@pytest.fixture(scope="session")
+async def infra() -> AsyncIterator[Infra]:
+    async with provide_infra() as provided:
+        yield provided
+
+
+@pytest.fixture(scope="session")
+async def mongo(infra: Infra) -> AsyncIterator[AsyncMongoClient[dict[str, object]]]:
+    client: AsyncMongoClient[dict[str, object]] = AsyncMongoClient(infra.mongo_url, tz_aware=True)
+    yield client
+    await client.close()
+
+
+SpawnService = Callable[..., ServiceProcess]
+
+
+@pytest.fixture
+def spawn(infra: Infra, tmp_path: Path) -> Iterator[SpawnService]:
+    """Start `python -m module` as its own process against the test infrastructure; every
+    process is stopped at the end of the test."""
+    started: list[ServiceProcess] = []
+
+    def start(
+        module: str, name: str | None = None, env: dict[str, str] | None = None, **overrides: str
+    ) -> ServiceProcess:
+        name = name or f"{module.rsplit('.', 1)[-1]}-{uuid.uuid4().hex[:8]}"
+        base = {
+            **infra.env(),
+            "SAGASHOP_SERVICE_NAME": name,
+            "SAGASHOP_LOG_JSON": "false",
+            **(env or {}),
+        }
+        proc = ServiceProcess(name, module, free_port(), base, tmp_path / f"{name}.log")
+        proc.start(**overrides)
+        started.append(proc)
+        return proc
+
+    yield start
+    for proc in started:
+        proc.kill()

@@ -1,0 +1,149 @@
+"""The platform's promises, proved with a demo service on the real broker and database:
+outbox + inbox give exactly-once effects across crashes, poison messages go to the DLQ, and a
+service waits for missing infrastructure instead of crashing."""
+
+from __future__ import annotations
+
+import asyncio
+import tempfile
+import uuid
+from pathlib import Path
+
+import aiohttp
+
+from launcher.embedded import EmbeddedInfra, free_port, kafka_server, mongo_server
+from tests.conftest import SpawnService
+from tests.support.infra import Infra
+from tests.support.kafka import eventually, header, make_topics, publish, read_topic
+
+DEMO = "tests.support.demo_svc"
+
+
+async def demo_pair(infra: Infra, spawn: SpawnService, **bank_env: str):
+    deposits, deposited = f"demo.in.{uuid.uuid4().hex[:8]}", f"demo.out.{uuid.uuid4().hex[:8]}"
+    await make_topics(infra.kafka_bootstrap, deposits, deposited)
+    env = {"DEMO_IN": deposits, "DEMO_OUT": deposited}
+    bank = spawn(DEMO, env={**env, "DEMO_ROLE": "bank"}, **bank_env)
+    ledger = spawn(DEMO, env={**env, "DEMO_ROLE": "ledger"})
+    await asyncio.gather(bank.wait_ready(), ledger.wait_ready())
+    return bank, ledger, deposits, deposited
+
+
+async def test_message_committed_before_a_crash_is_published_after_restart_and_applied_once(
+    infra: Infra, spawn: SpawnService, mongo
+) -> None:
+    bank, ledger, deposits, deposited = await demo_pair(
+        infra, spawn, SAGASHOP_FAULTS="outbox.after_commit"
+    )
+    await publish(infra.kafka_bootstrap, deposits, {"accountId": "acc-1", "amount": 7}, key="acc-1")
+
+    # the bank commits the deposit and its outbox message, then dies before publishing
+    await eventually(lambda: asyncio.sleep(0, result=not bank.alive()), timeout=20)
+    bank_db, ledger_db = mongo[bank.name], mongo[ledger.name]
+    assert (await bank_db.accounts.find_one({"_id": "acc-1"}))["balance"] == 7
+    assert await bank_db.outbox.count_documents({}) == 1
+    assert await ledger_db.ledger.count_documents({}) == 0
+
+    bank.restart()  # without the fault this time
+    await bank.wait_ready()
+    await eventually(lambda: ledger_db.ledger.count_documents({}), timeout=20)
+    await asyncio.sleep(2)  # room for a duplicate to show up if there were one
+
+    assert await ledger_db.ledger.count_documents({}) == 1
+    # the deposit was redelivered after the crash (never acked) and skipped by the inbox
+    assert (await bank_db.accounts.find_one({"_id": "acc-1"}))["balance"] == 7
+    assert await bank_db.outbox.count_documents({}) == 0
+    assert len(await read_topic(infra.kafka_bootstrap, deposited, expect=1)) == 1
+
+
+async def test_the_same_message_delivered_twice_changes_state_once(
+    infra: Infra, spawn: SpawnService, mongo
+) -> None:
+    bank, ledger, deposits, _ = await demo_pair(infra, spawn)
+    body = {"accountId": "acc-2", "amount": 5}
+    await publish(infra.kafka_bootstrap, deposits, body, key="acc-2", message_id="dup-1")
+    await publish(infra.kafka_bootstrap, deposits, body, key="acc-2", message_id="dup-1")
+    await publish(infra.kafka_bootstrap, deposits, {**body, "amount": 1}, key="acc-2")
+
+    ledger_db = mongo[ledger.name]
+    await eventually(lambda: ledger_db.ledger.count_documents({}), timeout=20)
+    await eventually(lambda: _eq(ledger_db.ledger.count_documents({}), 2), timeout=20)
+    await asyncio.sleep(1)
+    assert (await mongo[bank.name].accounts.find_one({"_id": "acc-2"}))["balance"] == 6
+    assert await ledger_db.ledger.count_documents({}) == 2
+
+
+async def _eq(awaitable, expected) -> bool:
+    return await awaitable == expected
+
+
+async def test_invalid_message_lands_in_the_dlq_with_its_reason_and_the_next_is_processed(
+    infra: Infra, spawn: SpawnService, mongo
+) -> None:
+    bank, _, deposits, _ = await demo_pair(infra, spawn)
+    await publish(
+        infra.kafka_bootstrap, deposits, {"accountId": "acc-3", "amount": -4}, key="acc-3"
+    )
+    await publish(infra.kafka_bootstrap, deposits, b"{not json", key="acc-3")
+    await publish(infra.kafka_bootstrap, deposits, {"accountId": "acc-3", "amount": 3}, key="acc-3")
+
+    account = await eventually(lambda: mongo[bank.name].accounts.find_one({"_id": "acc-3"}))
+    assert account["balance"] == 3
+    dead = await read_topic(infra.kafka_bootstrap, deposits + ".dlq", expect=2)
+    assert len(dead) == 2
+    reasons = [header(r, "dlq_reason") or "" for r in dead]
+    assert "amount" in reasons[0] and "greater than or equal to 1" in reasons[0]
+    assert "json" in reasons[1].lower()
+    assert all(
+        header(
+            r,
+            "dlq_source",
+        ).startswith(deposits)
+        for r in dead
+    )
+
+
+async def test_service_without_broker_and_database_is_not_ready_then_ready_when_they_appear(
+    spawn: SpawnService,
+) -> None:
+    state = Path(tempfile.mkdtemp(prefix="sagashop-late-"))
+    late = EmbeddedInfra(state, kafka_server(state, free_port()), mongo_server(state, free_port()))
+    topic = f"demo.late.{uuid.uuid4().hex[:8]}"
+    proc = spawn(
+        DEMO,
+        env={
+            "SAGASHOP_KAFKA_BOOTSTRAP": late.kafka_bootstrap,
+            "SAGASHOP_MONGO_URL": late.mongo_url,
+            "DEMO_IN": topic,
+            "DEMO_OUT": topic + ".out",
+        },
+    )
+    try:
+        await eventually(lambda: _ready_status(proc.url), timeout=20)
+        for _ in range(10):  # ~5 s of asking: answers 503, stays alive, says what it waits for
+            assert await _ready_status(proc.url) == 503
+            assert proc.alive()
+            await asyncio.sleep(0.5)
+        assert "waiting for the database" in proc.log_tail(200)
+
+        await late.start()
+        await proc.wait_ready(timeout=60)
+        assert proc.alive() and proc.restarts == 0
+    finally:
+        late.stop()
+
+
+async def _ready_status(url: str) -> int | None:
+    try:
+        async with aiohttp.ClientSession() as http, http.get(f"{url}/ready") as resp:
+            return resp.status
+    except aiohttp.ClientError:
+        return None
+
+
+async def test_sigterm_stops_a_service_cleanly_with_exit_code_0(
+    infra: Infra, spawn: SpawnService
+) -> None:
+    bank, _, _, _ = await demo_pair(infra, spawn)
+    assert await asyncio.to_thread(bank.terminate) == 0
+    assert "stopped" in bank.log_tail()
