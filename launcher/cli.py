@@ -13,9 +13,7 @@ import sys
 import time
 from collections.abc import Callable
 
-import aiohttp
-
-from launcher.processes import ROOT
+from launcher.processes import ROOT, ready_status
 from launcher.stack import Stack, home, pid_alive, read_stack, stack_file
 
 log = logging.getLogger("sagashop")
@@ -124,7 +122,7 @@ def cmd_down(args: argparse.Namespace) -> int:
         print("sagashop is not running")
         return 0
     pid = stack.get("launcher_pid")
-    if pid_alive(pid):
+    if pid and pid_alive(pid):
         os.kill(pid, signal.SIGTERM)
         deadline = time.monotonic() + 60
         while pid_alive(pid) and time.monotonic() < deadline:
@@ -133,7 +131,7 @@ def cmd_down(args: argparse.Namespace) -> int:
     leftovers = [s.get("pid") for s in stack.get("services", {}).values()]
     leftovers += [i.get("pid") for i in stack.get("infra", {}).values()]
     for left in leftovers:
-        if pid_alive(left):
+        if left and pid_alive(left):
             with contextlib.suppress(ProcessLookupError):
                 os.kill(left, signal.SIGKILL)
     stack_file().unlink(missing_ok=True)
@@ -165,12 +163,8 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 async def _ready_all(services: dict[str, dict[str, object]]) -> dict[str, str]:
     async def one(url: object) -> str:
-        try:
-            async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=3)) as http:
-                async with http.get(f"{url}/ready") as resp:
-                    return "ready" if resp.status == 200 else f"not-ready({resp.status})"
-        except (aiohttp.ClientError, TimeoutError):
-            return "no-answer"
+        status = await ready_status(str(url), timeout=3)
+        return {None: "no-answer", 200: "ready"}.get(status, f"not-ready({status})")
 
     names = list(services)
     results = await asyncio.gather(*(one(services[n]["url"]) for n in names))

@@ -22,6 +22,18 @@ class NotReady(RuntimeError):
     pass
 
 
+async def ready_status(url: str, timeout: float = 2.0) -> int | None:
+    """The status code of `url`/ready, or None when nothing answers."""
+    try:
+        async with (
+            aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=timeout)) as http,
+            http.get(f"{url}/ready") as resp,
+        ):
+            return resp.status
+    except (aiohttp.ClientError, TimeoutError):
+        return None
+
+
 @dataclass
 class ServiceProcess:
     name: str
@@ -86,12 +98,7 @@ class ServiceProcess:
         self.start(**overrides)
 
     async def ready(self) -> bool:
-        try:
-            async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=2)) as http:
-                async with http.get(f"{self.url}/ready") as resp:
-                    return resp.status == 200
-        except (aiohttp.ClientError, TimeoutError):
-            return False
+        return await ready_status(self.url) == 200
 
     async def wait_ready(self, timeout: float = 60.0) -> None:
         deadline = time.monotonic() + timeout

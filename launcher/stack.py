@@ -5,6 +5,7 @@ package that exists as its own process, a supervisor that restarts a process tha
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import os
@@ -132,10 +133,8 @@ class Stack:
                 proc.start()
                 last_start[name] = time.monotonic()
                 self.write()
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), 0.5)
-            except TimeoutError:
-                pass
 
     async def stop(self) -> None:
         self.status = "stopping"

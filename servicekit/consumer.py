@@ -33,7 +33,7 @@ M = TypeVar("M", bound=BaseModel)
 Handler = Callable[[M, Tx], Awaitable[None]]
 
 
-def envelope_of(record: ConsumerRecord) -> Envelope:  # type: ignore[type-arg]
+def envelope_of(record: ConsumerRecord) -> Envelope:
     """The message metadata; a message without an id gets one derived from its position, so
     a redelivery of it still dedupes."""
     env = Envelope.from_headers(record.headers or ())
@@ -60,7 +60,7 @@ class Consumer(Generic[M]):
         self.handler = handler
         self.group = group
 
-    async def __call__(self, record: ConsumerRecord) -> None:  # type: ignore[type-arg]
+    async def __call__(self, record: ConsumerRecord) -> None:
         env = envelope_of(record)
         token = correlation_id.set(env.correlation_id)
         started = time.perf_counter()
@@ -77,7 +77,7 @@ class Consumer(Generic[M]):
             self.service.metrics.observe_message(self.topic.name, outcome, started)
             correlation_id.reset(token)
 
-    async def apply(self, record: ConsumerRecord, env: Envelope, message: M) -> str:  # type: ignore[type-arg]
+    async def apply(self, record: ConsumerRecord, env: Envelope, message: M) -> str:
         attempts = self.service.settings.handler_attempts
         failures, delay = 0, 0.05
         while True:
@@ -109,7 +109,7 @@ class Consumer(Generic[M]):
 
         return run
 
-    async def dead_letter(self, record: ConsumerRecord, kind: str, reason: str) -> None:  # type: ignore[type-arg]
+    async def dead_letter(self, record: ConsumerRecord, kind: str, reason: str) -> None:
         """Publish the message as it came to `<topic>.dlq` with the error in its headers; keep
         trying until the broker takes it (the offset is committed only after that)."""
         headers = {k: v.decode(errors="replace") for k, v in (record.headers or ())}

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 from aiohttp import web
 from pydantic import BaseModel, ValidationError
@@ -108,10 +108,10 @@ def reply(body: BaseModel | dict[str, Any] | list[Any], status: int = 200) -> we
 def openapi(title: str, specs: list[RouteSpec]) -> dict[str, Any]:
     """An OpenAPI 3.1 document of the routes, with the pydantic models as components."""
     models = {m for s in specs for m in (s.body, s.response) if m is not None}
-    keyed = [(m, "validation") for m in sorted(models, key=lambda m: m.__name__)]
-    _, defs = models_json_schema(  # type: ignore[arg-type]
-        keyed, by_alias=True, ref_template="#/components/schemas/{model}"
-    )
+    keyed: list[tuple[type[BaseModel], Literal["validation"]]] = [
+        (m, "validation") for m in sorted(models, key=lambda m: m.__name__)
+    ]
+    _, defs = models_json_schema(keyed, by_alias=True, ref_template="#/components/schemas/{model}")
     paths: dict[str, dict[str, Any]] = {}
     for s in specs:
         op: dict[str, Any] = {"summary": s.summary, "x-auth": s.auth, "responses": {}}

@@ -93,7 +93,7 @@ class Service:
             self.consumers.append(consumer)
 
             async def on_message(message: KafkaMessage) -> None:
-                await consumer(message.raw_message)  # type: ignore[arg-type]
+                await consumer(message.raw_message)
 
             self.broker.subscriber(topic.name, **subscriber_options(self.settings, group))(
                 on_message

@@ -45,7 +45,7 @@ async def publish(
 
 async def read_topic(
     bootstrap: str, topic: str, expect: int, timeout: float = 20.0
-) -> list[ConsumerRecord]:  # type: ignore[type-arg]
+) -> list[ConsumerRecord]:
     """Every record on `topic` from the beginning, waiting until `expect` have arrived (or the
     timeout passes), then a short while longer to catch extras."""
     consumer = AIOKafkaConsumer(
@@ -56,7 +56,7 @@ async def read_topic(
         enable_auto_commit=False,
     )
     await consumer.start()
-    records: list[ConsumerRecord] = []  # type: ignore[type-arg]
+    records: list[ConsumerRecord] = []
     deadline = time.monotonic() + timeout
     try:
         while time.monotonic() < deadline:
@@ -70,7 +70,7 @@ async def read_topic(
         await consumer.stop()
 
 
-def header(record: ConsumerRecord, name: str) -> str | None:  # type: ignore[type-arg]
+def header(record: ConsumerRecord, name: str) -> str | None:
     for key, value in record.headers or ():
         if key == name:
             return bytes(value).decode()
