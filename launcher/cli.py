@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import getpass
 import logging
 import os
 import signal
@@ -15,6 +16,7 @@ from collections.abc import Callable
 
 from launcher.processes import ROOT, ready_status
 from launcher.stack import Stack, home, pid_alive, read_stack, stack_file
+from servicekit.errors import DomainError
 
 log = logging.getLogger("sagashop")
 Command = Callable[[argparse.Namespace], int]
@@ -185,6 +187,37 @@ def cmd_logs(args: argparse.Namespace) -> int:
     return 0
 
 
+@command
+def cmd_admin(args: argparse.Namespace) -> int:
+    """`admin create`: create the first admin (or make an existing user an admin)."""
+    from auth_svc.admin import create_admin_from_cli
+    from auth_svc.settings import AuthSettings
+    from schemas.auth import RegisterRequest
+
+    stack = read_stack() or {}
+    overrides = {
+        k: v
+        for k, v in (("mongo_url", stack.get("mongo")), ("kafka_bootstrap", stack.get("kafka")))
+        if v
+    }
+    password = args.password or os.environ.get("SAGASHOP_ADMIN_PASSWORD") or getpass.getpass()
+    req = RegisterRequest(
+        username=args.username,
+        first_name=args.first_name,
+        last_name=args.last_name,
+        email=args.email,
+        phone=args.phone,
+        password=password,
+    )
+    try:
+        user = asyncio.run(create_admin_from_cli(AuthSettings(**overrides), req))
+    except DomainError as exc:
+        print(f"admin create failed: {exc.message}", file=sys.stderr)
+        return 1
+    print(f"admin {user.username} ({user.email}) has roles {', '.join(user.roles)}")
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="sagashop", description=__doc__)
     sub = p.add_subparsers(dest="command", required=True)
@@ -199,6 +232,14 @@ def parser() -> argparse.ArgumentParser:
     )
     up.add_argument("--timeout", type=float, default=240.0)
     sub.add_parser("down", help=cmd_down.__doc__)
+    admin = sub.add_parser("admin", help=cmd_admin.__doc__)
+    admin.add_argument("action", choices=["create"])
+    admin.add_argument("--username", required=True)
+    admin.add_argument("--email", required=True)
+    admin.add_argument("--phone", required=True)
+    admin.add_argument("--first-name", default="Admin")
+    admin.add_argument("--last-name", default="Admin")
+    admin.add_argument("--password", help="or SAGASHOP_ADMIN_PASSWORD, or asked for")
     sub.add_parser("status", help=cmd_status.__doc__)
     logs = sub.add_parser("logs", help=cmd_logs.__doc__)
     logs.add_argument("service")

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from pydantic import EmailStr
+from enum import StrEnum
 
-from schemas.base import NonEmptyStr, WireModel, message
+from pydantic import AliasChoices, ConfigDict, EmailStr, Field
+
+from schemas.base import NonEmptyStr, Timestamp, WireModel, message
+from schemas.notification import Channel
 
 
 @message
@@ -19,3 +22,104 @@ class UserRegistered(WireModel):
     last_name: NonEmptyStr
     email: EmailStr
     phone: NonEmptyStr
+
+
+class AccountNotificationKind(StrEnum):
+    VERIFICATION_CODE = "verification_code"
+    PASSWORD_RESET = "password_reset"
+
+
+@message
+class AccountNotificationRequest(WireModel):
+    """auth -> notification: deliver a verification code or a password-reset token to the
+    user's e-mail or phone. The secret travels only on the internal bus, never in an API."""
+
+    username: NonEmptyStr
+    kind: AccountNotificationKind
+    channel: Channel
+    user_email: EmailStr | None = None
+    user_phone: NonEmptyStr | None = None
+    secret: NonEmptyStr
+    expires_at: Timestamp
+
+
+# --- HTTP bodies of auth_svc's edge (001 §4 auth, 004 IdentityApi) ---------------------------
+
+FirstName = Field(
+    default=None,
+    validation_alias=AliasChoices("firstName", "fistName"),  # 001's YAML typo accepted
+    serialization_alias="firstName",
+)
+
+
+class RegisterRequest(WireModel):
+    """001 `POST /register`; every field optional here so that a missing one gets the seed's
+    own error message (`Username, password, email should be provided`), not a generic one."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    username: str | None = None
+    first_name: str | None = FirstName
+    last_name: str | None = None
+    email: str | None = None
+    phone: str | None = None
+    password: str | None = None
+
+
+class LoginRequest(WireModel):
+    model_config = ConfigDict(extra="ignore")
+
+    username: str | None = None
+    email: str | None = None
+    phone: str | None = None
+    password: str | None = None
+
+
+class UserBody(WireModel):
+    """The user as 001 answers it; `roles` added for the other edges' authorization."""
+
+    username: str
+    first_name: str = Field(serialization_alias="firstName")
+    last_name: str
+    email: str
+    phone: str
+    roles: tuple[str, ...] = ()
+
+
+class ProfileBody(UserBody):
+    """004 `GET /users/me`."""
+
+    email_verified: bool = False
+    phone_verified: bool = False
+    blocked: bool = False
+
+
+class ProfilePatch(WireModel):
+    first_name: NonEmptyStr | None = FirstName
+    last_name: NonEmptyStr | None = None
+
+
+class PasswordChange(WireModel):
+    current_password: str
+    new_password: str
+
+
+class ResetRequest(WireModel):
+    email: str | None = None
+    phone: str | None = None
+
+
+class ResetConfirm(WireModel):
+    reset_token: NonEmptyStr
+    new_password: str
+
+
+class VerifyConfirm(WireModel):
+    code: NonEmptyStr
+
+
+class UserPage(WireModel):
+    items: tuple[ProfileBody, ...]
+    page: int
+    page_size: int
+    total: int

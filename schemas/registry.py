@@ -7,7 +7,7 @@ A consumer validates a message body with `model_for(topic_name).from_bytes(body)
 from __future__ import annotations
 
 from schemas import topics
-from schemas.auth import UserRegistered
+from schemas.auth import AccountNotificationRequest, UserRegistered
 from schemas.base import WireModel
 from schemas.billing import GiftCardDelivery
 from schemas.catalog import ProductFeedMessage, StockLevel
@@ -25,6 +25,7 @@ from schemas.saga import (
 
 TOPIC_MODELS: dict[str, type[WireModel]] = {
     topics.USER_REGISTERED.name: UserRegistered,
+    topics.AUTH_NOTIFICATIONS.name: AccountNotificationRequest,
     topics.ORDER_CONFIRMATION_REQUESTS.name: OrderConfirmationRequest,
     topics.PAYMENT_CONFIRMATIONS.name: ConfirmationRequest,
     topics.STORE_CONFIRMATIONS.name: ConfirmationRequest,

@@ -32,6 +32,10 @@ USER_REGISTERED = Topic(
     "auth.user-registered", "username", "auth_svc", ("billing_svc", "notification_svc"),
     "001 account creation stream: {username, firstName, lastName, email, phone}",
 )
+AUTH_NOTIFICATIONS = Topic(
+    "auth.notification-requests", "username", "auth_svc", ("notification_svc",),
+    "verification codes and password-reset tokens to deliver by e-mail or SMS",
+)
 ORDER_CONFIRMATION_REQUESTS = Topic(
     "order.confirmation-requests", "orderId", "order_svc", ("orchestra",),
     "001 orders requiring confirmation (order -> orchestra)",
@@ -101,6 +105,7 @@ REPORT_READY = Topic(
 
 ALL: tuple[Topic, ...] = (
     USER_REGISTERED,
+    AUTH_NOTIFICATIONS,
     ORDER_CONFIRMATION_REQUESTS,
     PAYMENT_CONFIRMATIONS,
     STORE_CONFIRMATIONS,

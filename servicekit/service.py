@@ -17,6 +17,7 @@ from servicekit import faults, inbox
 from servicekit.broker import make_broker, subscriber_options
 from servicekit.consumer import Consumer, Handler
 from servicekit.http import Routes
+from servicekit.identity import AuthClient
 from servicekit.metrics import Metrics
 from servicekit.mongo import Mongo
 from servicekit.outbox import COLLECTION as OUTBOX
@@ -43,6 +44,7 @@ class Service:
             self.db[OUTBOX], self._publish, settings.outbox_poll_seconds, settings.outbox_batch
         )
         self.routes = Routes()
+        self.auth = AuthClient(settings.auth_url)
         self.startup: list[Startup] = [_inbox_indexes]
         self.loops: list[Loop] = []
         self.consumers: list[Consumer[Any]] = []

@@ -110,6 +110,17 @@ SEED_EXAMPLES: list[tuple[str, dict[str, Any]]] = [
     ),
     ("OrderOutcome", {"orderId": "o-1", "version": 4, "response": "SUCCESS"}),
     (
+        "AccountNotificationRequest",
+        {
+            "username": "ivan",
+            "kind": "verification_code",
+            "channel": "sms",
+            "userPhone": "+79990001122",
+            "secret": "123456",
+            "expiresAt": "2026-11-24T10:00:00Z",
+        },
+    ),
+    (
         "SagaNotification",
         {"orderId": "o-1", "username": "ivan", "response": "FAIL", "timestamp": TS},
     ),

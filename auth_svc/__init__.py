@@ -1,0 +1,1 @@
+"""auth_svc: users, credentials, sessions, roles, verification and password flows."""

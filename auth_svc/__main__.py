@@ -1,0 +1,4 @@
+from auth_svc.app import build
+from servicekit.runner import run
+
+run(build)

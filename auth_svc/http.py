@@ -1,0 +1,134 @@
+"""auth_svc's edge, sessions part: 001 `POST /register`, `POST /login`, `GET /auth`,
+`GET /logout` (paths, bodies, codes, the `sessionId` cookie exactly as in the seed), 004's
+register/login by e-mail or phone, and the profile."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from auth_svc import domain
+from auth_svc.accounts import Accounts, user_body
+from schemas.auth import LoginRequest, ProfileBody, ProfilePatch, RegisterRequest, UserBody
+from servicekit.errors import InvalidRequest
+from servicekit.http import read_body, reply
+from servicekit.identity import SESSION_COOKIE, session_id
+from servicekit.mongo import Doc
+
+OLD_SESSION_COOKIE = "oldSessionId"
+
+
+def client_address(request: web.Request, trust_forwarded: bool) -> str:
+    forwarded = request.headers.get("X-Forwarded-For")
+    if trust_forwarded and forwarded:
+        return forwarded.split(",")[0].strip()
+    return request.remote or "unknown"
+
+
+def profile(doc: Doc) -> ProfileBody:
+    return ProfileBody(
+        **user_body(doc).model_dump(),
+        email_verified=doc.get("emailVerified", False),
+        phone_verified=doc.get("phoneVerified", False),
+        blocked=doc.get("blocked", False),
+    )
+
+
+def mount(accounts: Accounts) -> None:
+    routes = accounts.service.routes
+    settings = accounts.settings
+
+    def with_cookie(body: UserBody, token: str) -> web.Response:
+        response = reply(body)
+        response.set_cookie(
+            SESSION_COOKIE,
+            token,
+            max_age=settings.session_ttl_seconds,
+            httponly=True,
+            samesite="Lax",
+            secure=settings.cookie_secure,
+            path="/",
+        )
+        return response
+
+    async def register(request: web.Request, by: str | None = None) -> web.Response:
+        req = await read_body(request, RegisterRequest)
+        username = None
+        if by == "email" and req.email:
+            username = domain.normalize_email(req.email)
+        elif by == "phone" and req.phone:
+            username = domain.normalize_phone(req.phone)
+        return reply(await accounts.register(req, username=username))
+
+    @routes.post("/register", body=RegisterRequest, response=UserBody)
+    async def register_username(request: web.Request) -> web.Response:
+        """Register a customer (001): username, firstName, lastName, email, phone, password."""
+        return await register(request)
+
+    @routes.post("/register/email", body=RegisterRequest, response=UserBody)
+    async def register_email(request: web.Request) -> web.Response:
+        """Register with the e-mail as the login (004)."""
+        return await register(request, by="email")
+
+    @routes.post("/register/phone", body=RegisterRequest, response=UserBody)
+    async def register_phone(request: web.Request) -> web.Response:
+        """Register with the phone as the login (004)."""
+        return await register(request, by="phone")
+
+    async def login(request: web.Request, field: str) -> web.Response:
+        req = await read_body(request, LoginRequest)
+        name = getattr(req, field)
+        if not (name and req.password):
+            what = "Username" if field == "username" else field.capitalize()
+            raise InvalidRequest(f"{what} and password should be provided")
+        address = client_address(request, settings.trust_forwarded)
+        body, token = await accounts.login(name, req.password, address)
+        for old in (request.cookies.get(OLD_SESSION_COOKIE), session_id(request)):
+            await accounts.end_session(old)  # login rotates the session
+        return with_cookie(body, token)
+
+    @routes.post("/login", body=LoginRequest, response=UserBody)
+    async def login_username(request: web.Request) -> web.Response:
+        """Log in by username (or e-mail or phone); sets the `sessionId` cookie."""
+        return await login(request, "username")
+
+    @routes.post("/login/email", body=LoginRequest, response=UserBody)
+    async def login_email(request: web.Request) -> web.Response:
+        """Log in by e-mail (004)."""
+        return await login(request, "email")
+
+    @routes.post("/login/phone", body=LoginRequest, response=UserBody)
+    async def login_phone(request: web.Request) -> web.Response:
+        """Log in by phone (004)."""
+        return await login(request, "phone")
+
+    @routes.get("/auth", response=UserBody, auth="customer")
+    async def auth(request: web.Request) -> web.Response:
+        """Who owns this session (used by every other edge): 401 none, 403 blocked."""
+        return reply(user_body(await accounts.who(session_id(request))))
+
+    @routes.get("/logout")
+    async def logout(request: web.Request) -> web.Response:
+        """End the session; the cookie is emptied."""
+        await accounts.end_session(session_id(request))
+        response = reply({})
+        response.set_cookie(SESSION_COOKIE, "", max_age=0, httponly=True, samesite="Lax", path="/")
+        return response
+
+    @routes.get("/users/me", response=ProfileBody, auth="customer")
+    async def me(request: web.Request) -> web.Response:
+        """The caller's profile (004)."""
+        return reply(profile(await accounts.who(session_id(request))))
+
+    @routes.patch("/users/me", body=ProfilePatch, response=ProfileBody, auth="customer")
+    async def patch_me(request: web.Request) -> web.Response:
+        """Change first or last name (004)."""
+        user = await accounts.who(session_id(request))
+        patch = await read_body(request, ProfilePatch)
+        changes = {
+            k: v
+            for k, v in {"firstName": patch.first_name, "lastName": patch.last_name}.items()
+            if v
+        }
+        if changes:
+            await accounts.repo.update_user(user["_id"], changes)
+        return reply(profile({**user, **changes}))
