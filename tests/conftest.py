@@ -30,25 +30,42 @@ async def mongo(infra: Infra) -> AsyncIterator[AsyncMongoClient[dict[str, object
 
 SpawnService = Callable[..., ServiceProcess]
 
+# cheap password hashing in tests (production keeps argon2id's defaults)
+FAST_HASHING = {"SAGASHOP_ARGON2_TIME_COST": "1", "SAGASHOP_ARGON2_MEMORY_KIB": "8192"}
+
+
+def start_service(
+    infra: Infra,
+    module: str,
+    log_dir: Path,
+    name: str | None = None,
+    env: dict[str, str] | None = None,
+    **overrides: str,
+) -> ServiceProcess:
+    """`python -m module` as its own process against the test infrastructure, with a unique
+    service name (so its own database) unless one is given."""
+    name = name or f"{module.rsplit('.', 1)[-1]}-{uuid.uuid4().hex[:8]}"
+    base = {
+        **infra.env(),
+        "SAGASHOP_SERVICE_NAME": name,
+        "SAGASHOP_LOG_JSON": "false",
+        **FAST_HASHING,
+        **(env or {}),
+    }
+    proc = ServiceProcess(name, module, free_port(), base, log_dir / f"{name}.log")
+    proc.start(**overrides)
+    return proc
+
 
 @pytest.fixture
 def spawn(infra: Infra, tmp_path: Path) -> Iterator[SpawnService]:
-    """Start `python -m module` as its own process against the test infrastructure; every
-    process is stopped at the end of the test."""
+    """Start services as processes for one test; all are killed at its end."""
     started: list[ServiceProcess] = []
 
     def start(
         module: str, name: str | None = None, env: dict[str, str] | None = None, **overrides: str
     ) -> ServiceProcess:
-        name = name or f"{module.rsplit('.', 1)[-1]}-{uuid.uuid4().hex[:8]}"
-        base = {
-            **infra.env(),
-            "SAGASHOP_SERVICE_NAME": name,
-            "SAGASHOP_LOG_JSON": "false",
-            **(env or {}),
-        }
-        proc = ServiceProcess(name, module, free_port(), base, tmp_path / f"{name}.log")
-        proc.start(**overrides)
+        proc = start_service(infra, module, tmp_path, name, env, **overrides)
         started.append(proc)
         return proc
 
