@@ -61,7 +61,8 @@ def cmd_up(args: argparse.Namespace) -> int:
 
 
 async def _up_foreground(args: argparse.Namespace) -> int:
-    stack = Stack(home(), external=args.external)
+    only = args.only.split(",") if args.only else None
+    stack = Stack(home(), services=only, external=args.external)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -86,7 +87,9 @@ def _up_detached(args: argparse.Namespace) -> int:
     (state / "logs").mkdir(parents=True, exist_ok=True)
     stack_file(state).unlink(missing_ok=True)
     log_path = state / "logs" / "launcher.log"
-    argv = [sys.executable, "-m", "launcher.cli", "up"] + (["--external"] if args.external else [])
+    argv = [sys.executable, "-m", "launcher.cli", "up"]
+    argv += ["--external"] if args.external else []
+    argv += ["--only", args.only] if args.only else []
     with log_path.open("ab") as out:
         child = subprocess.Popen(
             argv,
@@ -231,6 +234,7 @@ def parser() -> argparse.ArgumentParser:
         help="use SAGASHOP_KAFKA_BOOTSTRAP / SAGASHOP_MONGO_URL instead of embedded",
     )
     up.add_argument("--timeout", type=float, default=240.0)
+    up.add_argument("--only", help="comma list of service packages to run (default: all)")
     sub.add_parser("down", help=cmd_down.__doc__)
     admin = sub.add_parser("admin", help=cmd_admin.__doc__)
     admin.add_argument("action", choices=["create"])

@@ -1,0 +1,151 @@
+"""notification's documents: notification accounts and the notification log.
+
+A notification waiting to be sent carries `dueAt` (when to try next); while a sender holds it,
+`dueAt` is the end of that sender's lease. Sent and failed ones have no `dueAt`, so one index
+on it finds all work that is due.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timedelta
+
+from pymongo import ASCENDING, DESCENDING
+from pymongo.asynchronous.client_session import AsyncClientSession
+from pymongo.asynchronous.database import AsyncDatabase
+
+from notification_svc.domain import (
+    Account,
+    Kind,
+    Notification,
+    Outcome,
+    Retry,
+    Sent,
+    Status,
+)
+from schemas.notification import Channel
+from servicekit.mongo import Doc
+
+ACCOUNTS = "accounts"
+NOTIFICATIONS = "notifications"
+NEWEST_FIRST = [("createdAt", DESCENDING), ("_id", DESCENDING)]
+PUBLIC = {"secret": 0, "claim": 0}
+
+
+def to_doc(n: Notification) -> Doc:
+    doc = {
+        "_id": n.id,
+        "username": n.username,
+        "channel": n.channel.value,
+        "kind": n.kind.value,
+        "to": n.to,
+        "payload": n.payload,
+        "status": n.status.value,
+        "attempts": n.attempts,
+        "createdAt": n.created_at,
+        "dueAt": n.due_at,
+        "secret": n.secret,
+        "expiresAt": n.expires_at,
+        "error": n.error,
+    }
+    return {k: v for k, v in doc.items() if v is not None}
+
+
+def from_doc(doc: Doc) -> Notification:
+    return Notification(
+        id=doc["_id"],
+        username=doc["username"],
+        channel=Channel(doc["channel"]),
+        kind=Kind(doc["kind"]),
+        to=doc["to"],
+        payload=doc["payload"],
+        created_at=doc["createdAt"],
+        secret=doc.get("secret"),
+        expires_at=doc.get("expiresAt"),
+        status=Status(doc["status"]),
+        attempts=doc["attempts"],
+        due_at=doc.get("dueAt"),
+        sent_at=doc.get("sentAt"),
+        provider_id=doc.get("providerId"),
+        error=doc.get("error"),
+    )
+
+
+def outcome_update(outcome: Outcome) -> Doc:
+    final = {"secret": "", "dueAt": "", "claim": ""}
+    if isinstance(outcome, Sent):
+        sent = {"status": Status.SENT.value, "providerId": outcome.provider_id}
+        return {"$set": {**sent, "sentAt": outcome.at}, "$unset": final}
+    if isinstance(outcome, Retry):
+        retry = {"status": Status.PENDING.value, "dueAt": outcome.at, "error": outcome.error}
+        return {"$set": retry, "$unset": {"claim": ""}}
+    return {"$set": {"status": Status.FAILED.value, "error": outcome.error}, "$unset": final}
+
+
+class Accounts:
+    def __init__(self, db: AsyncDatabase[Doc]) -> None:
+        self.collection = db[ACCOUNTS]
+
+    async def open(self, account: Account, now: datetime, session: AsyncClientSession) -> bool:
+        """Create the account unless it exists; True if it was created."""
+        fields = {"channels": account.channels, "createdAt": now}
+        result = await self.collection.update_one(
+            {"_id": account.username}, {"$setOnInsert": fields}, upsert=True, session=session
+        )
+        return result.upserted_id is not None
+
+
+class Notifications:
+    def __init__(self, db: AsyncDatabase[Doc]) -> None:
+        self.collection = db[NOTIFICATIONS]
+
+    async def ensure_indexes(self) -> None:
+        await self.collection.create_index("dueAt")
+        await self.collection.create_index([("username", ASCENDING), *NEWEST_FIRST])
+
+    async def add(self, n: Notification, session: AsyncClientSession) -> bool:
+        """Queue the notification unless one with its id exists (the same cause seen again);
+        True if it was queued."""
+        fields = to_doc(n)
+        del fields["_id"]
+        result = await self.collection.update_one(
+            {"_id": n.id}, {"$setOnInsert": fields}, upsert=True, session=session
+        )
+        return result.upserted_id is not None
+
+    async def due(self, now: datetime, limit: int) -> list[Notification]:
+        cursor = self.collection.find({"dueAt": {"$lte": now}}).sort("dueAt", 1).limit(limit)
+        return [from_doc(doc) for doc in await cursor.to_list()]
+
+    async def claim(self, notification_id: str, now: datetime, lease: timedelta) -> str | None:
+        """Take the notification for one send attempt; returns the claim token, or None when
+        another sender took it first (its lease moved `dueAt` into the future)."""
+        token = uuid.uuid4().hex
+        result = await self.collection.update_one(
+            {"_id": notification_id, "dueAt": {"$lte": now}},
+            {
+                "$set": {
+                    "status": Status.SENDING.value,
+                    "claim": token,
+                    "claimedAt": now,
+                    "dueAt": now + lease,
+                },
+                "$inc": {"attempts": 1},
+            },
+        )
+        return token if result.modified_count == 1 else None
+
+    async def record(self, notification_id: str, token: str, outcome: Outcome) -> bool:
+        """Store the attempt's outcome, unless the claim was lost to another sender."""
+        result = await self.collection.update_one(
+            {"_id": notification_id, "claim": token}, outcome_update(outcome)
+        )
+        return result.modified_count == 1
+
+    async def get(self, notification_id: str) -> Notification | None:
+        doc = await self.collection.find_one({"_id": notification_id}, PUBLIC)
+        return None if doc is None else from_doc(doc)
+
+    async def page(self, username: str, skip: int, limit: int) -> list[Notification]:
+        cursor = self.collection.find({"username": username}, PUBLIC).sort(NEWEST_FIRST)
+        return [from_doc(doc) for doc in await cursor.skip(skip).limit(limit).to_list()]

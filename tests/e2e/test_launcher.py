@@ -1,0 +1,60 @@
+"""`sagashop up --detach` / `status` / `down` as a user runs them (what `make up` calls):
+every service package that exists runs as its own process on the embedded broker and
+database, answers /ready, is restarted by the supervisor when it dies, and stops cleanly."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from launcher.processes import ROOT, ready_status
+from launcher.stack import available_services, pid_alive
+from tests.support.kafka import eventually
+
+
+def sagashop(home: Path, *args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("SAGASHOP_KAFKA_BOOTSTRAP", "SAGASHOP_MONGO_URL")}
+    env["SAGASHOP_HOME"] = str(home)
+    return subprocess.run([sys.executable, "-m", "launcher.cli", *args], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=timeout)
+
+
+async def test_up_detached_runs_every_service_ready_restarts_a_dead_one_and_down_stops_all():
+    home = Path(tempfile.mkdtemp(prefix="sagashop-up-"))
+    up = sagashop(home, "up", "--detach")
+    try:
+        assert up.returncode == 0, up.stdout + up.stderr
+        stack = json.loads((home / "stack.json").read_text())
+        assert set(stack["services"]) == set(available_services()) and stack["services"]
+        assert stack["kafka"].startswith("127.0.0.1:") and stack["mongo"].startswith("mongodb://")
+        for name, svc in stack["services"].items():
+            assert svc["url"] in up.stdout, name
+            assert await ready_status(svc["url"]) == 200, name
+        assert "make down" in up.stdout
+        assert sagashop(home, "status").returncode == 0
+
+        victim, first = next(iter(stack["services"].items()))
+        os.kill(first["pid"], signal.SIGKILL)
+
+        async def restarted() -> bool:
+            now = json.loads((home / "stack.json").read_text())["services"][victim]
+            return now["pid"] != first["pid"] and await ready_status(now["url"]) == 200
+
+        await eventually(restarted, timeout=60)
+        logs = sagashop(home, "logs", victim, "-n", "5")
+        assert logs.returncode == 0 and logs.stdout
+    finally:
+        down = sagashop(home, "down")
+    assert down.returncode == 0, down.stderr
+    await asyncio.sleep(0.5)
+    pids = [stack["launcher_pid"], *(s["pid"] for s in stack["services"].values()),
+            *(i["pid"] for i in stack["infra"].values())]
+    assert not [p for p in pids if pid_alive(p)]
+    assert not (home / "stack.json").exists()
