@@ -51,3 +51,8 @@ class ServiceUnavailable(DomainError):
     """A dependency (database, broker, neighbour) cannot be reached right now."""
 
     status = 503
+
+
+class StaleWrite(Exception):
+    """A conditional write found the document changed (its `version` moved on) since it was
+    read: the caller reads again and retries (a transient error, like a write conflict)."""

@@ -21,6 +21,8 @@ from tenacity import (
     wait_exponential_jitter,
 )
 
+from servicekit.errors import StaleWrite
+
 TRANSIENT_LABELS = ("TransientTransactionError", "UnknownTransactionCommitResult")
 
 
@@ -31,7 +33,7 @@ def is_db_unavailable(exc: BaseException) -> bool:
 
 def is_transient(exc: BaseException) -> bool:
     """Errors worth retrying: network, failover, write conflicts, a neighbour's 5xx."""
-    if is_db_unavailable(exc) or isinstance(exc, AutoReconnect | WTimeoutError):
+    if is_db_unavailable(exc) or isinstance(exc, AutoReconnect | WTimeoutError | StaleWrite):
         return True
     if isinstance(exc, PyMongoError) and any(exc.has_error_label(x) for x in TRANSIENT_LABELS):
         return True

@@ -1,0 +1,4 @@
+from orchestra.app import build
+from servicekit.runner import run
+
+run(build)

@@ -1,0 +1,125 @@
+"""Kafka in: paid orders to confirm, participants' replies; the deadline sweeper. Each turns
+into one transaction: saga state + the messages the state machine commands (outbox)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from functools import partial
+
+from orchestra import domain
+from orchestra.repository import Sagas, to_saga
+from orchestra.settings import OrchestraSettings
+from schemas import topics
+from schemas.saga import (
+    ConfirmationReply,
+    ConfirmationRequest,
+    Confirmator,
+    OrderConfirmationRequest,
+    OrderOutcome,
+    SagaNotification,
+)
+from servicekit.mongo import Doc, utcnow
+from servicekit.service import Service
+from servicekit.unit import Tx
+
+log = logging.getLogger(__name__)
+Clock = Callable[[], datetime]
+TOPIC_OF = {
+    Confirmator.PAYMENT: topics.PAYMENT_CONFIRMATIONS,
+    Confirmator.STORE: topics.STORE_CONFIRMATIONS,
+    Confirmator.DELIVERY: topics.DELIVERY_CONFIRMATIONS,
+}
+
+
+def emit(tx: Tx, doc: Doc, commands: list[domain.Command], now: datetime) -> None:
+    request = OrderConfirmationRequest.model_validate(doc["request"])
+    for command in commands:
+        if isinstance(command, domain.Send):
+            tx.emit(
+                TOPIC_OF[command.to],
+                ConfirmationRequest(
+                    order_id=request.order_id,
+                    request_type=command.request,
+                    confirmator=command.to,
+                    order_items=request.order_items,
+                    total=request.total,
+                    username=request.username,
+                    delivery=request.delivery,
+                    payment_id=request.payment_id,
+                ),
+                key=request.order_id,
+            )
+        else:
+            tx.emit(
+                topics.ORDER_OUTCOMES,
+                OrderOutcome(
+                    order_id=request.order_id,
+                    version=doc["orderVersion"],
+                    response=command.response,
+                    reason=command.reason,
+                ),
+                key=request.order_id,
+            )
+            tx.emit(
+                topics.SAGA_NOTIFICATIONS,
+                SagaNotification(
+                    order_id=request.order_id,
+                    username=request.username,
+                    response=command.response,
+                    timestamp=now,
+                ),
+                key=request.order_id,
+            )
+
+
+def register(
+    service: Service, settings: OrchestraSettings, sagas: Sagas, clock: Clock = utcnow
+) -> None:
+    timeout = timedelta(seconds=settings.saga_timeout_seconds)
+
+    @service.subscribe(topics.ORDER_CONFIRMATION_REQUESTS, OrderConfirmationRequest)
+    async def on_order(msg: OrderConfirmationRequest, tx: Tx) -> None:
+        if await sagas.get(msg.order_id, tx.session) is not None:
+            log.info("saga %s exists; request ignored", msg.order_id)
+            return
+        now = clock()
+        saga, commands = domain.start(msg.order_id, now, timeout)
+        await sagas.insert(saga, msg, now, tx.session)
+        emit(tx, {"request": msg.to_wire(), "orderVersion": msg.version}, commands, now)
+
+    @service.subscribe(topics.CONFIRMATION_REPLIES, ConfirmationReply)
+    async def on_reply(msg: ConfirmationReply, tx: Tx) -> None:
+        doc = await sagas.get(msg.order_id, tx.session)
+        if doc is None:
+            log.warning("reply for unknown saga %s ignored", msg.order_id)
+            return
+        now = clock()
+        saga, commands = domain.on_reply(
+            to_saga(doc), msg.confirmator, msg.request_type, msg.response, msg.reason, now, timeout
+        )
+        await sagas.save(doc, saga, now, tx.session)
+        emit(tx, doc, commands, now)
+
+    @service.loop
+    async def deadlines(_: Service) -> None:
+        while True:
+            for order_id in await sagas.overdue(clock()):
+                await service.transaction(partial(past_deadline, order_id=order_id))
+            await asyncio.sleep(settings.deadline_sweep_seconds)
+
+    async def past_deadline(tx: Tx, *, order_id: str) -> None:
+        doc = await sagas.get(order_id, tx.session)
+        now = clock()
+        if doc is None or doc["state"] not in (
+            domain.SagaState.CONFIRMING,
+            domain.SagaState.COMPENSATING,
+        ):
+            return
+        if doc["deadline"] >= now:
+            return
+        saga, commands = domain.on_deadline(to_saga(doc), now, timeout)
+        await sagas.save(doc, saga, now, tx.session)
+        emit(tx, doc, commands, now)

@@ -1,0 +1,89 @@
+"""Saga documents: the state machine's state plus what the participants need to be asked."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pymongo import ASCENDING, DESCENDING
+from pymongo.asynchronous.client_session import AsyncClientSession
+from pymongo.asynchronous.database import AsyncDatabase
+
+from orchestra.domain import Saga, SagaState, StepState
+from schemas.saga import Confirmator, OrderConfirmationRequest
+from servicekit.errors import StaleWrite
+from servicekit.mongo import Doc
+
+Session = AsyncClientSession | None
+ACTIVE = [SagaState.CONFIRMING.value, SagaState.COMPENSATING.value]
+
+
+def to_saga(doc: Doc) -> Saga:
+    return Saga(
+        order_id=doc["_id"],
+        state=SagaState(doc["state"]),
+        steps={Confirmator(k): StepState(v) for k, v in doc["steps"].items()},
+        deadline=doc["deadline"],
+        reason=doc.get("reason"),
+        history=tuple(doc.get("history", ())),
+    )
+
+
+def saga_fields(saga: Saga, now: datetime) -> Doc:
+    return {
+        "state": saga.state.value,
+        "steps": {k.value: v.value for k, v in saga.steps.items()},
+        "deadline": saga.deadline,
+        "reason": saga.reason,
+        "history": list(saga.history),
+        "updatedAt": now,
+    }
+
+
+class Sagas:
+    def __init__(self, db: AsyncDatabase[Doc]) -> None:
+        self.sagas = db.sagas
+
+    async def ensure_indexes(self) -> None:
+        await self.sagas.create_index([("state", ASCENDING), ("deadline", ASCENDING)])
+        await self.sagas.create_index([("createdAt", DESCENDING)])
+
+    async def get(self, order_id: str, session: Session = None) -> Doc | None:
+        return await self.sagas.find_one({"_id": order_id}, session=session)
+
+    async def insert(
+        self, saga: Saga, request: OrderConfirmationRequest, now: datetime, session: Session
+    ) -> None:
+        await self.sagas.insert_one(
+            {
+                "_id": saga.order_id,
+                "version": 0,
+                "orderVersion": request.version,
+                "username": request.username,
+                "request": request.to_wire(),
+                "createdAt": now,
+                **saga_fields(saga, now),
+            },
+            session=session,
+        )
+
+    async def save(self, doc: Doc, saga: Saga, now: datetime, session: Session) -> None:
+        """Write the new state if nobody else did since `doc` was read."""
+        result = await self.sagas.update_one(
+            {"_id": doc["_id"], "version": doc["version"]},
+            {"$set": saga_fields(saga, now), "$inc": {"version": 1}},
+            session=session,
+        )
+        if result.modified_count != 1:
+            raise StaleWrite(f"saga {doc['_id']} changed while being updated")
+
+    async def overdue(self, now: datetime, limit: int = 100) -> list[str]:
+        cursor = self.sagas.find(
+            {"state": {"$in": ACTIVE}, "deadline": {"$lt": now}}, {"_id": 1}
+        ).limit(limit)
+        return [d["_id"] async for d in cursor]
+
+    async def page(self, state: str | None, skip: int, limit: int) -> tuple[list[Doc], int]:
+        query: dict[str, Any] = {"state": state} if state else {}
+        cursor = self.sagas.find(query).sort("createdAt", DESCENDING).skip(skip).limit(limit)
+        return await cursor.to_list(), await self.sagas.count_documents(query)
