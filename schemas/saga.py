@@ -69,7 +69,7 @@ class PickupChoice(WireModel):
     """The customer picks the order up at a pickup point."""
 
     type: Literal["pickup"] = "pickup"
-    point_id: NonEmptyStr
+    point_id: NonNegativeInt  # an int, as in 001's delivery stream
 
 
 class CourierChoice(WireModel):

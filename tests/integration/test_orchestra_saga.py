@@ -52,7 +52,7 @@ def paid_order() -> dict[str, Any]:
                 "quantity": 1,
             }
         ],
-        "delivery": {"type": "pickup", "pointId": "p-1"},
+        "delivery": {"type": "pickup", "pointId": 1},
         "paymentId": "pay-1",
     }
 

@@ -13,7 +13,7 @@ from schemas.saga import OrderConfirmationRequest, OrderItem, PickupChoice
 
 TS = "2024-05-01T10:00:00Z"
 ITEM = {"id": 1, "productId": 2, "productName": "велосипед_10", "productPrice": 2020, "quantity": 1}
-PICKUP = {"type": "pickup", "pointId": "17"}
+PICKUP = {"type": "pickup", "pointId": 17}
 COURIER = {
     "type": "courier",
     "address": "Москва, Тверская 1",
@@ -261,10 +261,10 @@ def test_models_are_built_with_python_names_and_serialised_with_wire_names() -> 
             OrderItem(id=0, product_id=2, product_name="x", product_price=100, quantity=2)
         ],
         total=200,
-        delivery=PickupChoice(point_id="p-1"),
+        delivery=PickupChoice(point_id=1),
     )
     wire = request.to_wire()
     assert wire["userName"] == "ivan"
     assert wire["currency"] == "RUB"
-    assert wire["delivery"] == {"type": "pickup", "pointId": "p-1"}
+    assert wire["delivery"] == {"type": "pickup", "pointId": 1}
     assert "paymentId" not in wire
