@@ -41,16 +41,16 @@ ORDER_CONFIRMATION_REQUESTS = Topic(
     "001 orders requiring confirmation (order -> orchestra)",
 )
 PAYMENT_CONFIRMATIONS = Topic(
-    "orchestra.payment-requests", "orderId", "orchestra", ("payment_svc",),
-    "001 CONFIRM/REVERSE requests for the PAYMENT confirmator",
+    "orchestra.payment-requests", "orderId", "orchestra,order_svc", ("payment_svc",),
+    "001 CONFIRM/REVERSE for the PAYMENT confirmator (order_svc: REVERSE on a cancel)",
 )
 STORE_CONFIRMATIONS = Topic(
-    "orchestra.store-requests", "orderId", "orchestra", ("store_svc",),
-    "001 CONFIRM/REVERSE requests for the STORE confirmator",
+    "orchestra.store-requests", "orderId", "orchestra,order_svc", ("store_svc",),
+    "001 CONFIRM/REVERSE for the STORE confirmator (order_svc: REVERSE on a cancel)",
 )
 DELIVERY_CONFIRMATIONS = Topic(
-    "orchestra.delivery-requests", "orderId", "orchestra", ("delivery_svc",),
-    "001 CONFIRM/REVERSE requests for the DELIVERY confirmator",
+    "orchestra.delivery-requests", "orderId", "orchestra,order_svc", ("delivery_svc",),
+    "001 CONFIRM/REVERSE for the DELIVERY confirmator (order_svc: REVERSE on a cancel)",
 )
 CONFIRMATION_REPLIES = Topic(
     "orchestra.confirmation-replies", "orderId", "payment_svc,store_svc,delivery_svc",

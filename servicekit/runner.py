@@ -51,7 +51,8 @@ async def serve(service: Service, stop: asyncio.Event | None = None) -> None:
         task.cancel()
     await asyncio.gather(*tasks, return_exceptions=True)
     await runner.cleanup()
-    await service.auth.close()
+    for close in service.shutdown:
+        await close()
     await service.mongo.close()
     log.info("stopped")
 

@@ -47,6 +47,7 @@ class Service:
         self.auth = AuthClient(settings.auth_url)
         self.startup: list[Startup] = [_inbox_indexes]
         self.loops: list[Loop] = []
+        self.shutdown: list[Callable[[], Awaitable[None]]] = [self.auth.close]
         self.consumers: list[Consumer[Any]] = []
         self.ready = asyncio.Event()
         faults.arm(settings.faults)

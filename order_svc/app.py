@@ -1,0 +1,27 @@
+"""order_svc wiring."""
+
+from __future__ import annotations
+
+from order_svc import admin, checkout, handlers, http
+from order_svc.book import Clock, OrderBook
+from order_svc.settings import OrderSettings
+from servicekit import idempotency
+from servicekit.mongo import utcnow
+from servicekit.service import Service
+
+
+def build(settings: OrderSettings | None = None, clock: Clock = utcnow) -> Service:
+    settings = settings or OrderSettings()
+    service = Service(settings)
+    book = OrderBook(service, settings, clock)
+    http.mount(book)
+    checkout.mount(book)
+    admin.mount(book)
+    handlers.register(book)
+
+    @service.on_startup
+    async def indexes(_: Service) -> None:
+        await book.orders.ensure_indexes()
+        await idempotency.ensure_indexes(service.db[idempotency.COLLECTION])
+
+    return service

@@ -1,0 +1,134 @@
+"""Checkout (stock and a delivery slot pre-reserved, then AWAITING_PAYMENT) and `PUT /process`
+(a PAID order handed to orchestra). Hand-over is manual: the customer (or the front end right
+after a successful payment) calls `PUT /process`, as in 001."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from aiohttp import web
+
+from order_svc import domain, effects
+from order_svc.book import OrderBook
+from order_svc.repository import positions_of
+from order_svc.views import view
+from schemas.notification import NotificationType
+from schemas.order import OrderStatus as S
+from schemas.order_http import CheckoutRequest, OrderView, VersionedRef
+from schemas.saga import CourierChoice
+from servicekit import idempotency
+from servicekit.errors import Conflict, InvalidRequest
+from servicekit.http import read_body, reply
+from servicekit.identity import Caller, customer, session_id
+from servicekit.mongo import Doc
+from servicekit.neighbours import Answer
+from servicekit.unit import Tx
+
+
+def normalize_phone(raw: str) -> str:
+    digits = "".join(ch for ch in raw if ch.isdigit())
+    if len(digits) == 11 and digits[0] == "8":
+        digits = "7" + digits[1:]
+    if not 10 <= len(digits) <= 15:
+        raise InvalidRequest("phone: expected 10 to 15 digits, e.g. +79991234567")
+    return "+" + digits
+
+
+def mount(book: OrderBook) -> None:
+    routes, orders, service = book.service.routes, book.orders, book.service
+    keys = service.db[idempotency.COLLECTION]
+
+    @routes.put("/checkout", body=CheckoutRequest, response=OrderView, auth="customer")
+    async def checkout(request: web.Request) -> web.Response:
+        """Phone + delivery choice: stock and a delivery slot are pre-reserved and the order
+        awaits payment; stock that cannot be reserved makes the order FAILED. Needs an
+        `Idempotency-Key` header."""
+        caller = await customer(request, service.auth)
+        key = idempotency.key_of(request)
+        req = await read_body(request, CheckoutRequest)
+        return await idempotency.once(
+            keys, caller.username, key, lambda: check_out(caller, req, session_id(request))
+        )
+
+    async def check_out(caller: Caller, req: CheckoutRequest, sid: str | None) -> web.Response:
+        doc = await book.owned(caller, req.id)
+        domain.check_version(doc["version"], req.version)
+        if doc["status"] != S.NEW:
+            raise Conflict(f"only a NEW order can be checked out; this one is {doc['status']}")
+        if not doc["items"]:
+            raise Conflict("the cart is empty: add at least one product")
+        phone = normalize_phone(req.phone)
+        items = [{"productId": p.product_id, "quantity": p.quantity} for p in positions_of(doc)]
+        stock = await book.store.call(
+            "POST", "/reservations", sid, {"orderId": doc["_id"], "items": items}
+        )
+        if stock.status == 409:
+            return reply(view(await fail(doc, caller, stock)))
+        expect_ok(stock, "store")
+        delivery = req.delivery.to_wire()
+        slot = await book.delivery.call(
+            "POST", "/slots", sid, {"orderId": doc["_id"], "delivery": delivery}
+        )
+        if not slot.ok:
+            await book.store.call("DELETE", f"/reservations/{doc['_id']}", sid)
+            expect_ok(slot, "delivery")
+        cost = req.delivery.cost if isinstance(req.delivery, CourierChoice) else 0
+        now = book.clock()
+        expires = now + timedelta(seconds=book.settings.payment_timeout_seconds)
+
+        async def await_payment(tx: Tx) -> Doc:
+            new = await orders.update(
+                doc,
+                {
+                    "phone": phone,
+                    "delivery": delivery,
+                    "deliveryCost": cost,
+                    "total": domain.total(positions_of(doc), cost),
+                    "expiresAt": expires,
+                    "slot": slot.body,
+                },
+                tx.session,
+                status=S.AWAITING_PAYMENT,
+                by=caller.username,
+                at=now,
+                unset=("cartOf",),
+            )
+            effects.notify(tx, new, NotificationType.REQUIRES_PAYMENT)
+            return new
+
+        return reply(view(await service.transaction(await_payment)))
+
+    async def fail(doc: Doc, caller: Caller, stock: Answer) -> Doc:
+        reason = f"stock cannot be reserved: {stock.error}"
+        return await orders.update(
+            doc,
+            {"reason": reason},
+            status=S.FAILED,
+            by=caller.username,
+            at=book.clock(),
+            reason=reason,
+            unset=("cartOf",),
+        )
+
+    @routes.put("/process", body=VersionedRef, response=OrderView, auth="customer")
+    async def process(request: web.Request) -> web.Response:
+        """Hand a PAID order to orchestra, which confirms payment, stock and delivery."""
+        caller = await customer(request, service.auth)
+        req = await read_body(request, VersionedRef)
+        doc = await book.owned(caller, req.id)
+        domain.check_version(doc["version"], req.version)
+        domain.check_transition(S(doc["status"]), S.IN_PROGRESS)
+
+        async def hand_over(tx: Tx) -> Doc:
+            new = await orders.update(
+                doc, {}, tx.session, status=S.IN_PROGRESS, by=caller.username, at=book.clock()
+            )
+            effects.hand_over(tx, new)
+            return new
+
+        return reply(view(await service.transaction(hand_over)))
+
+
+def expect_ok(answer: Answer, who: str) -> None:
+    if not answer.ok:
+        raise Conflict(f"{who}: {answer.error}")

@@ -1,0 +1,90 @@
+"""The order as a pure aggregate: positions, totals and the SPEC §5 status machine."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import datetime
+
+from schemas.base import MAX_ORDER_ITEMS
+from schemas.order import OrderStatus as S
+from servicekit.errors import Conflict
+
+TRANSITIONS: dict[S, frozenset[S]] = {
+    S.NEW: frozenset({S.AWAITING_PAYMENT, S.FAILED, S.CANCELLED}),
+    S.AWAITING_PAYMENT: frozenset({S.PAID, S.CANCELLED}),
+    S.PAID: frozenset({S.IN_PROGRESS, S.CANCELLED}),
+    S.IN_PROGRESS: frozenset({S.CONFIRMED, S.CANCELLED}),
+    S.CONFIRMED: frozenset({S.ASSEMBLING, S.READY_FOR_PICKUP, S.DELIVERING}),
+    S.ASSEMBLING: frozenset({S.READY_FOR_PICKUP, S.DELIVERING}),
+    S.READY_FOR_PICKUP: frozenset({S.COMPLETED}),
+    S.DELIVERING: frozenset({S.COMPLETED}),
+    S.FAILED: frozenset(),
+    S.COMPLETED: frozenset(),
+    S.CANCELLED: frozenset(),
+}
+CANCELLABLE_BY_CUSTOMER = frozenset({S.NEW, S.AWAITING_PAYMENT, S.PAID})
+# the customer's money is held from PAID on: leaving for CANCELLED means a refund
+HOLDS_MONEY = frozenset({S.PAID, S.IN_PROGRESS})
+
+
+class IllegalTransition(Conflict):
+    def __init__(self, current: S, wanted: S) -> None:
+        super().__init__(f"not possible to change the order status from {current} to {wanted}")
+
+
+class StaleVersion(Conflict):
+    def __init__(self, current: int) -> None:
+        super().__init__(f"the order has changed (version is {current}); read it again")
+
+
+def check_transition(current: S, wanted: S) -> None:
+    if wanted not in TRANSITIONS[current]:
+        raise IllegalTransition(current, wanted)
+
+
+def check_version(current: int, expected: int | None) -> None:
+    if expected is not None and expected != current:
+        raise StaleVersion(current)
+
+
+@dataclass(frozen=True)
+class Position:
+    id: int
+    product_id: int
+    name: str
+    price: int
+    quantity: int
+
+    @property
+    def total(self) -> int:
+        return self.price * self.quantity
+
+
+def adjust(positions: list[Position], changes: dict[int, tuple[int, str, int]]) -> list[Position]:
+    """Set each changed product's quantity (0 removes it); new products become new positions
+    numbered after the highest id. `changes`: product id -> (quantity, name, price)."""
+    result: list[Position] = []
+    for pos in positions:
+        if pos.product_id not in changes:
+            result.append(pos)
+            continue
+        quantity = changes[pos.product_id][0]
+        if quantity > 0:
+            result.append(replace(pos, quantity=quantity))
+    known = {p.product_id for p in positions}
+    next_id = max((p.id for p in positions), default=0) + 1
+    for product_id, (quantity, name, price) in changes.items():
+        if product_id not in known and quantity > 0:
+            result.append(Position(next_id, product_id, name, price, quantity))
+            next_id += 1
+    if len(result) > MAX_ORDER_ITEMS:
+        raise Conflict(f"an order has at most {MAX_ORDER_ITEMS} positions")
+    return result
+
+
+def total(positions: list[Position], delivery_cost: int = 0) -> int:
+    return sum(p.total for p in positions) + delivery_cost
+
+
+def history_entry(status: S, by: str, at: datetime, reason: str | None = None) -> dict[str, object]:
+    return {"at": at, "status": status.value, "by": by, "reason": reason}

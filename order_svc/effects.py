@@ -1,0 +1,103 @@
+"""What an order change tells others, always through the outbox of the same transaction:
+the hand-over to orchestra, REVERSE to the participants when a checked-out order is cancelled,
+and 003's order notifications."""
+
+from __future__ import annotations
+
+from order_svc.repository import positions_of
+from schemas import topics
+from schemas.notification import Channel, DeliveryType, NotificationType, OrderNotification
+from schemas.saga import (
+    ConfirmationRequest,
+    Confirmator,
+    OrderConfirmationRequest,
+    OrderItem,
+    RequestType,
+)
+from servicekit.mongo import Doc
+from servicekit.unit import Tx
+
+REVERSE_TOPICS = {
+    Confirmator.STORE: topics.STORE_CONFIRMATIONS,
+    Confirmator.DELIVERY: topics.DELIVERY_CONFIRMATIONS,
+    Confirmator.PAYMENT: topics.PAYMENT_CONFIRMATIONS,
+}
+
+
+def saga_items(doc: Doc) -> tuple[OrderItem, ...]:
+    return tuple(
+        OrderItem(
+            id=p.id,
+            product_id=p.product_id,
+            product_name=p.name,
+            product_price=p.price,
+            quantity=p.quantity,
+        )
+        for p in positions_of(doc)
+    )
+
+
+def hand_over(tx: Tx, doc: Doc) -> None:
+    """001 "orders requiring confirmation": the paid order goes to orchestra."""
+    tx.emit(
+        topics.ORDER_CONFIRMATION_REQUESTS,
+        OrderConfirmationRequest(
+            order_id=doc["_id"],
+            version=doc["version"],
+            username=doc["username"],
+            order_items=saga_items(doc),
+            total=doc["total"],
+            currency=doc["currency"],
+            delivery=doc.get("delivery"),
+            payment_id=doc.get("paymentId"),
+        ),
+        key=doc["_id"],
+    )
+
+
+def release(tx: Tx, doc: Doc, refund: bool, only_payment: bool = False) -> None:
+    """A checked-out order was cancelled outside a saga: store and delivery release what they
+    hold for it, payment refunds what it captured (REVERSE is safe for what never happened)."""
+    for who, topic in REVERSE_TOPICS.items():
+        if (who is Confirmator.PAYMENT and not refund) or (
+            only_payment and who is not Confirmator.PAYMENT
+        ):
+            continue
+        tx.emit(
+            topic,
+            ConfirmationRequest(
+                order_id=doc["_id"],
+                request_type=RequestType.REVERSE,
+                confirmator=who,
+                order_items=saga_items(doc),
+                total=doc["total"],
+                username=doc["username"],
+                payment_id=doc.get("paymentId"),
+            ),
+            key=doc["_id"],
+        )
+
+
+def notify(tx: Tx, doc: Doc, kind: NotificationType) -> None:
+    """003's order notification, by SMS to the phone given at checkout."""
+    delivery = doc.get("delivery") or {}
+    courier = delivery.get("type") == "courier"
+    tx.emit(
+        topics.ORDER_NOTIFICATIONS,
+        OrderNotification.model_validate(
+            {
+                "type": Channel.SMS,
+                "userPhone": doc["phone"],
+                "userEmail": doc.get("email"),
+                "notificationType": kind,
+                "orderNum": doc["_id"],
+                "orderItems": [
+                    {"name": p.name, "cost": p.total, "additionalInfo": f"{p.quantity} x {p.price}"}
+                    for p in positions_of(doc)
+                ],
+                "deliveryType": DeliveryType.COURIER if courier else DeliveryType.SELFDELIVERY,
+                "deliveryAddress": {"fullAddress": delivery["address"]} if courier else None,
+            }
+        ),
+        key=doc["_id"],
+    )

@@ -1,0 +1,102 @@
+"""Order documents. Every change is a conditional write on (`_id`, `version`) that bumps the
+version and appends to the status history when the status moves."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pymongo import ASCENDING, DESCENDING
+from pymongo.asynchronous.client_session import AsyncClientSession
+from pymongo.asynchronous.database import AsyncDatabase
+
+from order_svc.domain import Position, history_entry
+from schemas.order import OrderStatus
+from servicekit.errors import StaleWrite
+from servicekit.mongo import Doc
+
+Session = AsyncClientSession | None
+
+
+def positions_of(doc: Doc) -> list[Position]:
+    return [
+        Position(p["id"], p["productId"], p["name"], p["price"], p["quantity"])
+        for p in doc["items"]
+    ]
+
+
+def items_doc(positions: list[Position]) -> list[Doc]:
+    return [
+        {
+            "id": p.id,
+            "productId": p.product_id,
+            "name": p.name,
+            "price": p.price,
+            "quantity": p.quantity,
+        }
+        for p in positions
+    ]
+
+
+class Orders:
+    def __init__(self, db: AsyncDatabase[Doc]) -> None:
+        self.orders = db.orders
+
+    async def ensure_indexes(self) -> None:
+        # at most one NEW order (the cart) per customer: `cartOf` is set only while NEW
+        await self.orders.create_index("cartOf", unique=True, sparse=True)
+        await self.orders.create_index([("username", ASCENDING), ("createdAt", DESCENDING)])
+        await self.orders.create_index([("status", ASCENDING), ("expiresAt", ASCENDING)])
+        await self.orders.create_index([("createdAt", DESCENDING)])
+
+    async def get(self, order_id: str, session: Session = None) -> Doc | None:
+        return await self.orders.find_one({"_id": order_id}, session=session)
+
+    async def cart_of(self, username: str) -> Doc | None:
+        return await self.orders.find_one({"cartOf": username})
+
+    async def insert(self, doc: Doc, session: Session = None) -> None:
+        await self.orders.insert_one(doc, session=session)
+
+    async def update(
+        self,
+        doc: Doc,
+        changes: Doc,
+        session: Session = None,
+        status: OrderStatus | None = None,
+        by: str = "",
+        at: datetime | None = None,
+        reason: str | None = None,
+        unset: tuple[str, ...] = (),
+    ) -> Doc:
+        """Write `changes` (and a status move) if the order is still at `doc`'s version;
+        returns the new document, or raises StaleWrite."""
+        update: dict[str, Any] = {"$set": dict(changes), "$inc": {"version": 1}}
+        if status is not None:
+            assert at is not None
+            entry = history_entry(status, by, at, reason)
+            update["$set"].update(status=status.value, updatedAt=at)
+            update["$push"] = {"history": entry}
+        if unset:
+            update["$unset"] = dict.fromkeys(unset, "")
+        result = await self.orders.update_one(
+            {"_id": doc["_id"], "version": doc["version"]}, update, session=session
+        )
+        if result.modified_count != 1:
+            raise StaleWrite(f"order {doc['_id']} changed")
+        new = {**doc, **update["$set"], "version": doc["version"] + 1}
+        if status is not None:
+            new["history"] = [*doc.get("history", []), update["$push"]["history"]]
+        for field in unset:
+            new.pop(field, None)
+        return new
+
+    async def page(self, query: Doc, skip: int, limit: int) -> tuple[list[Doc], int]:
+        cursor = self.orders.find(query).sort("createdAt", DESCENDING).skip(skip).limit(limit)
+        return await cursor.to_list(), await self.orders.count_documents(query)
+
+    async def unpaid_before(self, now: datetime, limit: int = 100) -> list[Doc]:
+        cursor = self.orders.find(
+            {"status": OrderStatus.AWAITING_PAYMENT.value, "expiresAt": {"$lt": now}}
+        ).limit(limit)
+        return await cursor.to_list()

@@ -1,0 +1,36 @@
+"""Order documents as the edge answers them."""
+
+from __future__ import annotations
+
+from order_svc.repository import positions_of
+from schemas.order_http import HistoryEntry, OrderView, PositionView, ProductView
+from servicekit.mongo import Doc
+
+
+def view(doc: Doc) -> OrderView:
+    return OrderView(
+        id=doc["_id"],
+        status=doc["status"],
+        version=doc["version"],
+        order_items=tuple(
+            PositionView(
+                id=p.id,
+                product=ProductView(id=p.product_id, name=p.name, price=p.price),
+                quantity=p.quantity,
+                total=p.total,
+            )
+            for p in positions_of(doc)
+        ),
+        total=doc["total"],
+        currency=doc["currency"],
+        username=doc["username"],
+        phone=doc.get("phone"),
+        delivery=doc.get("delivery"),
+        delivery_cost=doc.get("deliveryCost", 0),
+        payment_id=doc.get("paymentId"),
+        payment_error=doc.get("paymentError"),
+        reason=doc.get("reason"),
+        expires_at=doc.get("expiresAt"),
+        created_at=doc["createdAt"],
+        history=tuple(HistoryEntry.model_validate(h) for h in doc.get("history", ())),
+    )

@@ -1,0 +1,116 @@
+"""HTTP bodies of order_svc's edge (001 `POST /place`, `PUT /adjust`, `PUT /cancel`,
+`PUT /process`, `GET /get`; ours: `PUT /checkout`, `GET /orders`, admin).
+
+Prices are integer kopecks like every amount in sagashop (001's examples show roubles as
+doubles); `total` and the delivery part are ours."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from pydantic import ConfigDict, Field
+
+from schemas.base import MAX_ORDER_ITEMS, Money, NonEmptyStr, NonNegativeInt, WireModel
+from schemas.order import OrderStatus
+from schemas.saga import DeliveryChoice
+
+
+class ProductRef(WireModel):
+    model_config = ConfigDict(extra="ignore")
+
+    id: NonNegativeInt
+
+
+class ItemRequest(WireModel):
+    """A position as the client sends it: `{product: {id}, quantity}` (001). In `/adjust` a
+    quantity of 0 removes the product from the cart."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    product: ProductRef
+    quantity: Annotated[int, Field(ge=0, le=1000)]
+
+
+class PlaceRequest(WireModel):
+    model_config = ConfigDict(extra="ignore")
+
+    id: Annotated[str, Field(min_length=1, max_length=64)] | None = None
+    order_items: Annotated[tuple[ItemRequest, ...], Field(min_length=1, max_length=MAX_ORDER_ITEMS)]
+
+
+class AdjustRequest(WireModel):
+    model_config = ConfigDict(extra="ignore")
+
+    id: NonEmptyStr
+    version: NonNegativeInt
+    order_items: Annotated[tuple[ItemRequest, ...], Field(min_length=1, max_length=MAX_ORDER_ITEMS)]
+
+
+class VersionedRef(WireModel):
+    """`PUT /cancel` and `PUT /process`: the order and the version the client last read."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    id: NonEmptyStr
+    version: NonNegativeInt | None = None
+
+
+class CheckoutRequest(WireModel):
+    model_config = ConfigDict(extra="ignore")
+
+    id: NonEmptyStr
+    version: NonNegativeInt
+    phone: NonEmptyStr
+    delivery: DeliveryChoice  # courier: the accepted quote and the cost the customer saw
+
+
+class ProductView(WireModel):
+    id: int
+    name: str
+    price: Money
+
+
+class PositionView(WireModel):
+    id: int
+    product: ProductView
+    quantity: int
+    total: Money
+
+
+class HistoryEntry(WireModel):
+    at: datetime
+    status: OrderStatus
+    by: str
+    reason: str | None = None
+
+
+class OrderView(WireModel):
+    id: str
+    status: OrderStatus
+    version: int
+    order_items: tuple[PositionView, ...]
+    total: Money
+    currency: str
+    username: str
+    phone: str | None = None
+    delivery: dict[str, object] | None = None
+    delivery_cost: Money = 0
+    payment_id: str | None = None
+    payment_error: str | None = None
+    reason: str | None = None
+    expires_at: datetime | None = None
+    created_at: datetime
+    history: tuple[HistoryEntry, ...] = ()
+
+
+class OrderPage(WireModel):
+    items: tuple[OrderView, ...]
+    page: int
+    page_size: int
+    total: int
+
+
+class StatusChange(WireModel):
+    status: OrderStatus
+    reason: str | None = None

@@ -1,0 +1,68 @@
+"""Idempotent HTTP: a mutating request carrying an `Idempotency-Key` header is answered once;
+a retry with the same key (same caller) gets the stored answer instead of a second effect."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from aiohttp import web
+from pymongo.asynchronous.collection import AsyncCollection
+from pymongo.errors import DuplicateKeyError
+
+from servicekit.errors import Conflict, InvalidRequest
+from servicekit.mongo import Doc, utcnow
+
+HEADER = "Idempotency-Key"
+COLLECTION = "idempotency"
+KEEP_SECONDS = 24 * 3600
+
+
+async def ensure_indexes(collection: AsyncCollection[Doc]) -> None:
+    await collection.create_index("createdAt", expireAfterSeconds=KEEP_SECONDS)
+
+
+def key_of(request: web.Request, required: bool = True) -> str | None:
+    key = request.headers.get(HEADER)
+    if key is None and required:
+        raise InvalidRequest(f"{HEADER} header is required")
+    if key is not None and not 1 <= len(key) <= 200:
+        raise InvalidRequest(f"{HEADER} must be 1 to 200 characters")
+    return key
+
+
+async def once(
+    collection: AsyncCollection[Doc],
+    owner: str,
+    key: str | None,
+    answer: Callable[[], Awaitable[web.Response]],
+) -> web.Response:
+    """Run `answer()` once per (owner, key) and replay its response afterwards. A second
+    request while the first is still running gets 409."""
+    if key is None:
+        return await answer()
+    _id = f"{owner}:{key}"
+    try:
+        await collection.insert_one({"_id": _id, "state": "running", "createdAt": utcnow()})
+    except DuplicateKeyError:
+        done = await collection.find_one({"_id": _id})
+        if done is None or done["state"] == "running":
+            raise Conflict("a request with this Idempotency-Key is in progress") from None
+        return web.Response(
+            text=done["body"], status=done["status"], content_type="application/json"
+        )
+    try:
+        response = await answer()
+    except BaseException:
+        await collection.delete_one({"_id": _id})  # nothing was done: the key may be reused
+        raise
+    body = response.text or ""
+    await collection.update_one(
+        {"_id": _id}, {"$set": {"state": "done", "status": response.status, "body": body}}
+    )
+    return response
+
+
+def stored_json(body: str) -> Any:
+    return json.loads(body) if body else None
