@@ -31,6 +31,10 @@ SERVICE_PACKAGES = (
 )
 
 
+# neighbour systems' simulators the launcher runs beside the services: name -> module
+SIMULATORS = {"bank_sim": "payment_svc.bank_sim"}
+
+
 def home() -> Path:
     return Path(os.environ.get("SAGASHOP_HOME", ROOT / ".sagashop"))
 
@@ -44,8 +48,17 @@ def available_services() -> list[str]:
     return [p for p in SERVICE_PACKAGES if (ROOT / p / "__main__.py").exists()]
 
 
+def available_simulators() -> dict[str, str]:
+    return {
+        name: module
+        for name, module in SIMULATORS.items()
+        if (ROOT / (module.replace(".", "/") + ".py")).exists()
+    }
+
+
 def url_env_name(service: str) -> str:
-    return f"SAGASHOP_{service.removesuffix('_svc').upper()}_URL"
+    """`auth_svc` -> SAGASHOP_AUTH_URL, `bank_sim` -> SAGASHOP_BANK_URL."""
+    return f"SAGASHOP_{service.removesuffix('_svc').removesuffix('_sim').upper()}_URL"
 
 
 def read_stack(state: Path | None = None) -> dict[str, Any] | None:
@@ -99,16 +112,22 @@ class Stack:
             self.infra = EmbeddedInfra.create(self.state)
             await self.infra.start()
             self.kafka, self.mongo = self.infra.kafka_bootstrap, self.infra.mongo_url
-        ports = {name: free_port() for name in self.names}
+        sims = available_simulators()
+        ports = {name: free_port() for name in [*sims, *self.names]}
         env = {
             "SAGASHOP_KAFKA_BOOTSTRAP": self.kafka,
             "SAGASHOP_MONGO_URL": self.mongo,
             **{url_env_name(n): f"http://127.0.0.1:{p}" for n, p in ports.items()},
+            "SAGASHOP_BANK_STATE": str(self.state / "bank-ledger.jsonl"),
             **self.extra_env,
         }
-        for name in self.names:
+        for name in [*sims, *self.names]:
             self.procs[name] = ServiceProcess(
-                name, name, ports[name], dict(env), self.state / "logs" / f"{name}.log"
+                name,
+                sims.get(name, name),
+                ports[name],
+                dict(env),
+                self.state / "logs" / f"{name}.log",
             )
         self.write()
         for proc in self.procs.values():

@@ -14,7 +14,7 @@ import tempfile
 from pathlib import Path
 
 from launcher.processes import ROOT, ready_status
-from launcher.stack import available_services, pid_alive
+from launcher.stack import available_services, available_simulators, pid_alive
 from tests.support.kafka import eventually
 
 
@@ -32,7 +32,8 @@ async def test_up_detached_runs_every_service_ready_restarts_a_dead_one_and_down
     try:
         assert up.returncode == 0, up.stdout + up.stderr
         stack = json.loads((home / "stack.json").read_text())
-        assert set(stack["services"]) == set(available_services()) and stack["services"]
+        expected = {*available_services(), *available_simulators()}
+        assert set(stack["services"]) == expected and stack["services"]
         assert stack["kafka"].startswith("127.0.0.1:") and stack["mongo"].startswith("mongodb://")
         for name, svc in stack["services"].items():
             assert svc["url"] in up.stdout, name
