@@ -119,6 +119,7 @@ class Stack:
             "SAGASHOP_MONGO_URL": self.mongo,
             **{url_env_name(n): f"http://127.0.0.1:{p}" for n, p in ports.items()},
             "SAGASHOP_BANK_STATE": str(self.state / "bank-ledger.jsonl"),
+            "SAGASHOP_OUTBOX_DIR": str(self.state / "sent"),
             **self.extra_env,
         }
         for name in [*sims, *self.names]:

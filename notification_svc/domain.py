@@ -4,6 +4,7 @@ happens after a send fails."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -16,6 +17,7 @@ from servicekit.errors import NotFound
 # ids are derived from what the notification is about, so the same cause never queues twice
 ID_NAMESPACE = uuid.UUID("5b0f5c1e-2f57-4f0e-9d35-6d0a3c1e9a41")
 REDACTED = "***"
+Clock = Callable[[], datetime]
 
 
 class Kind(StrEnum):
@@ -129,8 +131,8 @@ class Message:
 
 def render(n: Notification) -> Message:
     if n.kind is Kind.REGISTRATION:
-        promo = n.payload["promoId"]
-        return Message(n.to, "Welcome to sagashop", f"Welcome to sagashop! Your promo code: {promo}")
+        text = f"Welcome to sagashop! Your promo code: {n.payload['promoId']}"
+        return Message(n.to, "Welcome to sagashop", text)
     until = f" It is valid until {n.expires_at:%Y-%m-%d %H:%M} UTC." if n.expires_at else ""
     if n.kind is Kind.VERIFICATION_CODE:
         text = f"Your sagashop verification code: {n.secret}.{until}"

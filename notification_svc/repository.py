@@ -146,6 +146,9 @@ class Notifications:
         doc = await self.collection.find_one({"_id": notification_id}, PUBLIC)
         return None if doc is None else from_doc(doc)
 
-    async def page(self, username: str, skip: int, limit: int) -> list[Notification]:
-        cursor = self.collection.find({"username": username}, PUBLIC).sort(NEWEST_FIRST)
-        return [from_doc(doc) for doc in await cursor.skip(skip).limit(limit).to_list()]
+    async def page(self, username: str, skip: int, limit: int) -> tuple[list[Notification], int]:
+        """The user's notifications, newest first, and how many there are in all."""
+        query = {"username": username}
+        cursor = self.collection.find(query, PUBLIC).sort(NEWEST_FIRST).skip(skip).limit(limit)
+        found = [from_doc(doc) for doc in await cursor.to_list()]
+        return found, await self.collection.count_documents(query)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 
 from order_svc import domain
@@ -59,7 +61,7 @@ def test_the_happy_path_is_legal_from_cart_to_completed():
         S.READY_FOR_PICKUP,
         S.COMPLETED,
     ]
-    for current, wanted in zip(path, path[1:], strict=False):
+    for current, wanted in itertools.pairwise(path):
         domain.check_transition(current, wanted)
 
 

@@ -1,0 +1,33 @@
+"""notification_svc wiring: `python -m notification_svc` runs it."""
+
+from __future__ import annotations
+
+from notification_svc import handlers, http
+from notification_svc.adapters import Channels, configured_channels
+from notification_svc.domain import Clock
+from notification_svc.repository import Notifications
+from notification_svc.sender import Sender
+from notification_svc.settings import NotificationSettings
+from servicekit.mongo import utcnow
+from servicekit.service import Service
+
+
+def build(
+    settings: NotificationSettings | None = None,
+    channels: Channels | None = None,
+    clock: Clock = utcnow,
+) -> Service:
+    settings = settings or NotificationSettings()
+    service = Service(settings)
+    handlers.register(service, clock)
+    http.register(service)
+    sender = Sender(
+        Notifications(service.db), channels or configured_channels(settings), settings, clock
+    )
+    service.on_startup(ensure_indexes)
+    service.loop(sender.run)
+    return service
+
+
+async def ensure_indexes(service: Service) -> None:
+    await Notifications(service.db).ensure_indexes()

@@ -1,0 +1,110 @@
+"""The sender: sends due notifications through their channel, outside any transaction, and
+records how each attempt ended.
+
+A transaction may run its callback more than once, so handlers only queue a notification;
+this loop sends it. Each send is claimed first (one sender per notification at a time) and
+carries the notification id as the provider's idempotency key: if the process dies after
+sending but before recording, the claim runs out, another attempt sends with the same key and
+the provider answers with the first send instead of sending twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import replace
+from datetime import timedelta
+
+from notification_svc.adapters import Channels, PermanentSendError
+from notification_svc.domain import (
+    Clock,
+    Failed,
+    Notification,
+    Outcome,
+    Retry,
+    RetryPolicy,
+    Sent,
+    render,
+)
+from notification_svc.repository import Notifications
+from notification_svc.settings import NotificationSettings
+from servicekit import faults
+from servicekit.service import Service
+
+log = logging.getLogger(__name__)
+
+
+async def deliver(
+    n: Notification, channels: Channels, policy: RetryPolicy, clock: Clock, timeout: float
+) -> Outcome:
+    """One send attempt (`n.attempts` counts it); the error text never holds the secret."""
+    if n.expired(clock()):
+        return Failed("expired before it could be sent")
+    try:
+        async with asyncio.timeout(timeout):
+            provider_id = await channels.send(n.channel, render(n), n.id)
+    except PermanentSendError as exc:
+        return Failed(n.redact(str(exc)))
+    except Exception as exc:  # the neighbour may be back soon: try again later
+        return policy.after_failure(n.attempts, n.redact(f"{type(exc).__name__}: {exc}"), clock())
+    return Sent(provider_id, clock())
+
+
+class Sender:
+    def __init__(
+        self,
+        notifications: Notifications,
+        channels: Channels,
+        settings: NotificationSettings,
+        clock: Clock,
+    ) -> None:
+        self.notifications = notifications
+        self.channels = channels
+        self.clock = clock
+        self.policy = RetryPolicy(
+            attempts=settings.send_attempts,
+            first_delay=timedelta(seconds=settings.send_retry_seconds),
+        )
+        self.poll_seconds = settings.send_poll_seconds
+        self.batch = settings.send_batch
+        self.timeout = settings.send_timeout_seconds
+        self.lease = timedelta(seconds=settings.send_lease_seconds)
+
+    async def run(self, _: Service) -> None:
+        """The loop: send what is due; poll when there was less than a batch."""
+        while True:
+            if await self.send_due() < self.batch:
+                await asyncio.sleep(self.poll_seconds)
+
+    async def send_due(self) -> int:
+        due = await self.notifications.due(self.clock(), self.batch)
+        results = await asyncio.gather(*(self.send_one(n) for n in due), return_exceptions=True)
+        for n, result in zip(due, results, strict=True):
+            if isinstance(result, Exception):
+                # its claim runs out and another attempt picks it up
+                log.warning("sending notification %s failed: %r", n.id, result)
+        return len(due)
+
+    async def send_one(self, n: Notification) -> None:
+        token = await self.notifications.claim(n.id, self.clock(), self.lease)
+        if token is None:
+            return
+        n = replace(n, attempts=n.attempts + 1)
+        outcome = await deliver(n, self.channels, self.policy, self.clock, self.timeout)
+        if isinstance(outcome, Sent):
+            faults.point("notification.after_send")
+        if await self.notifications.record(n.id, token, outcome):
+            report(n, outcome)
+
+
+def report(n: Notification, outcome: Outcome) -> None:
+    """Log the outcome by id and kind: never the address, the text or the secret."""
+    what = f"{n.kind} {n.id} for {n.username} by {n.channel}"
+    if isinstance(outcome, Sent):
+        log.info("sent %s (attempt %d)", what, n.attempts)
+    elif isinstance(outcome, Retry):
+        log.warning(
+            "attempt %d of %s failed, retry at %s: %s", n.attempts, what, outcome.at, outcome.error
+        )
+    else:
+        log.error("gave up on %s: %s", what, outcome.error)
