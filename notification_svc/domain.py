@@ -24,6 +24,11 @@ class Kind(StrEnum):
     REGISTRATION = "registration"
     VERIFICATION_CODE = "verification_code"
     PASSWORD_RESET = "password_reset"
+    ORDER_OUTCOME = "order_outcome"
+    PAYMENT_RESULT = "payment_result"
+    ORDER_STATUS = "order_status"
+    DELIVERY = "delivery"
+    GIFT_CARD = "gift_card"
 
 
 class Status(StrEnum):
@@ -129,7 +134,15 @@ class Message:
     text: str
 
 
+Text = Callable[[dict[str, Any], str | None], tuple[str, str]]
+# the order-side kinds' texts (subject, body), filled in by notification_svc.orders
+ORDER_TEXTS: dict[Kind, Text] = {}
+
+
 def render(n: Notification) -> Message:
+    if n.kind in ORDER_TEXTS:
+        subject, text = ORDER_TEXTS[n.kind](n.payload, n.secret)
+        return Message(n.to, subject, text)
     if n.kind is Kind.REGISTRATION:
         text = f"Welcome to sagashop! Your promo code: {n.payload['promoId']}"
         return Message(n.to, "Welcome to sagashop", text)

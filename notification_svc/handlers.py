@@ -5,11 +5,16 @@ from __future__ import annotations
 
 import uuid
 
-from notification_svc import domain
+from notification_svc import domain, orders
 from notification_svc.domain import Clock
 from notification_svc.repository import Accounts, Notifications
 from schemas import topics
 from schemas.auth import AccountNotificationRequest, UserRegistered
+from schemas.billing import GiftCardDelivery
+from schemas.delivery import DeliveryNotification
+from schemas.notification import Channel, OrderNotification
+from schemas.payment import PaymentNotification
+from schemas.saga import SagaNotification
 from servicekit.service import Service
 from servicekit.unit import Tx
 
@@ -27,3 +32,34 @@ def register(service: Service, clock: Clock) -> None:
         assert tx.cause is not None  # a consumed message always has its envelope
         notification = domain.account_notification(msg, tx.cause.message_id, clock())
         await Notifications(tx.db).add(notification, tx.session)
+
+    async def address(tx: Tx, username: str, channel: Channel) -> str | None:
+        return (await Accounts(tx.db).channels(username, tx.session)).get(channel.value)
+
+    async def queue(tx: Tx, n: domain.Notification) -> None:
+        await Notifications(tx.db).add(n, tx.session)
+
+    @service.subscribe(topics.SAGA_NOTIFICATIONS, SagaNotification)
+    async def saga_outcome(msg: SagaNotification, tx: Tx) -> None:
+        email = await address(tx, msg.username, Channel.EMAIL)
+        await queue(tx, orders.outcome(msg, email, clock()))
+
+    @service.subscribe(topics.PAYMENT_NOTIFICATIONS, PaymentNotification)
+    async def payment_result(msg: PaymentNotification, tx: Tx) -> None:
+        assert tx.cause is not None
+        email = await address(tx, msg.username, Channel.EMAIL)
+        await queue(tx, orders.payment(msg, tx.cause.message_id, email, clock()))
+
+    @service.subscribe(topics.ORDER_NOTIFICATIONS, OrderNotification)
+    async def order_status(msg: OrderNotification, tx: Tx) -> None:
+        await queue(tx, orders.order_status(msg, clock()))
+
+    @service.subscribe(topics.DELIVERY_NOTIFICATIONS, DeliveryNotification)
+    async def delivery(msg: DeliveryNotification, tx: Tx) -> None:
+        assert tx.cause is not None
+        phone = await address(tx, msg.username, Channel.SMS)
+        await queue(tx, orders.delivery(msg, tx.cause.message_id, phone, clock()))
+
+    @service.subscribe(topics.GIFT_CARD_DELIVERIES, GiftCardDelivery)
+    async def gift_card(msg: GiftCardDelivery, tx: Tx) -> None:
+        await queue(tx, orders.gift_card(msg, clock()))

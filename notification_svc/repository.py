@@ -94,6 +94,11 @@ class Accounts:
         )
         return result.upserted_id is not None
 
+    async def channels(self, username: str, session: AsyncClientSession) -> dict[str, str]:
+        """The user's addresses by channel (empty if they have no account here)."""
+        doc = await self.collection.find_one({"_id": username}, session=session)
+        return dict(doc["channels"]) if doc else {}
+
 
 class Notifications:
     def __init__(self, db: AsyncDatabase[Doc]) -> None:

@@ -97,6 +97,7 @@ def notify(tx: Tx, doc: Doc, kind: NotificationType) -> None:
                 ],
                 "deliveryType": DeliveryType.COURIER if courier else DeliveryType.SELFDELIVERY,
                 "deliveryAddress": {"fullAddress": delivery["address"]} if courier else None,
+                "username": doc["username"],
             }
         ),
         key=doc["_id"],

@@ -69,7 +69,8 @@ class DeliveryAddress(WireModel):
 
 @message
 class OrderNotification(_Addressed):
-    """003 "order notification by sms/email"."""
+    """003 "order notification by sms/email"; `username` (ours) files it under the customer's
+    notifications."""
 
     notification_type: NotificationType
     order_num: NonEmptyStr
@@ -78,6 +79,7 @@ class OrderNotification(_Addressed):
     ]
     delivery_type: DeliveryType
     delivery_address: DeliveryAddress | None = None
+    username: NonEmptyStr | None = None
 
 
 @message

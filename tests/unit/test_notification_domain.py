@@ -146,3 +146,42 @@ def test_a_failure_is_retried_later_until_the_last_attempt_then_final() -> None:
     assert policy.after_failure(1, "timeout", NOW) == Retry("timeout", NOW + timedelta(seconds=2))
     assert policy.after_failure(2, "timeout", NOW) == Retry("timeout", NOW + timedelta(seconds=4))
     assert policy.after_failure(3, "timeout", NOW) == Failed("gave up after 3 attempts: timeout")
+
+
+def test_order_side_notifications_say_what_happened_and_notify_once_per_event():
+    from notification_svc import orders
+    from schemas.notification import OrderNotification
+    from schemas.saga import SagaNotification
+
+    outcome = SagaNotification.model_validate(
+        {"orderId": "o-1", "username": "ivan", "response": "FAIL", "timestamp": NOW}
+    )
+    first = orders.outcome(outcome, "ivan@example.com", NOW)
+    again = orders.outcome(outcome, "ivan@example.com", NOW)
+    assert first.id == again.id
+    assert "cancelled" in render(first).text and "refunded" in render(first).text
+
+    paid = OrderNotification.model_validate(
+        {
+            "type": "sms",
+            "userPhone": "+79990001122",
+            "notificationType": "success_payment",
+            "orderNum": "o-1",
+            "orderItems": [{"name": "Bike", "cost": 100}],
+            "deliveryType": "selfdelivery",
+            "username": "ivan",
+        }
+    )
+    note = orders.order_status(paid, NOW)
+    assert (note.username, note.to) == ("ivan", "+79990001122")
+    assert render(note).text == "Order o-1 is paid"
+
+
+def test_a_notice_without_an_address_fails_at_once_instead_of_retrying():
+    from notification_svc import orders
+    from schemas.saga import SagaNotification
+
+    outcome = SagaNotification.model_validate(
+        {"orderId": "o-2", "username": "ghost", "response": "SUCCESS", "timestamp": NOW}
+    )
+    assert orders.outcome(outcome, None, NOW).status == "failed"
