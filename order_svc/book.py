@@ -20,6 +20,12 @@ from servicekit.unit import Tx
 Clock = Callable[[], datetime]
 
 
+def price_to_pay(card: Doc) -> int:
+    """The card's price, or its discounted price when it has a discount."""
+    discount = card.get("discount") or {}
+    return int(discount.get("priceAfter", card["price"]))
+
+
 class OrderBook:
     def __init__(self, service: Service, settings: OrderSettings, clock: Clock = utcnow) -> None:
         self.service = service
@@ -46,7 +52,7 @@ class OrderBook:
                 raise NotFound(f"Product not found: {product_id}")
             if not answer.ok:
                 raise InvalidRequest(f"product {product_id}: {answer.error}")
-            found[product_id] = (answer.body["name"], int(answer.body["price"]))
+            found[product_id] = (answer.body["name"], price_to_pay(answer.body))
         return found
 
     async def cancel(self, tx: Tx, doc: Doc, by: str, reason: str) -> Doc:

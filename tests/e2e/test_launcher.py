@@ -19,11 +19,20 @@ from tests.support.kafka import eventually
 
 
 def sagashop(home: Path, *args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items()
-           if k not in ("SAGASHOP_KAFKA_BOOTSTRAP", "SAGASHOP_MONGO_URL")}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("SAGASHOP_KAFKA_BOOTSTRAP", "SAGASHOP_MONGO_URL")
+    }
     env["SAGASHOP_HOME"] = str(home)
-    return subprocess.run([sys.executable, "-m", "launcher.cli", *args], cwd=ROOT, env=env,
-                          capture_output=True, text=True, timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "-m", "launcher.cli", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
 
 
 async def test_up_detached_runs_every_service_ready_restarts_a_dead_one_and_down_stops_all():
@@ -55,7 +64,10 @@ async def test_up_detached_runs_every_service_ready_restarts_a_dead_one_and_down
         down = sagashop(home, "down")
     assert down.returncode == 0, down.stderr
     await asyncio.sleep(0.5)
-    pids = [stack["launcher_pid"], *(s["pid"] for s in stack["services"].values()),
-            *(i["pid"] for i in stack["infra"].values())]
+    pids = [
+        stack["launcher_pid"],
+        *(s["pid"] for s in stack["services"].values()),
+        *(i["pid"] for i in stack["infra"].values()),
+    ]
     assert not [p for p in pids if pid_alive(p)]
     assert not (home / "stack.json").exists()

@@ -1,0 +1,192 @@
+"""A customer driving the system through its HTTP edges, the way the web front would: used by
+the e2e tests, `sagashop chaos` and `sagashop bench`."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+import aiohttp
+
+GOOD_CARD = {"number": "4242424242424242", "expMonth": 12, "expYear": 2030, "cvc": "123"}
+DECLINED_CARD = {**GOOD_CARD, "number": "4000000000000002"}
+FINAL = {"CONFIRMED", "CANCELLED", "FAILED", "COMPLETED"}
+
+
+class EdgeError(RuntimeError):
+    def __init__(self, method: str, url: str, status: int, body: Any) -> None:
+        super().__init__(f"{method} {url} -> {status}: {body}")
+        self.status = status
+        self.body = body
+
+
+@dataclass
+class Shopper:
+    urls: dict[str, str]  # service name -> edge URL (as in stack.json)
+    name: str = field(default_factory=lambda: f"shopper_{uuid.uuid4().hex[:10]}")
+    http: aiohttp.ClientSession | None = None
+    phone: str = ""
+
+    async def __aenter__(self) -> Shopper:
+        self.http = aiohttp.ClientSession(
+            cookie_jar=aiohttp.CookieJar(unsafe=True), timeout=aiohttp.ClientTimeout(total=30)
+        )
+        return self
+
+    async def __aexit__(self, *_: object) -> None:
+        if self.http is not None:
+            await self.http.close()
+
+    async def call(
+        self,
+        service: str,
+        method: str,
+        path: str,
+        json: Any = None,
+        expect: tuple[int, ...] = (200,),
+        **kw: Any,
+    ) -> Any:
+        assert self.http is not None
+        url = f"{self.urls[service]}{path}"
+        async with self.http.request(method, url, json=json, **kw) as resp:
+            body = (
+                await resp.json() if resp.content_type == "application/json" else await resp.text()
+            )
+            if resp.status not in expect:
+                raise EdgeError(method, url, resp.status, body)
+            return body
+
+    # -- account ------------------------------------------------------------------------
+    async def register(self) -> None:
+        digits = int(uuid.uuid4().int % 10**9)
+        self.phone = f"+7999{digits:09d}"[:12]
+        await self.call(
+            "auth_svc",
+            "POST",
+            "/register",
+            {
+                "username": self.name,
+                "firstName": "Test",
+                "lastName": "Shopper",
+                "email": f"{self.name}@example.com",
+                "phone": self.phone,
+                "password": "shopper-pass-1",
+            },
+        )
+        await self.call(
+            "auth_svc", "POST", "/login", {"username": self.name, "password": "shopper-pass-1"}
+        )
+
+    # -- catalog ------------------------------------------------------------------------
+    async def search(self, q: str, page_size: int = 20) -> list[dict[str, Any]]:
+        page = await self.call(
+            "store_svc", "GET", "/products", params={"q": q, "pageSize": str(page_size)}
+        )
+        return list(page["items"])
+
+    # -- cart and checkout ----------------------------------------------------------------
+    async def place(self, product_id: int, quantity: int = 1) -> dict[str, Any]:
+        return dict(
+            await self.call(
+                "order_svc",
+                "POST",
+                "/place",
+                {
+                    "id": str(uuid.uuid4()),
+                    "orderItems": [{"product": {"id": product_id}, "quantity": quantity}],
+                },
+            )
+        )
+
+    async def adjust(self, order: dict[str, Any], product_id: int, quantity: int) -> dict[str, Any]:
+        return dict(
+            await self.call(
+                "order_svc",
+                "PUT",
+                "/adjust",
+                {
+                    "id": order["id"],
+                    "version": order["version"],
+                    "orderItems": [{"product": {"id": product_id}, "quantity": quantity}],
+                },
+            )
+        )
+
+    async def delivery_choice(self, kind: str) -> dict[str, Any]:
+        if kind == "pickup":
+            points = await self.call("delivery_svc", "GET", "/pickup-points")
+            return {"type": "pickup", "pointId": points["items"][0]["id"]}
+        couriers = await self.call("delivery_svc", "GET", "/couriers")
+        company = couriers["items"][0]["id"]
+        address = "Москва, ул. Тверская, д. 7, кв. 12"
+        quote = await self.call(
+            "delivery_svc", "POST", "/quotes", {"address": address, "courierCompany": company}
+        )
+        return {
+            "type": "courier",
+            "address": address,
+            "courierCompany": company,
+            "quoteId": quote["quoteId"],
+            "cost": quote["cost"],
+        }
+
+    async def checkout(
+        self,
+        order: dict[str, Any],
+        kind: str = "pickup",
+        expect: tuple[int, ...] = (200,),
+        key: str | None = None,
+        delivery: dict[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        """`key`: the Idempotency-Key; a retry after a lost answer must reuse it."""
+        delivery = delivery or await self.delivery_choice(kind)
+        body = {
+            "id": order["id"],
+            "version": order["version"],
+            "phone": self.phone,
+            "delivery": delivery,
+        }
+        headers = {"Idempotency-Key": key or str(uuid.uuid4())}
+        return dict(
+            await self.call("order_svc", "PUT", "/checkout", body, headers=headers, expect=expect)
+        )
+
+    async def pay(
+        self, order: dict[str, Any], card: dict[str, Any] | None = None, key: str | None = None
+    ) -> dict[str, Any]:
+        body = {"orderId": order["id"], "method": "BANK_CARD", "card": card or GOOD_CARD}
+        headers = {"Idempotency-Key": key or str(uuid.uuid4())}
+        return dict(await self.call("payment_svc", "POST", "/pay", body, headers=headers))
+
+    async def process(self, order: dict[str, Any]) -> dict[str, Any]:
+        return dict(
+            await self.call(
+                "order_svc", "PUT", "/process", {"id": order["id"], "version": order["version"]}
+            )
+        )
+
+    async def cancel(self, order: dict[str, Any]) -> dict[str, Any]:
+        return dict(await self.call("order_svc", "PUT", "/cancel", {"id": order["id"]}))
+
+    async def order(self, order_id: str) -> dict[str, Any]:
+        return dict(await self.call("order_svc", "GET", "/get", params={"orderId": order_id}))
+
+    async def wait_status(
+        self, order_id: str, statuses: set[str], timeout: float = 60.0, interval: float = 0.05
+    ) -> dict[str, Any]:
+        deadline = time.monotonic() + timeout
+        while True:
+            order = await self.order(order_id)
+            if order["status"] in statuses:
+                return order
+            if time.monotonic() > deadline:
+                raise TimeoutError(
+                    f"order {order_id} still {order['status']}, wanted {sorted(statuses)}"
+                )
+            await asyncio.sleep(interval)
+
+    async def wait_paid(self, order_id: str, timeout: float = 30.0) -> dict[str, Any]:
+        return await self.wait_status(order_id, {"PAID"}, timeout)
