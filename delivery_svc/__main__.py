@@ -1,0 +1,4 @@
+from delivery_svc.app import build
+from servicekit.runner import run
+
+run(build)

@@ -1,0 +1,108 @@
+"""Kafka in: orchestra's CONFIRM / REVERSE for the DELIVERY confirmator, answered on the replies
+topic in the same transaction; and the sweeper that gives expired holds' places back.
+
+CONFIRM opens the delivery case on the order's hold (or on a slot held right now from the
+request's delivery choice when the hold is gone); a second CONFIRM answers SUCCESS again without
+a second case. REVERSE cancels the case and gives the place back; for an order never confirmed
+it leaves a tombstone so that a late CONFIRM answers FAIL.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from functools import partial
+
+from delivery_svc import domain
+from delivery_svc.repository import Session
+from delivery_svc.reservations import SlotDesk
+from delivery_svc.slots import Hold
+from schemas import topics
+from schemas.delivery_http import CaseStatus, HoldStatus
+from schemas.saga import (
+    ConfirmationReply,
+    ConfirmationRequest,
+    Confirmator,
+    RequestType,
+    SagaResponse,
+)
+from servicekit.errors import DomainError
+from servicekit.service import Service
+from servicekit.unit import Tx
+
+log = logging.getLogger(__name__)
+
+
+async def confirm(desk: SlotDesk, msg: ConfirmationRequest, session: Session) -> str | None:
+    """None when the order has its delivery case; otherwise why not (the FAIL reason).
+    A hold past its expiry that the sweeper has not reached yet still owns its place: used."""
+    repo, now = desk.repo, desk.clock()
+    case = await repo.case(msg.order_id, session)
+    if case is not None:
+        return domain.confirm_again(case)
+    hold = await repo.hold(msg.order_id, session)
+    try:
+        if hold is None or hold.status is not HoldStatus.HELD:
+            hold = await hold_now(desk, msg, session)
+        hold = await desk.use(hold, session)
+    except DomainError as exc:
+        return exc.message
+    await repo.insert_case(domain.open_case(hold, now), now, session)
+    return None
+
+
+async def hold_now(desk: SlotDesk, msg: ConfirmationRequest, session: Session) -> Hold:
+    """No live hold (it expired or was never made): hold a slot from the request's choice."""
+    if msg.delivery is None or msg.username is None:
+        raise DomainError("no delivery slot is held for the order and the request names none")
+    return await desk.hold(msg.username, msg.order_id, msg.delivery, session, fresh_quote=False)
+
+
+async def reverse(desk: SlotDesk, msg: ConfirmationRequest, session: Session) -> str | None:
+    repo, now = desk.repo, desk.clock()
+    case = await repo.case(msg.order_id, session)
+    if case is None:
+        hold = await repo.hold(msg.order_id, session)
+        username = hold.username if hold else msg.username
+        await repo.insert_case(domain.tombstone(msg.order_id, username, now), now, session)
+    elif case.status is not CaseStatus.CANCELLED:
+        try:
+            cancelled = domain.cancel(case, now)
+        except DomainError as exc:
+            return exc.message  # received by the customer: nothing to take back here
+        await repo.save_case(case, cancelled, now, session)
+    await desk.release(msg.order_id, session)
+    return None
+
+
+def register(service: Service, desk: SlotDesk) -> None:
+    @service.subscribe(topics.DELIVERY_CONFIRMATIONS, ConfirmationRequest)
+    async def on_request(msg: ConfirmationRequest, tx: Tx) -> None:
+        if msg.confirmator is not Confirmator.DELIVERY:
+            log.warning("%s request for %s ignored", msg.confirmator, msg.order_id)
+            return
+        act = confirm if msg.request_type is RequestType.CONFIRM else reverse
+        reason = await act(desk, msg, tx.session)
+        if reason is not None:
+            log.info("%s %s answered FAIL: %s", msg.request_type, msg.order_id, reason)
+        tx.emit(
+            topics.CONFIRMATION_REPLIES,
+            ConfirmationReply(
+                order_id=msg.order_id,
+                request_type=msg.request_type,
+                confirmator=Confirmator.DELIVERY,
+                response=SagaResponse.SUCCESS if reason is None else SagaResponse.FAIL,
+                reason=reason,
+            ),
+            key=msg.order_id,
+        )
+
+    async def expire(tx: Tx, *, order_id: str) -> bool:
+        return await desk.expire(order_id, tx.session)
+
+    @service.loop
+    async def expire_holds(_: Service) -> None:
+        while True:
+            for order_id in await desk.repo.expired_holds(desk.clock()):
+                await service.transaction(partial(expire, order_id=order_id))
+            await asyncio.sleep(desk.settings.sweep_interval_seconds)
