@@ -137,6 +137,12 @@ def by_name(name: str) -> Topic:
     raise KeyError(name)
 
 
-def consumer_group(service: str, topic: Topic) -> str:
-    """One consumer group per (service, topic): `<service>.<topic>`."""
+def consumer_group(service: str) -> str:
+    """A service reads all its topics in one consumer group named after it: one group join
+    at start-up (the broker delays each join ~3 s), one member to take over after a crash."""
+    return service
+
+
+def inbox_namespace(service: str, topic: Topic) -> str:
+    """Whose `message_id`s the inbox keeps apart: a service's consumer of one topic."""
     return f"{service}.{topic.name}"

@@ -77,8 +77,9 @@ async def _startup(service: Service) -> None:
 
 
 async def _start_broker(service: Service) -> None:
+    service.declare_subscriber()
     try:
-        async with asyncio.timeout(15):
+        async with asyncio.timeout(60):
             await service.broker.start()
     except BaseException:
         with contextlib.suppress(Exception):

@@ -12,7 +12,7 @@ from faststream.kafka.annotations import KafkaMessage
 from pydantic import BaseModel
 
 from schemas.envelope import Envelope
-from schemas.topics import Topic, consumer_group
+from schemas.topics import Topic, consumer_group, inbox_namespace
 from servicekit import faults, inbox
 from servicekit.broker import make_broker, subscriber_options
 from servicekit.consumer import Consumer, Handler
@@ -48,7 +48,8 @@ class Service:
         self.startup: list[Startup] = [_inbox_indexes]
         self.loops: list[Loop] = []
         self.shutdown: list[Callable[[], Awaitable[None]]] = [self.auth.close]
-        self.consumers: list[Consumer[Any]] = []
+        self.consumers: dict[str, Consumer[Any]] = {}
+        self._declared = False
         self.ready = asyncio.Event()
         faults.arm(settings.faults)
 
@@ -91,19 +92,28 @@ class Service:
         transaction with the messages it emits."""
 
         def register(handler: Handler[M]) -> Handler[M]:
-            group = consumer_group(self.name, topic)
-            consumer = Consumer(self, topic, model, handler, group)
-            self.consumers.append(consumer)
-
-            async def on_message(message: KafkaMessage) -> None:
-                await consumer(message.raw_message)
-
-            self.broker.subscriber(topic.name, **subscriber_options(self.settings, group))(
-                on_message
-            )
+            if topic.name in self.consumers:
+                raise ValueError(f"{self.name} already handles {topic.name}")
+            namespace = inbox_namespace(self.name, topic)
+            self.consumers[topic.name] = Consumer(self, topic, model, handler, namespace)
             return handler
 
         return register
+
+    def declare_subscriber(self) -> None:
+        """One FastStream subscriber (one Kafka consumer, one group) for every topic the
+        service handles, dispatching by topic; called once before the broker starts."""
+        if self._declared or not self.consumers:
+            return
+        self._declared = True
+        consumers = self.consumers
+
+        async def on_message(message: KafkaMessage) -> None:
+            record = message.raw_message
+            await consumers[record.topic](record)  # type: ignore[union-attr]
+
+        options = subscriber_options(self.settings, consumer_group(self.name))
+        self.broker.subscriber(*consumers, **options)(on_message)
 
     def on_startup(self, fn: Startup) -> Startup:
         """Run once the database answers (indexes, seed data), before consuming starts."""
