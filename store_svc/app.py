@@ -1,0 +1,24 @@
+"""store_svc wiring."""
+
+from __future__ import annotations
+
+from servicekit.mongo import utcnow
+from servicekit.service import Service
+from store_svc import handlers, http, reservations
+from store_svc.keeper import Clock, StockKeeper
+from store_svc.settings import StoreSettings
+
+
+def build(settings: StoreSettings | None = None, clock: Clock = utcnow) -> Service:
+    settings = settings or StoreSettings()
+    service = Service(settings)
+    keeper = StockKeeper(service, settings, clock)
+    http.mount(keeper)
+    reservations.mount(keeper)
+    handlers.register(keeper)
+
+    @service.on_startup
+    async def indexes(_: Service) -> None:
+        await keeper.ensure_indexes()
+
+    return service

@@ -1,0 +1,99 @@
+"""store_svc's edge, reservations part: the customer's pre-reservation at checkout (004
+ReserverProductApi; order_svc calls it with the customer's `sessionId`), and the warehouse's
+picking cases."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from schemas.catalog_http import PickingCase, PickingUpdate, ReservationRequest, ReservationView
+from servicekit.errors import Conflict, NotFound
+from servicekit.http import read_body, reply
+from servicekit.identity import Caller, admin, customer
+from servicekit.mongo import Doc
+from servicekit.unit import Tx
+from store_svc import domain, views
+from store_svc.keeper import StockKeeper
+
+
+def mount(keeper: StockKeeper) -> None:
+    service = keeper.service
+    routes = service.routes
+
+    def owner(caller: Caller) -> str | None:
+        """Whose reservations the caller may see and release: their own, or all (admin)."""
+        return None if caller.is_admin else caller.username
+
+    @routes.post(
+        "/reservations",
+        body=ReservationRequest,
+        response=ReservationView,
+        status=201,
+        auth="customer",
+    )
+    async def reserve(request: web.Request) -> web.Response:
+        """Pre-reserve every position of the order or none (409 names what is short), until
+        `expiresAt`. Repeating the request for the same order answers the same reservation
+        (200); new positions for a pre-reserved order replace the old ones."""
+        caller = await customer(request, service.auth)
+        req = await read_body(request, ReservationRequest)
+        wanted = domain.merge_items((i.product_id, i.quantity) for i in req.items)
+
+        async def run(tx: Tx) -> tuple[Doc, bool]:
+            return await keeper.reserve(tx.session, req.order_id, caller.username, wanted)
+
+        doc, created = await service.transaction(run)
+        return reply(views.reservation(doc), status=201 if created else 200)
+
+    @routes.get("/reservations/{orderId}", response=ReservationView, auth="customer")
+    async def get_reservation(request: web.Request) -> web.Response:
+        """The order's reservation (its owner or an admin)."""
+        who = owner(await customer(request, service.auth))
+        doc = await keeper.reservations.get(request.match_info["orderId"])
+        if doc is None or (who is not None and doc.get("username") != who):
+            raise NotFound("Reservation not found")
+        return reply(views.reservation(doc))
+
+    @routes.delete("/reservations/{orderId}", response=ReservationView, auth="customer")
+    async def release(request: web.Request) -> web.Response:
+        """Give the pre-reserved units back (its owner or an admin); repeating it is harmless;
+        a booked order answers 409."""
+        who = owner(await customer(request, service.auth))
+        order_id = request.match_info["orderId"]
+
+        async def run(tx: Tx) -> Doc | None:
+            return await keeper.release(tx.session, order_id, who)
+
+        doc = await service.transaction(run)
+        if doc is None:
+            raise NotFound("Reservation not found")
+        return reply(views.reservation(doc))
+
+    @routes.get("/picking/{orderId}", response=PickingCase, auth="admin")
+    async def get_case(request: web.Request) -> web.Response:
+        """The picking case of a booked order."""
+        await admin(request, service.auth)
+        doc = await keeper.picking.get(request.match_info["orderId"])
+        if doc is None:
+            raise NotFound("Picking case not found")
+        return reply(views.picking_case(doc))
+
+    @routes.put("/picking/{orderId}", body=PickingUpdate, response=PickingCase, auth="admin")
+    async def picked(request: web.Request) -> web.Response:
+        """The warehouse has picked the order (picking -> picked); 409 unless it was picking."""
+        await admin(request, service.auth)
+        order_id = request.match_info["orderId"]
+        req = await read_body(request, PickingUpdate)
+
+        async def run(tx: Tx) -> bool:
+            return await keeper.picking.picked(order_id, keeper.now(), tx.session)
+
+        if not await service.transaction(run):
+            doc = await keeper.picking.get(order_id)
+            if doc is None:
+                raise NotFound("Picking case not found")
+            if doc["status"] != req.status:
+                raise Conflict(f"the picking case is {doc['status']}, not picking")
+        doc = await keeper.picking.get(order_id)
+        assert doc is not None
+        return reply(views.picking_case(doc))
