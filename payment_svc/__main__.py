@@ -1,0 +1,4 @@
+from payment_svc.app import build
+from servicekit.runner import run
+
+run(build)

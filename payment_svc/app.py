@@ -1,0 +1,35 @@
+"""payment_svc wiring."""
+
+from __future__ import annotations
+
+from payment_svc import handlers, http
+from payment_svc.adapters import BankApi, HttpBank, OrderEdge
+from payment_svc.cashier import Cashier, Clock
+from payment_svc.repository import Payments
+from payment_svc.settings import PaymentSettings
+from servicekit.mongo import utcnow
+from servicekit.service import Service
+
+
+def build(
+    settings: PaymentSettings | None = None, bank: BankApi | None = None, clock: Clock = utcnow
+) -> Service:
+    settings = settings or PaymentSettings()
+    service = Service(settings)
+    payments = Payments(service.db)
+    bank = bank or HttpBank(
+        settings.bank_url, settings.bank_timeout_seconds, settings.bank_attempts
+    )
+    orders = OrderEdge(settings.order_url)
+    cashier = Cashier(service, settings, payments, bank, clock)
+    http.mount(service, cashier, payments, orders, clock)
+    handlers.register(service, payments, clock)
+    service.loop(cashier.recovery_loop)
+    service.loop(cashier.refund_loop)
+    service.shutdown += [bank.close, orders.close]
+
+    @service.on_startup
+    async def indexes(_: Service) -> None:
+        await payments.ensure_indexes()
+
+    return service

@@ -1,0 +1,169 @@
+"""A stand-in for the bank's card and SBP API, run beside the services by the launcher and by
+tests: `python -m payment_svc.bank_sim` (settings `SAGASHOP_HTTP_HOST`, `SAGASHOP_HTTP_PORT`,
+`SAGASHOP_BANK_STATE` = the ledger file, `SAGASHOP_BANK_LATENCY_MS`,
+`SAGASHOP_BANK_TIMEOUT_RATE`, `SAGASHOP_BANK_HANG_SECONDS`, `SAGASHOP_BANK_DECLINES` as JSON).
+
+`POST /charges`, `GET /charges/{idempotencyKey}`, `POST /refunds`; `GET|PUT /config` changes
+latency, lost answers and declines at run time; `GET /ledger` answers the money moved.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any, TypeVar
+
+from aiohttp import web
+from pydantic import BaseModel, ValidationError
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from payment_svc.bank_ledger import DEFAULT_DECLINES, Bank, Invalid, Ledger
+from schemas.payment_http import (
+    BankConfig,
+    BankConfigUpdate,
+    ChargeAnswer,
+    ChargeRequest,
+    RefundRequest,
+)
+from servicekit.http import validation_message
+from servicekit.logging import setup_logging
+
+log = logging.getLogger("bank_sim")
+M = TypeVar("M", bound=BaseModel)
+
+
+class BankSimSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="SAGASHOP_", extra="ignore")
+
+    http_host: str = "127.0.0.1"
+    http_port: int = 8090
+    bank_state: Path = Path(".sagashop/bank-ledger.jsonl")
+    bank_latency_ms: int = 0
+    bank_timeout_rate: float = 0.0
+    bank_hang_seconds: float = 30.0
+    bank_declines: dict[str, str] = DEFAULT_DECLINES
+    log_level: str = "INFO"
+    log_json: bool = True
+
+    def config(self) -> BankConfig:
+        return BankConfig(
+            latency_ms=self.bank_latency_ms,
+            timeout_rate=self.bank_timeout_rate,
+            hang_seconds=self.bank_hang_seconds,
+            declines=self.bank_declines,
+        )
+
+
+BANK = web.AppKey("bank", Bank)
+
+
+def error(status: int, message: str) -> web.Response:
+    return web.json_response({"errorMessage": message}, status=status)
+
+
+def answer(body: BaseModel, status: int = 200) -> web.Response:
+    text = body.model_dump_json(by_alias=True, exclude_none=True)
+    return web.Response(text=text, status=status, content_type="application/json")
+
+
+async def parse(request: web.Request, model: type[M]) -> M:
+    try:
+        return model.model_validate_json(await request.read())
+    except ValidationError as exc:
+        raise Invalid(validation_message(exc)) from exc
+
+
+@web.middleware
+async def invalid_is_400(request: web.Request, handler: Any) -> web.StreamResponse:
+    try:
+        response: web.StreamResponse = await handler(request)
+        return response
+    except Invalid as exc:
+        return error(400, str(exc))
+
+
+async def post_charge(request: web.Request) -> web.Response:
+    bank = request.app[BANK]
+    req = await parse(request, ChargeRequest)
+    await bank.delay()
+    result = bank.charge(req)
+    log.info("charge %s %s: %s", req.idempotency_key, req.amount, result.status)
+    await bank.maybe_lose_answer()
+    return answer(result)
+
+
+async def get_charge(request: web.Request) -> web.Response:
+    bank = request.app[BANK]
+    await bank.delay()
+    known = bank.ledger.charges.get(request.match_info["key"])
+    if known is None:
+        return error(404, "no charge with this idempotency key")
+    return answer(ChargeAnswer.model_validate(known["answer"]))
+
+
+async def post_refund(request: web.Request) -> web.Response:
+    bank = request.app[BANK]
+    req = await parse(request, RefundRequest)
+    await bank.delay()
+    result = bank.refund(req)
+    if result is None:
+        return error(404, "no such charge")
+    log.info("refund %s of %s: %s", req.idempotency_key, req.charge_id, result.status)
+    await bank.maybe_lose_answer()
+    return answer(result)
+
+
+async def put_config(request: web.Request) -> web.Response:
+    bank = request.app[BANK]
+    update = await parse(request, BankConfigUpdate)
+    bank.config = bank.config.model_copy(update=update.model_dump(exclude_none=True))
+    return answer(bank.config)
+
+
+async def get_config(request: web.Request) -> web.Response:
+    return answer(request.app[BANK].config)
+
+
+async def get_ledger(request: web.Request) -> web.Response:
+    return answer(request.app[BANK].ledger.totals())
+
+
+async def health(_: web.Request) -> web.Response:
+    return web.json_response({"status": "ok", "service": "bank_sim"})
+
+
+def build_app(bank: Bank) -> web.Application:
+    app = web.Application(middlewares=[invalid_is_400])
+    app[BANK] = bank
+    app.router.add_post("/charges", post_charge)
+    app.router.add_get("/charges/{key}", get_charge)
+    app.router.add_post("/refunds", post_refund)
+    app.router.add_get("/config", get_config)
+    app.router.add_put("/config", put_config)
+    app.router.add_get("/ledger", get_ledger)
+    app.router.add_get("/health", health)
+    app.router.add_get("/ready", health)
+
+    async def close_ledger(_: web.Application) -> None:
+        bank.ledger.close()
+
+    app.on_cleanup.append(close_ledger)
+    return app
+
+
+def main() -> None:
+    settings = BankSimSettings()
+    setup_logging("bank_sim", settings.log_level, settings.log_json)
+    bank = Bank(Ledger(settings.bank_state), settings.config())
+    log.info("ledger %s: %s", settings.bank_state, bank.ledger.totals().to_wire())
+    web.run_app(
+        build_app(bank),
+        host=settings.http_host,
+        port=settings.http_port,
+        access_log=None,
+        print=None,
+    )
+
+
+if __name__ == "__main__":
+    main()
