@@ -221,6 +221,49 @@ def cmd_admin(args: argparse.Namespace) -> int:
     return 0
 
 
+@command
+def cmd_seed_catalog(args: argparse.Namespace) -> int:
+    """Publish a demo catalog and its stock through the neighbours' feeds."""
+    from store_svc.seed import main as seed_main
+
+    return seed_main(
+        [
+            "--products",
+            str(args.products),
+            "--warehouses",
+            str(args.warehouses),
+            "--seed",
+            str(args.seed),
+        ]
+    )
+
+
+@command
+def cmd_chaos(args: argparse.Namespace) -> int:
+    """Run the system under load while killing its processes; check every invariant."""
+    from launcher.chaos import ChaosConfig, print_report, run_chaos, write_report
+
+    cfg = ChaosConfig(
+        orders=args.orders,
+        concurrency=args.concurrency,
+        duration=args.duration,
+        kill_interval=(args.kill_min, args.kill_max),
+        seed=args.seed,
+        services=args.services.split(",") if args.services else None,
+        external=args.external,
+        mongo_kill=not args.no_mongo_kill,
+    )
+    print(
+        f"chaos: seed {cfg.seed}, {cfg.orders} orders, {cfg.concurrency} customers, "
+        f"a kill every {cfg.kill_interval[0]}-{cfg.kill_interval[1]} s",
+        flush=True,
+    )
+    report = asyncio.run(run_chaos(cfg))
+    path = write_report(report, home() / "chaos")
+    print_report(report, path)
+    return 0 if report.ok else 1
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="sagashop", description=__doc__)
     sub = p.add_subparsers(dest="command", required=True)
@@ -236,6 +279,20 @@ def parser() -> argparse.ArgumentParser:
     up.add_argument("--timeout", type=float, default=240.0)
     up.add_argument("--only", help="comma list of service packages to run (default: all)")
     sub.add_parser("down", help=cmd_down.__doc__)
+    seed = sub.add_parser("seed-catalog", help=cmd_seed_catalog.__doc__)
+    seed.add_argument("--products", type=int, default=1000)
+    seed.add_argument("--warehouses", type=int, default=3)
+    seed.add_argument("--seed", type=int, default=1)
+    chaos = sub.add_parser("chaos", help=cmd_chaos.__doc__)
+    chaos.add_argument("--orders", type=int, default=300)
+    chaos.add_argument("--concurrency", type=int, default=12)
+    chaos.add_argument("--duration", type=float, default=900.0, help="max seconds of load")
+    chaos.add_argument("--kill-min", type=float, default=2.0, help="seconds between kills")
+    chaos.add_argument("--kill-max", type=float, default=6.0)
+    chaos.add_argument("--seed", type=int, default=42)
+    chaos.add_argument("--services", help="comma list of services that may be killed")
+    chaos.add_argument("--external", action="store_true")
+    chaos.add_argument("--no-mongo-kill", action="store_true")
     admin = sub.add_parser("admin", help=cmd_admin.__doc__)
     admin.add_argument("action", choices=["create"])
     admin.add_argument("--username", required=True)

@@ -155,11 +155,26 @@ class Shopper:
         )
 
     async def pay(
-        self, order: dict[str, Any], card: dict[str, Any] | None = None, key: str | None = None
+        self,
+        order: dict[str, Any],
+        card: dict[str, Any] | None = None,
+        key: str | None = None,
+        settle: float = 60.0,
     ) -> dict[str, Any]:
+        """Pay; a PENDING answer (202: the bank's answer was lost) is followed until the
+        payment settles."""
         body = {"orderId": order["id"], "method": "BANK_CARD", "card": card or GOOD_CARD}
         headers = {"Idempotency-Key": key or str(uuid.uuid4())}
-        return dict(await self.call("payment_svc", "POST", "/pay", body, headers=headers))
+        payment = dict(
+            await self.call("payment_svc", "POST", "/pay", body, headers=headers, expect=(200, 202))
+        )
+        deadline = time.monotonic() + settle
+        while payment["status"] == "PENDING" and time.monotonic() < deadline:
+            await asyncio.sleep(0.5)
+            payment = dict(
+                await self.call("payment_svc", "GET", f"/payments/{payment['paymentId']}")
+            )
+        return payment
 
     async def process(self, order: dict[str, Any]) -> dict[str, Any]:
         return dict(

@@ -168,6 +168,10 @@ class Stack:
         self.status = "stopped"
         self.write()
 
+    @property
+    def urls(self) -> dict[str, str]:
+        return {name: proc.url for name, proc in self.procs.items()}
+
     def describe(self) -> dict[str, Any]:
         infra = {}
         if self.infra is not None:

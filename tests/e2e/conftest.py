@@ -49,7 +49,7 @@ class System:
                 "description": description or name,
                 "measurments": {"weight": 1, "height": 1, "width": 1, "lenght": 1},
                 "cost": price,
-                "tax": 20,
+                "tax": 0,
                 "version": 1,
             }
             await producer.send_and_wait(

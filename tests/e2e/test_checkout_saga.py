@@ -5,24 +5,39 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 import pytest
 
 from launcher.shopper import DECLINED_CARD, FINAL, EdgeError, Shopper
 from tests.e2e.conftest import System
 
-
-async def shopper(system: System) -> Shopper:
-    s = await Shopper(system.urls).__aenter__()
-    await s.register()
-    return s
+NewShopper = Callable[[], Awaitable[Shopper]]
 
 
-async def test_search_cart_checkout_pay_and_the_saga_confirms_the_order(system: System):
+@pytest.fixture
+async def shoppers(system: System) -> AsyncIterator[NewShopper]:
+    """Registered, logged-in customers; all closed at the end of the test."""
+    made: list[Shopper] = []
+
+    async def new() -> Shopper:
+        s = await Shopper(system.urls).__aenter__()
+        made.append(s)
+        await s.register()
+        return s
+
+    yield new
+    for s in made:
+        await s.__aexit__()
+
+
+async def test_search_cart_checkout_pay_and_the_saga_confirms_the_order(
+    system: System, shoppers: NewShopper
+):
     word = f"велосипед{uuid.uuid4().hex[:6]}"
     bike = await system.add_product(f"Горный {word}", 50_000, {"msk-1": 3, "spb-1": 2})
     bell = await system.add_product(f"Звонок для {word}", 900, {"msk-1": 10})
-    s = await shopper(system)
+    s = await shoppers()
     found = [p["id"] for p in await s.search(word)]
     assert set(found) == {bike, bell}
 
@@ -51,24 +66,24 @@ async def test_search_cart_checkout_pay_and_the_saga_confirms_the_order(system: 
     assert stock == {"count": 4}
     case = await s.call("delivery_svc", "GET", f"/cases/{order['id']}")
     assert case["status"] == "opened"
-    await s.__aexit__()
 
 
-async def test_courier_delivery_adds_the_accepted_quote_to_the_total(system: System):
+async def test_courier_delivery_adds_the_accepted_quote_to_the_total(
+    system: System, shoppers: NewShopper
+):
     lamp = await system.add_product(f"Lamp {uuid.uuid4().hex[:6]}", 2_000, {"msk-1": 5})
-    s = await shopper(system)
+    s = await shoppers()
     order = await s.checkout(await s.place(lamp), "courier")
     assert order["deliveryCost"] > 0
     assert order["total"] == 2_000 + order["deliveryCost"]
     assert order["delivery"]["type"] == "courier"
-    await s.__aexit__()
 
 
 async def test_a_declined_card_leaves_the_order_payable_and_a_second_card_pays_it(
-    system: System,
+    system: System, shoppers: NewShopper
 ):
     mug = await system.add_product(f"Mug {uuid.uuid4().hex[:6]}", 700, {"msk-1": 5})
-    s = await shopper(system)
+    s = await shoppers()
     order = await s.checkout(await s.place(mug))
     declined = await s.pay(order, DECLINED_CARD)
     assert declined["status"] == "FAILED" and declined["errorMsg"]
@@ -76,25 +91,25 @@ async def test_a_declined_card_leaves_the_order_payable_and_a_second_card_pays_i
     order = await s.order(order["id"])
     assert order["status"] == "AWAITING_PAYMENT" and order["paymentError"]
     assert (await s.pay(order))["status"] == "SUCCEEDED"
-    assert (await s.wait_paid(order["id"]))["paymentError"] is None
-    await s.__aexit__()
+    assert (await s.wait_paid(order["id"])).get("paymentError") is None
 
 
 async def test_checking_out_more_than_the_stock_fails_the_order_with_the_reason(
-    system: System,
+    system: System, shoppers: NewShopper
 ):
     rare = await system.add_product(f"Rare {uuid.uuid4().hex[:6]}", 9_000, {"msk-1": 1})
-    s = await shopper(system)
+    s = await shoppers()
     order = await s.place(rare, quantity=2)
     order = await s.checkout(order)
     assert order["status"] == "FAILED" and "stock" in order["reason"]
     assert await s.call("store_svc", "GET", f"/stocks/{rare}") == {"count": 1}
-    await s.__aexit__()
 
 
-async def test_cancelling_an_unpaid_order_gives_its_stock_back(system: System):
+async def test_cancelling_an_unpaid_order_gives_its_stock_back(
+    system: System, shoppers: NewShopper
+):
     tent = await system.add_product(f"Tent {uuid.uuid4().hex[:6]}", 30_000, {"msk-1": 2})
-    s = await shopper(system)
+    s = await shoppers()
     order = await s.checkout(await s.place(tent, quantity=2))
     assert await s.call("store_svc", "GET", f"/stocks/{tent}") == {"count": 0}
     assert (await s.cancel(order))["status"] == "CANCELLED"
@@ -105,23 +120,23 @@ async def test_cancelling_an_unpaid_order_gives_its_stock_back(system: System):
     from tests.support.kafka import eventually
 
     await eventually(back, timeout=20)
-    await s.__aexit__()
 
 
 async def test_an_order_left_unpaid_is_cancelled_when_its_payment_time_runs_out(
-    system: System,
+    system: System, shoppers: NewShopper
 ):
     kettle = await system.add_product(f"Kettle {uuid.uuid4().hex[:6]}", 3_000, {"msk-1": 1})
-    s = await shopper(system)
+    s = await shoppers()
     order = await s.checkout(await s.place(kettle))
     order = await s.wait_status(order["id"], {"CANCELLED"}, timeout=40)
     assert order["reason"] == "payment timeout"
-    await s.__aexit__()
 
 
-async def test_nobody_else_sees_my_order_and_guests_are_refused(system: System):
+async def test_nobody_else_sees_my_order_and_guests_are_refused(
+    system: System, shoppers: NewShopper
+):
     pen = await system.add_product(f"Pen {uuid.uuid4().hex[:6]}", 100, {"msk-1": 5})
-    me, other = await shopper(system), await shopper(system)
+    me, other = await shoppers(), await shoppers()
     order = await me.place(pen)
     with pytest.raises(EdgeError) as seen:
         await other.order(order["id"])
@@ -131,15 +146,13 @@ async def test_nobody_else_sees_my_order_and_guests_are_refused(system: System):
             await guest.place(pen)
         assert refused.value.status == 401
         assert await guest.search("Pen")  # guests may browse
-    await me.__aexit__()
-    await other.__aexit__()
 
 
 async def test_a_silent_participant_makes_the_saga_cancel_the_order_and_refund_it(
-    system: System,
+    system: System, shoppers: NewShopper
 ):
     chair = await system.add_product(f"Chair {uuid.uuid4().hex[:6]}", 12_000, {"msk-1": 1})
-    s = await shopper(system)
+    s = await shoppers()
     order = await s.checkout(await s.place(chair))
     await s.pay(order)
     order = await s.wait_paid(order["id"])
@@ -156,4 +169,3 @@ async def test_a_silent_participant_makes_the_saga_cancel_the_order_and_refund_i
     payment = await s.call("payment_svc", "GET", f"/payments/{order['paymentId']}")
     assert payment["status"] == "REFUNDED"
     assert await s.call("store_svc", "GET", f"/stocks/{chair}") == {"count": 1}
-    await s.__aexit__()

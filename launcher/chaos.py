@@ -1,0 +1,227 @@
+"""`sagashop chaos`: the whole system under realistic load while random service processes are
+SIGKILLed and restarted, the database is killed once and the bank turns slow; afterwards every
+invariant is checked (launcher/invariants.py) and written to a JSON report."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import random
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+
+from launcher.catalog import prepare
+from launcher.invariants import Check, check_all, quiet
+from launcher.load import Customer, LoadStats
+from launcher.stack import Stack, home
+
+log = logging.getLogger("sagashop.chaos")
+CHAOS_ENV = {
+    "SAGASHOP_SAGA_TIMEOUT_SECONDS": "20",
+    "SAGASHOP_PAYMENT_TIMEOUT_SECONDS": "30",
+    "SAGASHOP_LOG_JSON": "true",
+}
+
+
+@dataclass
+class ChaosConfig:
+    orders: int = 300
+    concurrency: int = 12
+    duration: float = 900.0  # the load stops after this even if orders remain
+    kill_interval: tuple[float, float] = (2.0, 6.0)
+    seed: int = 42
+    services: list[str] | None = None  # which may be killed (default: every service)
+    mongo_kill: bool = True
+    bank_faults: bool = True
+    quiet_timeout: float = 240.0
+    external: bool = False
+    products: int = 30
+    argon2_fast: bool = True
+
+
+@dataclass
+class Event:
+    at: float
+    what: str
+    target: str
+
+
+@dataclass
+class ChaosReport:
+    config: dict[str, Any]
+    schedule: list[Event] = field(default_factory=list)
+    fates: dict[str, int] = field(default_factory=dict)
+    retries: int = 0
+    errors: list[str] = field(default_factory=list)
+    quiet_after_last_kill_s: float | None = None
+    checks: list[Check] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors and all(c.ok for c in self.checks)
+
+
+class Monkey:
+    """Kills service processes at random moments and restarts them after a random delay;
+    every killable service at least once, sometimes two at once, sometimes the same again
+    right after its restart."""
+
+    def __init__(self, stack: Stack, cfg: ChaosConfig, rng: random.Random, t0: float) -> None:
+        self.stack, self.cfg, self.rng, self.t0 = stack, cfg, rng, t0
+        self.victims = cfg.services or list(stack.names)
+        self.schedule: list[Event] = []
+        self.pending = list(self.victims)
+        rng.shuffle(self.pending)
+        self.last_kill = t0
+
+    def note(self, what: str, target: str) -> None:
+        event = Event(round(time.monotonic() - self.t0, 2), what, target)
+        self.schedule.append(event)
+        log.warning("chaos t=%.1fs %s %s", event.at, what, target)
+
+    async def kill(self, name: str) -> None:
+        proc = self.stack.procs[name]
+        self.stack.expected_down.add(name)
+        proc.kill()
+        self.last_kill = time.monotonic()
+        self.note("SIGKILL", name)
+        await asyncio.sleep(self.rng.uniform(0.3, 4.0))
+        proc.restarts += 1
+        proc.start()
+        self.stack.expected_down.discard(name)
+        self.note("restart", name)
+        if self.rng.random() < 0.15:  # again, right after its restart
+            await asyncio.sleep(self.rng.uniform(0.2, 1.5))
+            proc.kill()
+            self.last_kill = time.monotonic()
+            self.note("SIGKILL again", name)
+            await asyncio.sleep(self.rng.uniform(0.3, 2.0))
+            proc.start()
+            self.note("restart", name)
+
+    async def run(self, stop: asyncio.Event) -> None:
+        kills: list[asyncio.Task[None]] = []
+        while not stop.is_set():
+            await asyncio.sleep(self.rng.uniform(*self.cfg.kill_interval))
+            if stop.is_set():
+                break
+            first = self.pending.pop() if self.pending else self.rng.choice(self.victims)
+            targets = {first}
+            if self.rng.random() < 0.25:
+                targets.add(self.rng.choice(self.victims))
+            busy = {t.get_name() for t in kills if not t.done()}
+            for target in targets - busy:
+                kills.append(asyncio.create_task(self.kill(target), name=target))
+        await asyncio.gather(*kills)
+
+    async def kill_database(self) -> None:
+        if self.stack.infra is None:
+            return
+        self.note("SIGKILL", "mongodb")
+        self.last_kill = time.monotonic()
+        await self.stack.infra.restart_mongo()
+        self.note("restart", "mongodb")
+
+    async def slow_bank(self, seconds: float) -> None:
+        url = self.stack.procs["bank_sim"].url if "bank_sim" in self.stack.procs else None
+        if url is None:
+            return
+        async with aiohttp.ClientSession() as http:
+            self.note("slow + timing out", "bank_sim")
+            await http.put(f"{url}/config", json={"latencyMs": 1500, "timeoutRate": 0.2})
+            await asyncio.sleep(seconds)
+            await http.put(f"{url}/config", json={"latencyMs": 0, "timeoutRate": 0.0})
+            self.note("healthy again", "bank_sim")
+
+
+async def run_chaos(cfg: ChaosConfig, state: Path | None = None) -> ChaosReport:
+    rng = random.Random(cfg.seed)
+    env = dict(CHAOS_ENV)
+    if cfg.argon2_fast:
+        env.update(SAGASHOP_ARGON2_TIME_COST="1", SAGASHOP_ARGON2_MEMORY_KIB="8192")
+    stack = Stack(state or home() / "chaos", external=cfg.external, extra_env=env)
+    report = ChaosReport(config=asdict(cfg))
+    await stack.start()
+    try:
+        catalog = await prepare(stack, cfg.products, cfg.seed)
+        await run_load(stack, cfg, rng, catalog.products, catalog.scarce, report)
+        report.checks = await check_all(stack, catalog.initial)
+    finally:
+        await stack.stop()
+    return report
+
+
+async def run_load(
+    stack: Stack,
+    cfg: ChaosConfig,
+    rng: random.Random,
+    catalog: list[int],
+    scarce: list[int],
+    report: ChaosReport,
+) -> None:
+    stats = LoadStats()
+    t0 = time.monotonic()
+    monkey = Monkey(stack, cfg, random.Random(rng.random()), t0)
+    stop = asyncio.Event()
+    supervisor = asyncio.create_task(stack.supervise(stop))
+    started = 0
+
+    def next_order() -> bool:
+        nonlocal started
+        if started >= cfg.orders or time.monotonic() - t0 > cfg.duration:
+            return False
+        started += 1
+        return True
+
+    customers = [
+        Customer(stack.urls, random.Random(rng.random()), catalog, scarce, stats)
+        for _ in range(cfg.concurrency)
+    ]
+    chaos = asyncio.create_task(monkey.run(stop))
+    faults = asyncio.create_task(timed_faults(monkey, cfg))
+    await asyncio.gather(*(c.shop(cfg.orders, next_order) for c in customers))
+    stop.set()
+    faults.cancel()
+    await asyncio.gather(chaos, faults, return_exceptions=True)
+    report.quiet_after_last_kill_s = await quiet(stack, monkey.last_kill, cfg.quiet_timeout)
+    supervisor.cancel()
+    report.schedule, report.fates = monkey.schedule, dict(stats.orders)
+    report.retries, report.errors = stats.retries, stats.errors
+
+
+async def timed_faults(monkey: Monkey, cfg: ChaosConfig) -> None:
+    """The database dies once early in the run; later the bank slows down for a while."""
+    await asyncio.sleep(20)
+    if cfg.mongo_kill:
+        await monkey.kill_database()
+    await asyncio.sleep(20)
+    if cfg.bank_faults:
+        await monkey.slow_bank(15)
+
+
+def print_report(report: ChaosReport, path: Path) -> None:
+    print(f"\nseed {report.config['seed']}; {len(report.schedule)} chaos events:")
+    for e in report.schedule:
+        print(f"  t={e.at:7.2f}s  {e.what:<18} {e.target}")
+    print("\norders by fate: " + ", ".join(f"{k}: {v}" for k, v in sorted(report.fates.items())))
+    print(f"step retries while services were down: {report.retries}")
+    print(f"quiet {report.quiet_after_last_kill_s}s after the last kill")
+    print("\ninvariants:")
+    for c in report.checks:
+        print(f"  [{'ok' if c.ok else 'BROKEN'}] {c.name}: {c.detail}")
+    for err in report.errors[:20]:
+        print(f"  error: {err}")
+    print(f"\n{'ALL INVARIANTS HOLD' if report.ok else 'INVARIANTS BROKEN'}; report: {path}")
+
+
+def write_report(report: ChaosReport, directory: Path) -> Path:
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / f"chaos-{time.strftime('%Y%m%d-%H%M%S')}-seed{report.config['seed']}.json"
+    body = {**asdict(report), "ok": report.ok}
+    path.write_text(json.dumps(body, indent=2, default=str))
+    return path

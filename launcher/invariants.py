@@ -1,0 +1,345 @@
+"""What must hold after any run, read from each service's own database, the bank's ledger and
+the broker: nothing stuck, stock and money conserved, nothing applied twice, nothing left in
+a dead-letter queue, no consumer behind."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from pymongo import AsyncMongoClient
+
+from launcher.stack import Stack
+from schemas import topics
+
+CONFIRMED_OR_LATER = {"CONFIRMED", "ASSEMBLING", "READY_FOR_PICKUP", "DELIVERING", "COMPLETED"}
+STUCK = {"PAID", "IN_PROGRESS"}  # the load always hands paid orders over
+Docs = list[dict[str, Any]]
+
+
+@dataclass
+class Check:
+    name: str
+    ok: bool
+    detail: str
+
+
+@dataclass
+class Snapshot:
+    orders: Docs
+    sagas: Docs
+    stocks: Docs
+    reservations: Docs
+    picking: Docs
+    cases: Docs
+    payments: Docs
+    notifications: Docs
+    outboxes: dict[str, int]
+    ledger: Docs
+    sent: Counter[str]
+
+
+async def snapshot(stack: Stack) -> Snapshot:
+    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(stack.mongo)
+    try:
+
+        async def all_of(db: str, coll: str) -> Docs:
+            return await client[db][coll].find({}).to_list()
+
+        outboxes = {n: await client[n].outbox.count_documents({}) for n in stack.names}
+        return Snapshot(
+            orders=await all_of("order_svc", "orders"),
+            sagas=await all_of("orchestra", "sagas"),
+            stocks=await all_of("store_svc", "stocks"),
+            reservations=await all_of("store_svc", "reservations"),
+            picking=await all_of("store_svc", "picking"),
+            cases=await all_of("delivery_svc", "cases"),
+            payments=await all_of("payment_svc", "payments"),
+            notifications=await all_of("notification_svc", "notifications"),
+            outboxes=outboxes,
+            ledger=read_jsonl(stack.state / "bank-ledger.jsonl"),
+            sent=sent_keys(stack.state / "sent"),
+        )
+    finally:
+        await client.close()
+
+
+def read_jsonl(path: Path) -> Docs:
+    if not path.exists():
+        return []
+    rows = []
+    for line in path.read_text().splitlines():
+        with contextlib.suppress(ValueError):
+            rows.append(json.loads(line))
+    return rows
+
+
+def sent_keys(directory: Path) -> Counter[str]:
+    """How often each notification (by its idempotency key) left through a gateway."""
+    seen: Counter[str] = Counter()
+    for path in directory.glob("*.jsonl"):
+        for row in read_jsonl(path):
+            seen[str(row.get("idempotencyKey") or row.get("key") or row.get("id"))] += 1
+    return seen
+
+
+def check(name: str, problems: list[str], summary: str) -> Check:
+    detail = summary if not problems else f"{summary}; {len(problems)} broken: {problems[:5]}"
+    return Check(name, not problems, detail)
+
+
+def orders_settled(s: Snapshot) -> Check:
+    by_status = Counter(o["status"] for o in s.orders)
+    now = time.time()
+    bad = [
+        f"{o['_id']} {o['status']}"
+        for o in s.orders
+        if o["status"] in STUCK
+        or (o["status"] == "AWAITING_PAYMENT" and o["expiresAt"].timestamp() < now)
+    ]
+    return check("every order final or waiting by its customer's choice", bad, f"{dict(by_status)}")
+
+
+def sagas_final(s: Snapshot) -> Check:
+    states = Counter(g["state"] for g in s.sagas)
+    bad = [g["_id"] for g in s.sagas if g["state"] not in ("CONFIRMED", "CANCELLED")]
+    orders = {o["_id"]: o["status"] for o in s.orders}
+    bad += [
+        f"{g['_id']} saga {g['state']} order {orders.get(g['_id'])}"
+        for g in s.sagas
+        if (g["state"] == "CONFIRMED") != (orders.get(g["_id"]) in CONFIRMED_OR_LATER)
+    ]
+    return check(
+        "no saga outside a final state, and each agrees with its order", bad, f"{dict(states)}"
+    )
+
+
+def stock_conserved(s: Snapshot, initial: dict[tuple[int, str], int]) -> Check:
+    live: Counter[tuple[int, str]] = Counter()
+    for r in s.reservations:
+        if r["status"] == "RESERVED":
+            for i in r["items"]:
+                live[(i["productId"], i["warehouseId"])] += i["quantity"]
+    bad = []
+    for line in s.stocks:
+        key = (line["productId"], line["warehouseId"])
+        on_hand, reserved, booked = line["onHand"], line["reserved"], line["booked"]
+        if initial.get(key, on_hand + booked) != on_hand + booked:
+            bad.append(f"{key}: initial {initial.get(key)} != on-hand {on_hand} + booked {booked}")
+        if reserved != live[key]:
+            bad.append(f"{key}: reserved {reserved} != live reservations {live[key]}")
+        if (
+            min(on_hand, reserved, booked, line["available"]) < 0
+            or line["available"] != on_hand - reserved
+        ):
+            bad.append(f"{key}: {on_hand}/{reserved}/{booked}/{line['available']}")
+    demand: Counter[int] = Counter()
+    for o in s.orders:
+        if o["status"] in CONFIRMED_OR_LATER:
+            for item in o["items"]:
+                demand[item["productId"]] += item["quantity"]
+    booked_units: Counter[int] = Counter()
+    for line in s.stocks:
+        booked_units[line["productId"]] += line["booked"]
+    bad += [
+        f"product {p}: booked {booked_units[p]} != confirmed {demand[p]}"
+        for p in set(demand) | set(booked_units)
+        if demand[p] != booked_units[p]
+    ]
+    return check(
+        "stock conserved per product and warehouse",
+        bad,
+        f"{len(s.stocks)} lines, {sum(booked_units.values())} units booked",
+    )
+
+
+def money_conserved(s: Snapshot) -> Check:
+    charges = {
+        r["key"]: r
+        for r in s.ledger
+        if r["op"] == "charge" and r["answer"]["status"] == "SUCCEEDED"
+    }
+    refunds = [r for r in s.ledger if r["op"] != "charge" and r["answer"]["status"] == "SUCCEEDED"]
+    captured = sum(c["amount"] for c in charges.values())
+    refunded = sum(r["amount"] for r in refunds)
+    payment_order = {p["_id"]: p["orderId"] for p in s.payments}
+    orders = {o["_id"]: o for o in s.orders}
+    confirmed_total = sum(o["total"] for o in s.orders if o["status"] in CONFIRMED_OR_LATER)
+    bad = []
+    if captured - refunded != confirmed_total:
+        bad.append(f"captured {captured} - refunded {refunded} != confirmed {confirmed_total}")
+    per_order = Counter(payment_order.get(k, f"unknown:{k}") for k in charges)
+    bad += [f"order {o}: {n} captured payments" for o, n in per_order.items() if n > 1]
+    refunds_per_charge = Counter(r["chargeId"] for r in refunds)
+    charge_of = {c["answer"]["chargeId"]: k for k, c in charges.items()}
+    for charge_id, n in refunds_per_charge.items():
+        order = orders.get(payment_order.get(charge_of.get(charge_id, ""), ""), {})
+        if n > 1:
+            bad.append(f"charge {charge_id}: refunded {n} times")
+        if order.get("status") in CONFIRMED_OR_LATER:
+            bad.append(f"order {order['_id']} confirmed but refunded")
+    for key, charge in charges.items():
+        order = orders.get(payment_order.get(key, ""), {})
+        refunded_once = refunds_per_charge[charge["answer"]["chargeId"]] == 1
+        if order.get("status") in ("CANCELLED",) and not refunded_once:
+            bad.append(f"cancelled order {order['_id']} paid but not refunded")
+    return check(
+        "money conserved: captured - refunded = confirmed totals",
+        bad,
+        f"captured {captured}, refunded {refunded}, confirmed {confirmed_total}, "
+        f"{len(charges)} charges, {len(refunds)} refunds",
+    )
+
+
+def cases_match(s: Snapshot) -> Check:
+    status = {o["_id"]: o["status"] for o in s.orders}
+    bad = []
+    for name, docs, dead in (
+        ("delivery case", s.cases, "cancelled"),
+        ("picking case", s.picking, "cancelled"),
+    ):
+        for d in docs:
+            confirmed = status.get(d["_id"]) in CONFIRMED_OR_LATER
+            if confirmed == (d["status"] == dead):
+                bad.append(f"{name} {d['_id']} {d['status']} for a {status.get(d['_id'])} order")
+        have = {d["_id"] for d in docs if d["status"] != dead}
+        bad += [
+            f"confirmed order {o} without a {name}"
+            for o, st in status.items()
+            if st in CONFIRMED_OR_LATER and o not in have
+        ]
+    return check(
+        "one delivery and one picking case per confirmed order, none live for others",
+        bad,
+        f"{len(s.cases)} delivery cases, {len(s.picking)} picking cases",
+    )
+
+
+def notified_once(s: Snapshot) -> Check:
+    bad = [f"{key} sent {n} times" for key, n in s.sent.items() if n > 1]
+    outcomes = Counter(
+        n["payload"].get("orderId") for n in s.notifications if n["kind"] == "order_outcome"
+    )
+    bad += [f"order {o}: {n} outcome notifications" for o, n in outcomes.items() if n > 1]
+    return check(
+        "each customer notification for an event sent once",
+        bad,
+        f"{sum(s.sent.values())} sent, {len(s.notifications)} logged",
+    )
+
+
+def outboxes_empty(s: Snapshot) -> Check:
+    bad = [f"{n}: {c} unsent" for n, c in s.outboxes.items() if c]
+    return check("every outbox relayed", bad, f"{s.outboxes}")
+
+
+async def dead_letters(stack: Stack, poisoned: int = 0) -> Check:
+    counts = await topic_sizes(stack.kafka, [t.dlq for t in topics.ALL])
+    total = sum(counts.values())
+    bad = [] if total == poisoned else [f"{t}: {n}" for t, n in counts.items() if n]
+    return check(
+        "nothing in a .dlq topic but what was poisoned on purpose",
+        bad,
+        f"{total} dead letters, {poisoned} poisoned on purpose",
+    )
+
+
+async def topic_sizes(bootstrap: str, names: list[str]) -> dict[str, int]:
+    """Records per topic, counted by reading them (the broker's end offsets are not trusted)."""
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap, enable_auto_commit=False, auto_offset_reset="earliest"
+    )
+    await consumer.start()
+    try:
+        parts = [
+            TopicPartition(n, p)
+            for n in names
+            for p in (consumer.partitions_for_topic(n) or range(topics.PARTITIONS))
+        ]
+        consumer.assign(parts)
+        counts: Counter[str] = Counter()
+        for _ in range(3):
+            batch = await consumer.getmany(timeout_ms=500)
+            for tp, records in batch.items():
+                counts[tp.topic] += len(records)
+        return {n: counts[n] for n in names}
+    finally:
+        await consumer.stop()
+
+
+async def lag(stack: Stack) -> dict[str, int]:
+    """Per service: records its group has not committed yet, from the committed offsets and
+    the high-water mark seen when fetching."""
+    behind: dict[str, int] = {}
+    for service in stack.names:
+        wanted = [t.name for t in topics.ALL if service in t.consumers]
+        if not wanted:
+            continue
+        group = AIOKafkaConsumer(
+            bootstrap_servers=stack.kafka, group_id=service, enable_auto_commit=False
+        )
+        reader = AIOKafkaConsumer(bootstrap_servers=stack.kafka, enable_auto_commit=False)
+        await group.start()
+        await reader.start()
+        try:
+            parts = [TopicPartition(n, p) for n in wanted for p in range(topics.PARTITIONS)]
+            committed = {tp: (await group.committed(tp)) or 0 for tp in parts}
+            reader.assign(parts)
+            for tp, offset in committed.items():
+                reader.seek(tp, offset)
+            await reader.getmany(timeout_ms=500)
+            behind[service] = sum(
+                max((reader.highwater(tp) or offset) - offset, 0)
+                for tp, offset in committed.items()
+            )
+        finally:
+            await group.stop()
+            await reader.stop()
+    return behind
+
+
+async def quiet(stack: Stack, last_kill: float, timeout: float) -> float | None:
+    """Wait until no order is in flight, no saga open, no outbox pending and no consumer
+    behind; the seconds from the last kill to then (None if it never got quiet)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        s = await snapshot(stack)
+        busy = not orders_settled(s).ok or not sagas_final(s).ok or any(s.outboxes.values())
+        if not busy and not any((await lag(stack)).values()):
+            return round(time.monotonic() - last_kill, 1)
+        await asyncio.sleep(2)
+    return None
+
+
+async def check_all(
+    stack: Stack, initial: dict[tuple[int, str], int], poisoned: int = 0
+) -> list[Check]:
+    s = await snapshot(stack)
+    pure: list[Callable[[Snapshot], Check]] = [
+        orders_settled,
+        sagas_final,
+        money_conserved,
+        cases_match,
+        notified_once,
+        outboxes_empty,
+    ]
+    checks = [fn(s) for fn in pure]
+    checks.insert(2, stock_conserved(s, initial))
+    checks.append(await dead_letters(stack, poisoned))
+    behind = await lag(stack)
+    checks.append(
+        check(
+            "consumer groups have no lag",
+            [f"{k}: {v}" for k, v in behind.items() if v],
+            f"{behind}",
+        )
+    )
+    return checks

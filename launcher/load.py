@@ -1,0 +1,156 @@
+"""Realistic customers for chaos and bench runs: each one registers, searches, fills a cart,
+checks out (pickup or courier) and pays — some with a card the bank declines, some competing
+for the last units, some cancelling, some never paying. Every step survives a service being
+killed under it: it is retried with the same order id / Idempotency-Key until it lands."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import time
+import uuid
+from collections import Counter
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+import aiohttp
+
+from launcher.shopper import DECLINED_CARD, FINAL, EdgeError, Shopper
+
+log = logging.getLogger("sagashop.load")
+T = TypeVar("T")
+RETRYABLE = (aiohttp.ClientError, TimeoutError, ConnectionError)
+
+
+@dataclass
+class LoadStats:
+    orders: Counter[str] = field(default_factory=Counter)  # fate -> count
+    retries: int = 0
+    errors: list[str] = field(default_factory=list)
+    order_ids: list[str] = field(default_factory=list)
+
+
+async def persist(
+    step: Callable[[], Awaitable[T]], stats: LoadStats, what: str, patience: float = 120.0
+) -> T:
+    """Run `step` until it answers: 5xx/503 and lost connections are a service restarting."""
+    deadline = time.monotonic() + patience
+    delay = 0.2
+    while True:
+        try:
+            return await step()
+        except EdgeError as exc:
+            if exc.status < 500 or time.monotonic() > deadline:
+                raise
+        except RETRYABLE:
+            if time.monotonic() > deadline:
+                raise
+        stats.retries += 1
+        await asyncio.sleep(delay)
+        delay = min(delay * 1.5, 3.0)
+
+
+@dataclass
+class Customer:
+    urls: dict[str, str]
+    rng: random.Random
+    catalog: list[int]  # product ids
+    scarce: list[int]  # products with a few units many customers want
+    stats: LoadStats
+
+    async def shop(self, orders: int, next_order: Callable[[], bool]) -> None:
+        async with Shopper(self.urls) as s:
+            await persist(s.register, self.stats, "register")
+            while next_order():
+                try:
+                    fate = await self.one_order(s)
+                except Exception as exc:  # a failure the run reports, never hides
+                    fate = "error"
+                    self.stats.errors.append(f"{s.name}: {exc!r}"[:500])
+                self.stats.orders[fate] += 1
+
+    async def one_order(self, s: Shopper) -> str:
+        r = self.rng.random()
+        await persist(lambda: s.search("a"), self.stats, "search")
+        product = self.rng.choice(self.scarce if r < 0.2 else self.catalog)
+        order_id = str(uuid.uuid4())
+        order = await persist(lambda: self.place(s, order_id, product), self.stats, "place")
+        self.stats.order_ids.append(order["id"])
+        if self.rng.random() < 0.3:
+            extra = self.rng.choice(self.catalog)
+            if extra != product:
+                order = await persist(lambda: s.adjust(order, extra, 1), self.stats, "adjust")
+        fate = self.rng.random()
+        if fate < 0.05:
+            await persist(lambda: s.cancel(order), self.stats, "cancel")
+            return "cancelled cart"
+        order = await self.checkout(s, order)
+        if order["status"] == "FAILED":
+            return "failed at checkout"
+        if fate < 0.12:
+            return "never paid"
+        if fate < 0.18:
+            await persist(lambda: s.cancel(order), self.stats, "cancel")
+            return "cancelled before paying"
+        if self.rng.random() < 0.15:
+            key = str(uuid.uuid4())
+            await persist(lambda: s.pay(order, DECLINED_CARD, key=key), self.stats, "pay")
+        key = str(uuid.uuid4())
+        paid = await persist(lambda: s.pay(order, key=key), self.stats, "pay")
+        if paid["status"] != "SUCCEEDED":
+            return "payment failed"
+        order = await persist(lambda: s.wait_paid(order["id"], timeout=60), self.stats, "paid")
+        order = await persist(lambda: self.process(s, order), self.stats, "process")
+        final = await persist(
+            lambda: s.wait_status(order["id"], FINAL, timeout=180), self.stats, "final"
+        )
+        return f"saga {final['status'].lower()}"
+
+    async def place(self, s: Shopper, order_id: str, product: int) -> dict[str, Any]:
+        """Idempotent by the client-chosen id; a cart left from an earlier try is reused."""
+        try:
+            return dict(
+                await s.call(
+                    "order_svc",
+                    "POST",
+                    "/place",
+                    {"id": order_id, "orderItems": [{"product": {"id": product}, "quantity": 1}]},
+                )
+            )
+        except EdgeError as exc:
+            if exc.status != 409:
+                raise
+        carts = await s.call("order_svc", "GET", "/orders", params={"pageSize": "5"})
+        cart = next(o for o in carts["items"] if o["status"] == "NEW")
+        return dict(cart)
+
+    async def checkout(self, s: Shopper, order: dict[str, Any]) -> dict[str, Any]:
+        kind = "pickup" if self.rng.random() < 0.5 else "courier"
+        delivery = await persist(lambda: s.delivery_choice(kind), self.stats, "delivery")
+        key = str(uuid.uuid4())
+
+        async def attempt() -> dict[str, Any]:
+            try:
+                return await s.checkout(order, key=key, delivery=delivery)
+            except EdgeError as exc:
+                if exc.status != 409:
+                    raise
+                current = await s.order(order["id"])  # an earlier try may have landed
+                if current["status"] == "NEW":  # or the cart moved on: try at its version
+                    return await s.checkout(current, key=key, delivery=delivery)
+                return current
+
+        return await persist(attempt, self.stats, "checkout")
+
+    async def process(self, s: Shopper, order: dict[str, Any]) -> dict[str, Any]:
+        try:
+            return await s.process(order)
+        except EdgeError as exc:
+            if exc.status != 409:
+                raise
+            current = await s.order(order["id"])
+            if current["status"] == "PAID":
+                return await s.process(current)
+            return current
