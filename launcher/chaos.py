@@ -14,15 +14,18 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+from aiokafka import AIOKafkaProducer
 
 from launcher.catalog import prepare
 from launcher.invariants import Check, check_all, quiet
 from launcher.load import Customer, LoadStats
 from launcher.stack import Stack, home
+from schemas import topics
 
 log = logging.getLogger("sagashop.chaos")
 CHAOS_ENV = {
-    "SAGASHOP_SAGA_TIMEOUT_SECONDS": "20",
+    # short enough that a killed participant sometimes misses it: compensation under fire
+    "SAGASHOP_SAGA_TIMEOUT_SECONDS": "10",
     "SAGASHOP_PAYMENT_TIMEOUT_SECONDS": "30",
     "SAGASHOP_LOG_JSON": "true",
 }
@@ -59,6 +62,7 @@ class ChaosReport:
     retries: int = 0
     errors: list[str] = field(default_factory=list)
     quiet_after_last_kill_s: float | None = None
+    poisoned: int = 0
     checks: list[Check] = field(default_factory=list)
 
     @property
@@ -149,11 +153,29 @@ async def run_chaos(cfg: ChaosConfig, state: Path | None = None) -> ChaosReport:
     await stack.start()
     try:
         catalog = await prepare(stack, cfg.products, cfg.seed)
+        report.poisoned = await poison(stack.kafka)
         await run_load(stack, cfg, rng, catalog.products, catalog.scarce, report)
-        report.checks = await check_all(stack, catalog.initial)
+        report.checks = await check_all(stack, catalog.initial, report.poisoned)
     finally:
         await stack.stop()
     return report
+
+
+async def poison(bootstrap: str) -> int:
+    """Messages that must end in the DLQ (and only those): broken product feed entries."""
+    bad = [
+        b"{not json",
+        b'{"id": 5, "name": "", "cost": -1}',
+        b'{"id": 6, "name": "x", "cost": 1, "tax": 0, "version": 1}',
+    ]
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap)
+    await producer.start()
+    try:
+        for body in bad:
+            await producer.send_and_wait(topics.PRODUCT_FEED.name, body, key=b"poison")
+    finally:
+        await producer.stop()
+    return len(bad)
 
 
 async def run_load(

@@ -162,12 +162,11 @@ def stock_conserved(s: Snapshot, initial: dict[tuple[int, str], int]) -> Check:
 
 
 def money_conserved(s: Snapshot) -> Check:
-    charges = {
-        r["key"]: r
-        for r in s.ledger
-        if r["op"] == "charge" and r["answer"]["status"] == "SUCCEEDED"
-    }
-    refunds = [r for r in s.ledger if r["op"] != "charge" and r["answer"]["status"] == "SUCCEEDED"]
+    def succeeded(row: dict[str, Any]) -> bool:
+        return str(row["answer"]["status"]).upper() == "SUCCEEDED"
+
+    charges = {r["key"]: r for r in s.ledger if r["op"] == "charge" and succeeded(r)}
+    refunds = [r for r in s.ledger if r["op"] != "charge" and succeeded(r)]
     captured = sum(c["amount"] for c in charges.values())
     refunded = sum(r["amount"] for r in refunds)
     payment_order = {p["_id"]: p["orderId"] for p in s.payments}

@@ -1,0 +1,35 @@
+"""A small, replayable chaos run in `make test`: the whole system under load while random
+service processes, and once the database, are SIGKILLed; every invariant must hold. The seed
+and the kill schedule are printed so a failure can be replayed with `sagashop chaos`."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+from launcher.chaos import ChaosConfig, print_report, run_chaos, write_report
+
+SEED = 20261124
+
+
+async def test_killing_services_and_the_database_under_load_breaks_no_invariant():
+    state = Path(tempfile.mkdtemp(prefix="sagashop-chaos-"))
+    cfg = ChaosConfig(
+        orders=36,
+        concurrency=6,
+        kill_interval=(3.0, 6.0),
+        seed=SEED,
+        products=20,
+        quiet_timeout=180,
+    )
+    report = await run_chaos(cfg, state)
+    print_report(report, write_report(report, state / "reports"))
+
+    killed = {e.target for e in report.schedule if e.what.startswith("SIGKILL")}
+    assert "mongodb" in killed, "the database was not killed"
+    assert len(killed) >= 4, f"too few services killed: {killed}"
+    assert report.quiet_after_last_kill_s is not None, "the system never went quiet"
+    broken = [f"{c.name}: {c.detail}" for c in report.checks if not c.ok]
+    assert not broken, broken
+    assert not report.errors, report.errors[:5]
+    assert report.fates.get("saga confirmed", 0) > 0
