@@ -57,6 +57,17 @@ def start_service(
     return proc
 
 
+@pytest.fixture(scope="session")
+async def auth(
+    infra: Infra, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[ServiceProcess]:
+    """One auth_svc for every test that just needs sessions (its own database)."""
+    proc = start_service(infra, "auth_svc", tmp_path_factory.mktemp("auth"))
+    await proc.wait_ready()
+    yield proc
+    proc.kill()
+
+
 @pytest.fixture
 def spawn(infra: Infra, tmp_path: Path) -> Iterator[SpawnService]:
     """Start services as processes for one test; all are killed at its end."""

@@ -9,26 +9,16 @@ import sys
 import tempfile
 from collections.abc import AsyncIterator
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 
 from launcher.processes import ROOT, ServiceProcess
 from schemas import topics
 from servicekit.mongo import utcnow
-from tests.conftest import start_service
 from tests.integration.test_auth_edge import new_user, registered
 from tests.support.http import Client
 from tests.support.infra import Infra
 from tests.support.kafka import eventually, read_topic
-
-
-@pytest.fixture(scope="module")
-async def auth(infra: Infra) -> AsyncIterator[ServiceProcess]:
-    proc = start_service(infra, "auth_svc", Path(tempfile.mkdtemp()))
-    await proc.wait_ready()
-    yield proc
-    proc.kill()
 
 
 @pytest.fixture

@@ -45,14 +45,6 @@ async def bank(infra: Infra) -> AsyncIterator[ServiceProcess]:
 
 
 @pytest.fixture(scope="module")
-async def auth(infra: Infra) -> AsyncIterator[ServiceProcess]:
-    proc = start_service(infra, "auth_svc", Path(tempfile.mkdtemp()))
-    await proc.wait_ready()
-    yield proc
-    proc.kill()
-
-
-@pytest.fixture(scope="module")
 async def orders() -> AsyncIterator[FakeOrders]:
     async with fake_orders() as fake:
         yield fake

@@ -40,14 +40,6 @@ IMAGES = "https://cdn.example.test/img"
 
 
 @pytest.fixture(scope="module")
-async def auth(infra: Infra) -> AsyncIterator[ServiceProcess]:
-    proc = start_service(infra, "auth_svc", Path(tempfile.mkdtemp()))
-    await proc.wait_ready()
-    yield proc
-    proc.kill()
-
-
-@pytest.fixture(scope="module")
 async def store(infra: Infra, auth: ServiceProcess) -> AsyncIterator[ServiceProcess]:
     proc = start_service(
         infra,

@@ -34,14 +34,6 @@ from tests.support.store import (
 
 
 @pytest.fixture(scope="module")
-async def auth(infra: Infra) -> AsyncIterator[ServiceProcess]:
-    proc = start_service(infra, "auth_svc", Path(tempfile.mkdtemp()))
-    await proc.wait_ready()
-    yield proc
-    proc.kill()
-
-
-@pytest.fixture(scope="module")
 async def store(infra: Infra, auth: ServiceProcess) -> AsyncIterator[ServiceProcess]:
     proc = start_service(
         infra, "store_svc", Path(tempfile.mkdtemp()), env={"SAGASHOP_AUTH_URL": auth.url}
