@@ -19,6 +19,7 @@ from aiokafka import AIOKafkaProducer
 from launcher.catalog import prepare
 from launcher.invariants import Check, check_all, quiet
 from launcher.load import Customer, LoadStats
+from launcher.processes import ServiceProcess
 from launcher.stack import Stack, home
 from schemas import topics
 
@@ -89,24 +90,27 @@ class Monkey:
         log.warning("chaos t=%.1fs %s %s", event.at, what, target)
 
     async def kill(self, name: str) -> None:
+        """The supervisor leaves `name` alone until the monkey has restarted it."""
         proc = self.stack.procs[name]
         self.stack.expected_down.add(name)
+        try:
+            await self._kill_and_restart(proc, name, "SIGKILL", (0.3, 4.0))
+            if self.rng.random() < 0.15:  # again, right after its restart
+                await asyncio.sleep(self.rng.uniform(0.2, 1.5))
+                await self._kill_and_restart(proc, name, "SIGKILL again", (0.3, 2.0))
+        finally:
+            self.stack.expected_down.discard(name)
+
+    async def _kill_and_restart(
+        self, proc: ServiceProcess, name: str, what: str, pause: tuple[float, float]
+    ) -> None:
         proc.kill()
         self.last_kill = time.monotonic()
-        self.note("SIGKILL", name)
-        await asyncio.sleep(self.rng.uniform(0.3, 4.0))
+        self.note(what, name)
+        await asyncio.sleep(self.rng.uniform(*pause))
         proc.restarts += 1
         proc.start()
-        self.stack.expected_down.discard(name)
         self.note("restart", name)
-        if self.rng.random() < 0.15:  # again, right after its restart
-            await asyncio.sleep(self.rng.uniform(0.2, 1.5))
-            proc.kill()
-            self.last_kill = time.monotonic()
-            self.note("SIGKILL again", name)
-            await asyncio.sleep(self.rng.uniform(0.3, 2.0))
-            proc.start()
-            self.note("restart", name)
 
     async def run(self, stop: asyncio.Event) -> None:
         kills: list[asyncio.Task[None]] = []

@@ -13,6 +13,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
+from typing import Any
 
 from launcher.processes import ROOT, ready_status
 from launcher.stack import Stack, home, pid_alive, read_stack, stack_file
@@ -264,6 +265,49 @@ def cmd_chaos(args: argparse.Namespace) -> int:
     return 0 if report.ok else 1
 
 
+@command
+def cmd_bench(args: argparse.Namespace) -> int:
+    """Start the whole system, measure the raw infrastructure, then drive closed-loop load at
+    several concurrency levels; report throughput, latency, CPU and the share of the limit."""
+    from pathlib import Path
+
+    from launcher.bench import SCENARIOS, BenchConfig, run_bench
+
+    chosen: dict[str, Any] = {
+        "scenarios": SCENARIOS if args.scenario == "both" else (args.scenario,),
+        "external": args.external,
+        "out": Path(args.out) if args.out else home() / "bench",
+    }
+    if args.levels:
+        chosen["levels"] = [int(n) for n in args.levels.split(",") if n.strip()]
+    if args.fail_share is not None:
+        chosen["fail_share"] = args.fail_share
+    if args.seconds_per_level is not None:
+        chosen["seconds_per_level"] = args.seconds_per_level or None
+    if args.orders_per_level is not None:
+        chosen["orders_per_level"] = args.orders_per_level
+        if args.seconds_per_level is None:
+            chosen["seconds_per_level"] = None  # only the order count bounds a level
+    if args.probe_seconds is not None:
+        chosen["probe_seconds"] = args.probe_seconds
+    cfg = BenchConfig.smoke_run(**chosen) if args.smoke else BenchConfig(**chosen)
+    if (
+        not cfg.levels
+        or any(n < 1 for n in cfg.levels)
+        or not 0 <= cfg.fail_share < 1
+        or not (cfg.seconds_per_level or cfg.orders_per_level)
+    ):
+        print(
+            "bench: levels >= 1, --fail-share in [0, 1), and seconds or orders per level",
+            file=sys.stderr,
+        )
+        return 2
+    for noisy in ("aiokafka", "matplotlib"):  # their INFO lines would break the progress bar
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    report, _, _ = asyncio.run(run_bench(cfg))
+    return 0 if report["ok"] else 1
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="sagashop", description=__doc__)
     sub = p.add_subparsers(dest="command", required=True)
@@ -293,6 +337,18 @@ def parser() -> argparse.ArgumentParser:
     chaos.add_argument("--services", help="comma list of services that may be killed")
     chaos.add_argument("--external", action="store_true")
     chaos.add_argument("--no-mongo-kill", action="store_true")
+    bench = sub.add_parser("bench", help=cmd_bench.__doc__)
+    bench.add_argument("--levels", help="in-flight customers per level (default 1,4,16,64)")
+    bench.add_argument(
+        "--seconds-per-level", type=float, help="load time per level (default 30; 0: none)"
+    )
+    bench.add_argument("--orders-per-level", type=int, help="orders per level (and/or seconds)")
+    bench.add_argument("--scenario", choices=["saga", "checkout", "both"], default="both")
+    bench.add_argument("--fail-share", type=float, help="share of orders made to fail (0.1)")
+    bench.add_argument("--external", action="store_true", help="SAGASHOP_KAFKA_BOOTSTRAP/MONGO_URL")
+    bench.add_argument("--out", help="where the JSON and PNG go (default .sagashop/bench/)")
+    bench.add_argument("--probe-seconds", type=float, help="per capacity probe (default 3)")
+    bench.add_argument("--smoke", action="store_true", help="one low level, a few seconds")
     admin = sub.add_parser("admin", help=cmd_admin.__doc__)
     admin.add_argument("action", choices=["create"])
     admin.add_argument("--username", required=True)

@@ -54,7 +54,10 @@ class ServiceProcess:
         return self.proc.pid if self.proc else None
 
     def start(self, **overrides: str) -> None:
-        """Start the process; `overrides` are extra env vars for this start only."""
+        """Start the process (never a second copy of a live one); `overrides` are extra env
+        vars for this start only."""
+        if self.alive():
+            return
         env = {**os.environ, **self.env, **overrides}
         env.setdefault("SAGASHOP_SERVICE_NAME", self.name)
         env["SAGASHOP_HTTP_PORT"] = str(self.port)

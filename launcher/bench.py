@@ -1,0 +1,227 @@
+"""`sagashop bench`: the whole system (embedded by default) under closed-loop load at several
+concurrency levels, in two scenarios (`saga`, `checkout`; see launcher/bench_drivers.py), with
+the raw capacity of the broker and the database measured first with the same clients at the
+same concurrency (launcher/bench_capacity.py). Each level reports throughput, latency,
+outcomes, errors, the CPU of every process and, from the services' own counters, what one
+order costs in database transactions and Kafka messages — and so which share of the
+database-bound and broker-bound limits the system reaches. The invariants are checked at the
+end. Output: tables on the terminal, a JSON file and a PNG chart under `.sagashop/bench/`."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import math
+import shutil
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from launcher.bench_assess import bottleneck, level_result, targets
+from launcher.bench_capacity import Capacity, measure
+from launcher.bench_drivers import Tally, checkout_window, drain, prepare_paid, saga_window
+from launcher.bench_observe import CpuSample, Observer, machine, watched_pids
+from launcher.bench_report import Progress, draw_chart, print_report, write_json
+from launcher.bench_world import World, build_world
+from launcher.invariants import check_all, quiet
+from launcher.stack import Stack, home
+
+# cheap password hashing (customers register and log in during setup), as the tests do
+BENCH_ENV = {"SAGASHOP_ARGON2_TIME_COST": "1", "SAGASHOP_ARGON2_MEMORY_KIB": "8192"}
+SCENARIOS = ("saga", "checkout")
+
+
+@dataclass
+class BenchConfig:
+    levels: list[int] = field(default_factory=lambda: [1, 4, 16, 64])
+    seconds_per_level: float | None = 30.0
+    orders_per_level: int | None = None
+    scenarios: tuple[str, ...] = SCENARIOS
+    fail_share: float = 0.1
+    external: bool = False
+    out: Path = field(default_factory=lambda: home() / "bench")
+    probe_seconds: float = 3.0
+    products: int = 50
+    seed: int = 7
+    order_timeout: float = 60.0
+    smoke: bool = False
+
+    @classmethod
+    def smoke_run(cls, **overrides: Any) -> BenchConfig:
+        """One low level for a few seconds: proves the tool works, measures nothing much."""
+        base: dict[str, Any] = {
+            "levels": [2],
+            "seconds_per_level": 4.0,
+            "probe_seconds": 0.5,
+            "products": 12,
+            "fail_share": 0.25,
+            "smoke": True,
+        }
+        return cls(**{**base, **overrides})
+
+
+def pool_size(cfg: BenchConfig, level: int, prev: dict[str, Any] | None, cap: Capacity) -> int:
+    """How many paid orders to prepare for a timed saga level: enough for the rate the level
+    may reach (bounded by its concurrency over the last latency, the last rate times three
+    and the database-bound limit), never fewer than two per customer. Should it run out, the
+    level ends early and says so."""
+    if cfg.orders_per_level:
+        return cfg.orders_per_level
+    seconds = cfg.seconds_per_level or 30.0
+    if prev is None or not prev["orders_per_s"]:
+        rate = level / 0.5
+    else:
+        mean = prev["latency_s"]["mean"] or 0.5
+        rate = min(level / mean, 3 * prev["orders_per_s"])
+        tx = prev["per_order"]["db_transactions"]
+        if tx:
+            rate = min(rate, 1.2 * cap.db_transactions_per_s / tx)
+    return max(math.ceil(rate * seconds), 2 * level)
+
+
+async def ticker(label: str, tally: Tally, cfg: BenchConfig, progress: Progress) -> None:
+    started = time.monotonic()
+    while True:
+        elapsed = time.monotonic() - started
+        if cfg.orders_per_level:
+            fraction = tally.begun / cfg.orders_per_level
+        else:
+            fraction = elapsed / (cfg.seconds_per_level or 1.0)
+        done = len(tally.latencies)
+        rate = done / elapsed if elapsed > 0 else 0.0
+        extra = f"{elapsed:5.1f}s  {done} done  {rate:5.1f}/s  {tally.errors} errors"
+        progress.bar(label, fraction, extra)
+        await asyncio.sleep(0.25)
+
+
+async def run_level(
+    world: World,
+    observer: Observer,
+    scenario: str,
+    level: int,
+    cfg: BenchConfig,
+    cap: Capacity,
+    prev: dict[str, Any] | None,
+    progress: Progress,
+) -> dict[str, Any]:
+    tally, label = Tally(), f"{scenario} N={level}"
+    pool = None
+    if scenario == "saga":
+        count = pool_size(cfg, level, prev, cap)
+
+        def prepared(n: int) -> None:
+            progress.bar(label, n / count, f"preparing paid orders {n}/{count} (not timed)")
+
+        pool = await prepare_paid(world, count, cfg.fail_share, tally, prepared)
+        progress.end()
+    before = await observer.settle()
+    pids = watched_pids(world.stack)
+    cpu_before = CpuSample.take(pids)
+    stop_at = time.monotonic() + (cfg.seconds_per_level or math.inf)
+    bar = asyncio.create_task(ticker(label, tally, cfg, progress))
+    try:
+        if pool is not None:
+            await saga_window(world, pool, level, stop_at, cfg.orders_per_level, tally)
+        else:
+            await checkout_window(
+                world, level, stop_at, cfg.orders_per_level, cfg.fail_share, tally
+            )
+        cpu_after = CpuSample.take(pids)
+    finally:
+        bar.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await bar
+        progress.end()
+    after = await observer.settle()
+    if pool:
+        progress.note(f"{label}: handing over {len(pool)} unused paid orders (not timed)")
+        await drain(world, pool, tally)
+    result = level_result(scenario, level, tally, cpu_before, cpu_after, before, after, cap)
+    lat = result["latency_s"]
+    progress.note(
+        f"{label}: {result['completed']} orders, {result['orders_per_s']:.2f}/s, "
+        f"p50 {lat['p50']}s p99 {lat['p99']}s, {result['errors']} errors"
+    )
+    return result
+
+
+async def run_bench(
+    cfg: BenchConfig, progress: Progress | None = None
+) -> tuple[dict[str, Any], Path, Path | None]:
+    """Start the system, measure, stop it; the report, its JSON path and its chart path."""
+    progress = progress or Progress()
+    started_at, t0 = time.strftime("%Y-%m-%d %H:%M:%S %z"), time.monotonic()
+    info = machine()
+    state = cfg.out / "stack"
+    shutil.rmtree(state, ignore_errors=True)  # a fresh database and broker for every run
+    stack = Stack(state, external=cfg.external, extra_env=dict(BENCH_ENV))
+    progress.note(f"starting the system under {state}")
+    world: World | None = None
+    observer: Observer | None = None
+    scenarios: dict[str, list[dict[str, Any]]] = {}
+    try:
+        await stack.start()
+        world = await build_world(
+            stack, max(cfg.levels), cfg.products, cfg.seed, cfg.order_timeout, progress.note
+        )
+        observer = Observer(stack)
+        capacity = await measure(
+            stack.kafka, stack.mongo, cfg.levels, cfg.probe_seconds, progress.note
+        )
+        for scenario in cfg.scenarios:
+            done = scenarios.setdefault(scenario, [])
+            for level in cfg.levels:
+                prev = done[-1] if done else None
+                done.append(
+                    await run_level(
+                        world, observer, scenario, level, cfg, capacity[level], prev, progress
+                    )
+                )
+        progress.note("waiting until nothing is in flight, then checking the invariants")
+        await quiet(stack, time.monotonic(), 120)
+        checks = await check_all(stack, world.initial)
+    finally:
+        progress.end()
+        if observer is not None:
+            await observer.close()
+        if world is not None:
+            await world.close()
+        await stack.stop()
+    errors = sum(lv["errors"] for levels in scenarios.values() for lv in levels)
+    report: dict[str, Any] = {
+        "tool": "sagashop bench",
+        "date": started_at,
+        "machine": info,
+        "config": {**asdict(cfg), "out": str(cfg.out)},
+        "capacity": [capacity[n].as_dict() for n in cfg.levels],
+        "scenarios": scenarios,
+        "targets": targets(scenarios),
+        "bottleneck": bottleneck(scenarios),
+        "invariants": [asdict(c) for c in checks],
+        "invariants_hold": all(c.ok for c in checks),
+        "errors": errors,
+        "error_samples": [
+            s for lvs in scenarios.values() for lv in lvs for s in lv["error_samples"]
+        ],
+        "seconds": round(time.monotonic() - t0, 1),
+        "notes": [
+            "closed loop: each of N customers has one order in flight at a time",
+            "latency is read over HTTP; a message on the bus about the order (payment event, "
+            "saga outcome) tells the customer when to read, so polling does not load the system",
+            "per-order counts come from the services' /metrics and the database's serverStatus, "
+            "read before and after each level once the system is quiet",
+        ],
+    }
+    report["ok"] = errors == 0 and report["invariants_hold"]
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    png: Path | None = cfg.out / f"bench-{stamp}.png"
+    try:
+        assert png is not None
+        report["chart"] = str(draw_chart(report, png))
+    except Exception as exc:  # the numbers matter more than the picture
+        report["chart_error"] = repr(exc)
+        png = None
+    path = write_json(report, cfg.out, stamp)
+    print_report(report, path, png)
+    return report, path, png

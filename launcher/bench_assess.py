@@ -1,0 +1,182 @@
+"""The numbers of one level from what was observed around it, the issue's targets, and which
+resource limits the system (from the CPU each process used)."""
+
+from __future__ import annotations
+
+import math
+import os
+from typing import Any
+
+from launcher.bench_capacity import Capacity
+from launcher.bench_drivers import Tally
+from launcher.bench_observe import CONSUMED, PRODUCED, TRANSACTIONS, Counters, CpuSample, cpu_shares
+
+Level = dict[str, Any]
+SATURATED = 0.85  # of one core: a single-threaded process (every Python service) is full
+WRITE_OPS = ("insert", "update", "delete")
+
+
+def percentile(ordered: list[float], q: float) -> float | None:
+    if not ordered:
+        return None
+    return round(ordered[min(len(ordered) - 1, max(0, math.ceil(q * len(ordered)) - 1))], 4)
+
+
+def _per(value: float, orders: int) -> float | None:
+    return round(value / orders, 2) if orders else None
+
+
+def level_result(
+    scenario: str,
+    level: int,
+    tally: Tally,
+    cpu_before: CpuSample,
+    cpu_after: CpuSample,
+    before: Counters,
+    after: Counters,
+    cap: Capacity,
+) -> Level:
+    wall = max(tally.ended - tally.started, 1e-9)
+    done = len(tally.latencies)
+    rate = done / wall
+    ordered = sorted(tally.latencies)
+
+    def delta(family: str) -> float:
+        return after.total(family) - before.total(family)
+
+    writes = (
+        sum(after.db_ops.get(k, 0) - before.db_ops.get(k, 0) for k in WRITE_OPS)
+        if after.db_ops
+        else None
+    )
+    tx, produced = _per(delta(TRANSACTIONS), done), _per(delta(PRODUCED), done)
+    db_limit = cap.db_transactions_per_s / tx if tx else None
+    broker_limit = cap.broker_msgs_per_s / produced if produced else None
+    outcomes = after.consumed_by_outcome - before.consumed_by_outcome
+    return {
+        "scenario": scenario,
+        "level": level,
+        "seconds": round(wall, 2),
+        "completed": done,
+        "orders_per_s": round(rate, 3),
+        "confirmed_per_s": round(tally.statuses.get("CONFIRMED", 0) / wall, 3),
+        "latency_s": {
+            "p50": percentile(ordered, 0.50),
+            "p95": percentile(ordered, 0.95),
+            "p99": percentile(ordered, 0.99),
+            "max": percentile(ordered, 1.0),
+            "mean": round(sum(ordered) / done, 4) if done else None,
+        },
+        "outcomes": dict(tally.statuses),
+        "errors": tally.errors,
+        "error_samples": tally.samples,
+        "prepared_paid_orders": tally.prepared if scenario == "saga" else None,
+        "ran_out_of_prepared_orders": tally.pool_ran_out,
+        "cpu_cores": cpu_shares(cpu_before, cpu_after),
+        "per_order": {
+            "db_transactions": tx,
+            "messages_produced": produced,
+            "messages_consumed": _per(delta(CONSUMED), done),
+            "db_writes_server": _per(writes, done) if writes is not None else None,
+            "db_transactions_by_service": {
+                name: _per(
+                    values.get(TRANSACTIONS, 0.0)
+                    - before.per_service.get(name, {}).get(TRANSACTIONS, 0.0),
+                    done,
+                )
+                for name, values in after.per_service.items()
+            },
+            "messages_produced_by_service": {
+                name: _per(
+                    values.get(PRODUCED, 0.0) - before.per_service.get(name, {}).get(PRODUCED, 0.0),
+                    done,
+                )
+                for name, values in after.per_service.items()
+            },
+        },
+        "consumed_by_outcome": dict(outcomes),
+        "rates": {
+            "db_transactions_per_s": round(delta(TRANSACTIONS) / wall, 1),
+            "messages_produced_per_s": round(delta(PRODUCED) / wall, 1),
+        },
+        "limits": {
+            "capacity": cap.as_dict(),
+            "db_bound_orders_per_s": round(db_limit, 2) if db_limit else None,
+            "broker_bound_orders_per_s": round(broker_limit, 2) if broker_limit else None,
+            "db_share": round(rate / db_limit, 3) if db_limit else None,
+            "broker_share": round(rate / broker_limit, 3) if broker_limit else None,
+        },
+    }
+
+
+def targets(scenarios: dict[str, list[Level]]) -> list[dict[str, Any]]:
+    """The issue's targets for the `saga` scenario and the run's own (0 errors)."""
+    found = [
+        {
+            "name": "0 errors at every level",
+            "met": all(lv["errors"] == 0 for lvs in scenarios.values() for lv in lvs),
+            "detail": ", ".join(
+                f"{lv['scenario']} N={lv['level']}: {lv['errors']}"
+                for lvs in scenarios.values()
+                for lv in lvs
+            ),
+        }
+    ]
+    saga = scenarios.get("saga") or []
+    if not saga:
+        return found
+    best = max(saga, key=lambda lv: lv["orders_per_s"])
+    share = best["limits"]["db_share"]
+    found.append(
+        {
+            "name": "saga reaches >= 50% of the database-bound limit at its best level",
+            "met": bool(share and share >= 0.5),
+            "detail": f"N={best['level']}: {best['orders_per_s']:.2f} orders/s of "
+            f"{best['limits']['db_bound_orders_per_s']} = {100 * (share or 0):.0f}%",
+        }
+    )
+    found.append(
+        {
+            "name": "saga >= 10 confirmed orders/s",
+            "met": best["confirmed_per_s"] >= 10,
+            "detail": f"N={best['level']}: {best['confirmed_per_s']:.2f} confirmed/s",
+        }
+    )
+    half = [lv for lv in saga if lv["orders_per_s"] <= best["orders_per_s"] / 2]
+    at = (
+        max(half, key=lambda lv: lv["orders_per_s"])
+        if half
+        else min(saga, key=lambda lv: lv["level"])
+    )
+    p99 = at["latency_s"]["p99"]
+    found.append(
+        {
+            "name": "saga p99 < 1 s at half of the best throughput",
+            "met": p99 is not None and p99 < 1.0,
+            "detail": f"N={at['level']} ({at['orders_per_s']:.2f}/s, best "
+            f"{best['orders_per_s']:.2f}/s): p99 {p99}s",
+        }
+    )
+    return found
+
+
+def bottleneck(scenarios: dict[str, list[Level]]) -> list[str]:
+    """At each scenario's best level: the busiest processes, whether one is full, how busy
+    the machine was (2 cores are shared with whatever else runs)."""
+    lines = []
+    for name, levels in scenarios.items():
+        if not levels:
+            continue
+        best = max(levels, key=lambda lv: lv["orders_per_s"])
+        cpu = best["cpu_cores"]
+        procs = {k: v for k, v in cpu.items() if not k.startswith("(")}
+        top = sorted(procs.items(), key=lambda kv: -kv[1])[:4]
+        full = [k for k, v in procs.items() if v >= SATURATED]
+        lines.append(
+            f"{name} N={best['level']} ({best['orders_per_s']:.2f} orders/s): busiest "
+            + ", ".join(f"{k} {v:.2f}" for k, v in top)
+            + f" cores; whole machine {cpu.get('(whole machine)', 0):.2f} of "
+            f"{os.cpu_count()} cores, other processes {cpu.get('(other processes)', 0):.2f}"
+            + (f"; at its limit (one core): {', '.join(full)}" if full else "")
+        )
+    return lines

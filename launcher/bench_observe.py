@@ -1,0 +1,205 @@
+"""What `sagashop bench` reads around each level: CPU seconds of every process (from
+/proc/<pid>/stat), the services' own Prometheus counters (/metrics) and the database server's
+operation counters (serverStatus), plus a description of the machine."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import platform
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+from pymongo import AsyncMongoClient
+
+from launcher.stack import Stack
+
+TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+DRIVER = "bench driver"
+# the families every service exports (servicekit/metrics.py), summed over their labels
+TRANSACTIONS = "sagashop_db_transactions_total"
+PRODUCED = "sagashop_outbox_messages_total"
+CONSUMED = "sagashop_messages_total"
+
+
+# -- CPU ------------------------------------------------------------------------------------
+def _stat(pid: int) -> tuple[int, float] | None:
+    """(parent pid, utime + stime in seconds) of one process, None when it is gone."""
+    try:
+        raw = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    fields = raw[raw.rfind(")") + 2 :].split()  # the name may hold spaces and parentheses
+    return int(fields[1]), (int(fields[11]) + int(fields[12])) / TICKS
+
+
+def _all_stats() -> dict[int, tuple[int, float]]:
+    stats = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit() and (st := _stat(int(entry.name))) is not None:
+            stats[int(entry.name)] = st
+    return stats
+
+
+def watched_pids(stack: Stack) -> dict[str, int]:
+    """Every process of the system: services, simulators, broker, database, and this driver."""
+    pids = {name: proc.pid for name, proc in stack.procs.items() if proc.pid}
+    if stack.infra is not None:
+        if stack.infra.kafka.pid:
+            pids["broker (tansu)"] = stack.infra.kafka.pid
+        if stack.infra.mongo.pid:
+            pids["database (secantus)"] = stack.infra.mongo.pid
+    pids[DRIVER] = os.getpid()
+    return {k: v for k, v in pids.items() if v is not None}
+
+
+def _machine_busy() -> float:
+    """Seconds of CPU the whole machine has been busy (all cores, /proc/stat)."""
+    with contextlib.suppress(OSError, ValueError):
+        values = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+        idle = values[3] + (values[4] if len(values) > 4 else 0)
+        return (sum(values[:8]) - idle) / TICKS
+    return 0.0
+
+
+@dataclass
+class CpuSample:
+    at: float
+    seconds: dict[str, float]  # process name -> CPU seconds (its descendants included)
+    machine: float
+
+    @classmethod
+    def take(cls, pids: dict[str, int]) -> CpuSample:
+        stats = _all_stats()
+        children: dict[int, list[int]] = {}
+        for pid, (ppid, _) in stats.items():
+            children.setdefault(ppid, []).append(pid)
+
+        def tree(pid: int) -> float:
+            total, todo = 0.0, [pid]
+            while todo:
+                p = todo.pop()
+                total += stats[p][1] if p in stats else 0.0
+                todo += children.get(p, [])
+            return total
+
+        seconds = {
+            # the driver's children are the system itself: count the driver alone
+            name: (stats[pid][1] if pid in stats else 0.0) if name == DRIVER else tree(pid)
+            for name, pid in pids.items()
+        }
+        return cls(time.monotonic(), seconds, _machine_busy())
+
+
+def cpu_shares(before: CpuSample, after: CpuSample) -> dict[str, float]:
+    """Cores used by each process over the interval (1.0 = one core busy all the time), the
+    whole machine, and everything else on it (other engineers' tests, the kernel...)."""
+    wall = max(after.at - before.at, 1e-9)
+    shares = {
+        name: round(max(after.seconds.get(name, 0.0) - spent, 0.0) / wall, 3)
+        for name, spent in before.seconds.items()
+    }
+    ours = sum(shares.values())
+    machine = round(max(after.machine - before.machine, 0.0) / wall, 3)
+    shares["(other processes)"] = round(max(machine - ours, 0.0), 3)
+    shares["(whole machine)"] = machine
+    return shares
+
+
+# -- counters -------------------------------------------------------------------------------
+@dataclass
+class Counters:
+    """The services' counters and the database server's operation counters at one moment."""
+
+    per_service: dict[str, dict[str, float]] = field(default_factory=dict)
+    consumed_by_outcome: Counter[str] = field(default_factory=Counter)
+    db_ops: dict[str, int] = field(default_factory=dict)
+
+    def total(self, family: str) -> float:
+        return sum(values.get(family, 0.0) for values in self.per_service.values())
+
+
+def parse_metrics(text: str) -> tuple[dict[str, float], Counter[str]]:
+    """The three families' totals from Prometheus text, and consumed messages by outcome."""
+    totals: dict[str, float] = {}
+    outcomes: Counter[str] = Counter()
+    for line in text.splitlines():
+        if not line or line.startswith("#"):
+            continue
+        name_labels, _, value = line.rpartition(" ")
+        name = name_labels.split("{", 1)[0]
+        if name not in (TRANSACTIONS, PRODUCED, CONSUMED):
+            continue
+        totals[name] = totals.get(name, 0.0) + float(value)
+        if name == CONSUMED and 'outcome="' in name_labels:
+            outcome = name_labels.split('outcome="', 1)[1].split('"', 1)[0]
+            outcomes[outcome] += int(float(value))
+    return totals, outcomes
+
+
+class Observer:
+    """Reads the counters of a running stack; one HTTP session and one database client."""
+
+    def __init__(self, stack: Stack) -> None:
+        self.stack = stack
+        self.http = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10))
+        self.mongo: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(stack.mongo)
+
+    async def close(self) -> None:
+        await self.http.close()
+        await self.mongo.close()
+
+    async def counters(self) -> Counters:
+        services = self.stack.names
+
+        async def scrape(name: str) -> tuple[str, str]:
+            async with self.http.get(f"{self.stack.procs[name].url}/metrics") as resp:
+                return name, await resp.text() if resp.status == 200 else ""
+
+        found = Counters()
+        for name, text in await asyncio.gather(*(scrape(n) for n in services)):
+            totals, outcomes = parse_metrics(text)
+            found.per_service[name] = totals
+            found.consumed_by_outcome.update(outcomes)
+        with contextlib.suppress(Exception):
+            status = await self.mongo.admin.command("serverStatus")
+            found.db_ops = {k: int(v) for k, v in status.get("opcounters", {}).items()}
+        return found
+
+    async def settle(self, timeout: float = 10.0, still: float = 0.6) -> Counters:
+        """Counters once nothing moves any more (what the last orders caused has landed)."""
+        deadline = time.monotonic() + timeout
+        last = await self.counters()
+        while time.monotonic() < deadline:
+            await asyncio.sleep(still)
+            now = await self.counters()
+            if all(now.total(f) == last.total(f) for f in (TRANSACTIONS, PRODUCED, CONSUMED)):
+                return now
+            last = now
+        return last
+
+
+def machine() -> dict[str, Any]:
+    model = ""
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    mem_gib = 0.0
+    with contextlib.suppress(OSError, ValueError, IndexError):
+        kib = int(Path("/proc/meminfo").read_text().split("\n", 1)[0].split()[1])
+        mem_gib = round(kib / 1024 / 1024, 1)
+    return {
+        "cores": os.cpu_count(),
+        "cpu": model,
+        "memory_gib": mem_gib,
+        "kernel": platform.release(),
+        "python": platform.python_version(),
+        "load_average_at_start": [round(x, 2) for x in os.getloadavg()],
+    }

@@ -1,0 +1,189 @@
+"""How `sagashop bench` shows what it measured: a progress line on stderr while it runs,
+tables on the terminal, a JSON file and a PNG chart (matplotlib, Agg backend)."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any, TextIO
+
+Report = dict[str, Any]
+Level = dict[str, Any]
+
+
+class Progress:
+    """One line on stderr, redrawn in place on a terminal; every few seconds elsewhere."""
+
+    def __init__(self, stream: TextIO | None = None, width: int = 24) -> None:
+        self.stream = stream or sys.stderr
+        self.tty = self.stream.isatty()
+        self.width = width
+        self.last = 0.0
+        self.open = False
+
+    def note(self, text: str) -> None:
+        self.end()
+        print(f"bench: {text}", file=self.stream, flush=True)
+
+    def bar(self, label: str, fraction: float, extra: str) -> None:
+        now = time.monotonic()
+        if not self.tty and now - self.last < 5:
+            return
+        self.last = now
+        filled = int(max(0.0, min(fraction, 1.0)) * self.width)
+        line = f"{label:<16} [{'#' * filled}{'.' * (self.width - filled)}] {extra}"
+        if self.tty:
+            self.stream.write(f"\r{line:<100}")
+            self.open = True
+        else:
+            self.stream.write(line + "\n")
+        self.stream.flush()
+
+    def end(self) -> None:
+        if self.open:
+            self.stream.write("\n")
+            self.stream.flush()
+            self.open = False
+
+
+def _f(value: float | None, digits: int = 1) -> str:
+    return "-" if value is None else f"{value:.{digits}f}"
+
+
+def _pct(value: float | None) -> str:
+    return "-" if value is None else f"{100 * value:.0f}%"
+
+
+def capacity_table(report: Report) -> list[str]:
+    lines = ["raw infrastructure capacity (same clients, same concurrency, before the load):"]
+    lines.append(f"  {'N':>3} {'broker msg/s':>13} {'db inserts/s':>13} {'db 2-write tx/s':>16}")
+    for c in report["capacity"]:
+        lines.append(
+            f"  {c['level']:>3} {c['broker_msgs_per_s']:>13.0f} {c['db_inserts_per_s']:>13.0f} "
+            f"{c['db_transactions_per_s']:>16.0f}"
+        )
+    return lines
+
+
+def scenario_table(name: str, levels: list[Level]) -> list[str]:
+    head = (
+        f"  {'N':>3} {'orders/s':>8} {'p50 s':>6} {'p95 s':>6} {'p99 s':>6} {'max s':>6} "
+        f"{'conf':>5} {'canc':>5} {'fail':>5} {'err':>4} {'tx/ord':>6} {'msg/ord':>7} "
+        f"{'cons/ord':>8} {'wr/ord':>6} {'db-lim':>6} {'brk-lim':>7}"
+    )
+    lines = [f"scenario {name}:", head]
+    for lv in levels:
+        lat, per, lim, out = lv["latency_s"], lv["per_order"], lv["limits"], lv["outcomes"]
+        lines.append(
+            f"  {lv['level']:>3} {lv['orders_per_s']:>8.2f} {_f(lat['p50'], 3):>6} "
+            f"{_f(lat['p95'], 3):>6} {_f(lat['p99'], 3):>6} {_f(lat['max'], 3):>6} "
+            f"{out.get('CONFIRMED', 0):>5} {out.get('CANCELLED', 0):>5} {out.get('FAILED', 0):>5} "
+            f"{lv['errors']:>4} {_f(per['db_transactions']):>6} {_f(per['messages_produced']):>7} "
+            f"{_f(per['messages_consumed']):>8} {_f(per['db_writes_server']):>6} "
+            f"{_pct(lim['db_share']):>6} {_pct(lim['broker_share']):>7}"
+        )
+    lines.append(
+        "  db-lim = orders/s / (db tx/s / tx per order); brk-lim = orders/s / (broker msg/s / "
+        "msgs produced per order), capacity at the same N"
+    )
+    return lines
+
+
+def cpu_table(name: str, levels: list[Level]) -> list[str]:
+    names = list(levels[0]["cpu_cores"]) if levels else []
+    lines = [f"CPU of each process, scenario {name} (cores: 1.00 = one core busy all the time):"]
+    lines.append(
+        "  " + f"{'process':<26}" + "".join(f"{'N=' + str(lv['level']):>8}" for lv in levels)
+    )
+    for proc in names:
+        row = "".join(f"{lv['cpu_cores'].get(proc, 0.0):>8.2f}" for lv in levels)
+        lines.append(f"  {proc:<26}{row}")
+    return lines
+
+
+def print_report(report: Report, json_path: Path, png_path: Path | None) -> None:
+    out: list[str] = [""]
+    m = report["machine"]
+    out.append(
+        f"sagashop bench {report['date']} on {m['cores']} cores ({m['cpu']}), "
+        f"{'external' if report['config']['external'] else 'embedded'} infrastructure"
+    )
+    out += capacity_table(report)
+    for name, levels in report["scenarios"].items():
+        out.append("")
+        out += scenario_table(name, levels)
+        out += cpu_table(name, levels)
+    out.append("")
+    for t in report["targets"]:
+        out.append(f"  target [{'met' if t['met'] else 'MISSED'}] {t['name']}: {t['detail']}")
+    for line in report["bottleneck"]:
+        out.append(f"  bottleneck: {line}")
+    out.append("invariants after the run:")
+    for c in report["invariants"]:
+        out.append(f"  [{'ok' if c['ok'] else 'BROKEN'}] {c['name']}: {c['detail'][:300]}")
+    for sample in report["error_samples"][:10]:
+        out.append(f"  error: {sample}")
+    verdict = "OK" if report["ok"] else "NOT OK (errors or broken invariants)"
+    out.append(f"\n{verdict}; json: {json_path}" + (f"  chart: {png_path}" if png_path else ""))
+    print("\n".join(out), flush=True)
+
+
+def write_json(report: Report, directory: Path, stamp: str) -> Path:
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / f"bench-{stamp}.json"
+    path.write_text(json.dumps(report, indent=2, default=str))
+    return path
+
+
+def draw_chart(report: Report, path: Path) -> Path:
+    """Left: throughput against p99 latency, one point per level. Right: the share of the
+    database-bound and broker-bound limits reached at each level."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, (left, right) = plt.subplots(1, 2, figsize=(12, 4.8))
+    styles = {"saga": "tab:blue", "checkout": "tab:orange"}
+    names = list(report["scenarios"])
+    for name, levels in report["scenarios"].items():
+        xs = [lv["orders_per_s"] for lv in levels]
+        ys = [lv["latency_s"]["p99"] or 0.0 for lv in levels]
+        left.plot(xs, ys, "o-", color=styles.get(name), label=name)
+        for lv, x, y in zip(levels, xs, ys, strict=True):
+            left.annotate(f"N={lv['level']}", (x, y), textcoords="offset points", xytext=(4, 4))
+    left.set_xlabel("completed orders/s")
+    left.set_ylabel("p99 latency (s)")
+    left.set_title("throughput vs p99 latency")
+    left.grid(alpha=0.3)
+    left.legend()
+    width = 0.8 / max(2 * len(names), 1)
+    levels_all = sorted({lv["level"] for lvs in report["scenarios"].values() for lv in lvs})
+    for k, name in enumerate(names):
+        by_level = {lv["level"]: lv["limits"] for lv in report["scenarios"][name]}
+        for j, (key, hatch) in enumerate((("db_share", ""), ("broker_share", "//"))):
+            offset = (2 * k + j) * width - 0.4 + width / 2
+            values = [100 * (by_level.get(n, {}).get(key) or 0.0) for n in levels_all]
+            right.bar(
+                [i + offset for i in range(len(levels_all))],
+                values,
+                width,
+                color=styles.get(name),
+                hatch=hatch,
+                alpha=0.85 if not hatch else 0.5,
+                label=f"{name}: {'database' if key == 'db_share' else 'broker'}",
+            )
+    right.axhline(50, color="grey", linestyle="--", linewidth=1)
+    right.set_xticks(range(len(levels_all)), [f"N={n}" for n in levels_all])
+    right.set_ylabel("% of the infrastructure-bound limit")
+    right.set_title("orders/s as a share of the limit")
+    right.legend(fontsize="small")
+    m = report["machine"]
+    fig.suptitle(f"sagashop bench {report['date']}, {m['cores']} cores")
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return path
