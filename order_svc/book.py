@@ -46,7 +46,8 @@ class OrderBook:
                 raise NotFound(f"Product not found: {product_id}")
             if not answer.ok:
                 raise InvalidRequest(f"product {product_id}: {answer.error}")
-            found[product_id] = (answer.body["name"], int(answer.body["price"])  # the price after any discount)
+            # the card's price is already the price after any discount
+            found[product_id] = (answer.body["name"], int(answer.body["price"]))
         return found
 
     async def cancel(self, tx: Tx, doc: Doc, by: str, reason: str) -> Doc:
