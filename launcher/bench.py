@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import math
+import os
 import shutil
 import time
 from dataclasses import asdict, dataclass, field
@@ -27,9 +28,18 @@ from launcher.bench_world import World, build_world
 from launcher.invariants import check_all, quiet
 from launcher.stack import Stack, home
 
-# cheap password hashing (customers register and log in during setup), as the tests do
-BENCH_ENV = {"SAGASHOP_ARGON2_TIME_COST": "1", "SAGASHOP_ARGON2_MEMORY_KIB": "8192"}
+BENCH_ENV = {
+    # cheap password hashing (customers register and log in during setup), as the tests do
+    "SAGASHOP_ARGON2_TIME_COST": "1",
+    "SAGASHOP_ARGON2_MEMORY_KIB": "8192",
+    # room for every order in a delivery window (7 days x 3 windows x 30 per pickup point
+    # would run out in a long run, and walking full windows would slow later levels down):
+    # "plenty of delivery slots", as there is plenty of stock
+    "SAGASHOP_PICKUP_SLOT_CAPACITY": "1000000",
+    "SAGASHOP_COURIER_SLOT_CAPACITY": "1000000",
+}
 SCENARIOS = ("saga", "checkout")
+CORES = os.cpu_count() or 1
 
 
 @dataclass
@@ -62,18 +72,27 @@ class BenchConfig:
 
 
 def pool_size(cfg: BenchConfig, level: int, prev: dict[str, Any] | None, cap: Capacity) -> int:
-    """How many paid orders to prepare for a timed saga level: enough for the rate the level
-    may reach (bounded by its concurrency over the last latency, the last rate times three
-    and the database-bound limit), never fewer than two per customer. Should it run out, the
-    level ends early and says so."""
+    """How many paid orders to prepare for a timed saga level (preparing one costs about
+    what the checkout path costs, so not too many): the rate the level may reach — at most
+    its concurrency over the last level's mean latency, the last rate over the share of time
+    the busiest consumer loop was busy (that loop cannot be busier than all the time), three
+    times the last rate (1.3 times when the machine was already full), and the
+    database-bound limit. If the orders run out the level ends early and says so; unused ones
+    are handed over afterwards, not timed."""
     if cfg.orders_per_level:
         return cfg.orders_per_level
     seconds = cfg.seconds_per_level or 30.0
     if prev is None or not prev["orders_per_s"]:
         rate = level / 0.5
     else:
-        mean = prev["latency_s"]["mean"] or 0.5
-        rate = min(level / mean, 3 * prev["orders_per_s"])
+        last = prev["orders_per_s"]
+        loops = max(prev["consumer_busy"].values(), default=0.0)
+        machine_full = prev["cpu_cores"].get("(whole machine)", 0.0) >= 0.9 * CORES
+        rate = min(
+            level / (prev["latency_s"]["mean"] or 0.5),
+            1.1 * last / max(loops, 0.1),
+            (1.3 if machine_full else 3.0) * last,
+        )
         tx = prev["per_order"]["db_transactions"]
         if tx:
             rate = min(rate, 1.2 * cap.db_transactions_per_s / tx)
@@ -128,6 +147,7 @@ async def run_level(
                 world, level, stop_at, cfg.orders_per_level, cfg.fail_share, tally
             )
         cpu_after = CpuSample.take(pids)
+        at_end = await observer.counters()
     finally:
         bar.cancel()
         with contextlib.suppress(asyncio.CancelledError):
@@ -137,7 +157,9 @@ async def run_level(
     if pool:
         progress.note(f"{label}: handing over {len(pool)} unused paid orders (not timed)")
         await drain(world, pool, tally)
-    result = level_result(scenario, level, tally, cpu_before, cpu_after, before, after, cap)
+    result = level_result(
+        scenario, level, tally, (cpu_before, cpu_after), (before, at_end, after), cap
+    )
     lat = result["latency_s"]
     progress.note(
         f"{label}: {result['completed']} orders, {result['orders_per_s']:.2f}/s, "

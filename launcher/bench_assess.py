@@ -9,7 +9,15 @@ from typing import Any
 
 from launcher.bench_capacity import Capacity
 from launcher.bench_drivers import Tally
-from launcher.bench_observe import CONSUMED, PRODUCED, TRANSACTIONS, Counters, CpuSample, cpu_shares
+from launcher.bench_observe import (
+    CONSUMED,
+    HANDLING,
+    PRODUCED,
+    TRANSACTIONS,
+    Counters,
+    CpuSample,
+    cpu_shares,
+)
 
 Level = dict[str, Any]
 SATURATED = 0.85  # of one core: a single-threaded process (every Python service) is full
@@ -30,12 +38,13 @@ def level_result(
     scenario: str,
     level: int,
     tally: Tally,
-    cpu_before: CpuSample,
-    cpu_after: CpuSample,
-    before: Counters,
-    after: Counters,
+    cpu: tuple[CpuSample, CpuSample],
+    counters: tuple[Counters, Counters, Counters],
     cap: Capacity,
 ) -> Level:
+    """`counters`: before the level, when its last order completed, and once the system was
+    quiet again (what the orders caused, late work included)."""
+    before, at_end, after = counters
     wall = max(tally.ended - tally.started, 1e-9)
     done = len(tally.latencies)
     rate = done / wall
@@ -72,7 +81,15 @@ def level_result(
         "error_samples": tally.samples,
         "prepared_paid_orders": tally.prepared if scenario == "saga" else None,
         "ran_out_of_prepared_orders": tally.pool_ran_out,
-        "cpu_cores": cpu_shares(cpu_before, cpu_after),
+        "cpu_cores": cpu_shares(*cpu),
+        "consumer_busy": {
+            name: round(
+                (values.get(HANDLING, 0.0) - before.per_service.get(name, {}).get(HANDLING, 0.0))
+                / wall,
+                3,
+            )
+            for name, values in at_end.per_service.items()
+        },
         "per_order": {
             "db_transactions": tx,
             "messages_produced": produced,
@@ -178,5 +195,17 @@ def bottleneck(scenarios: dict[str, list[Level]]) -> list[str]:
             + f" cores; whole machine {cpu.get('(whole machine)', 0):.2f} of "
             f"{os.cpu_count()} cores, other processes {cpu.get('(other processes)', 0):.2f}"
             + (f"; at its limit (one core): {', '.join(full)}" if full else "")
+        )
+        busy = sorted(best["consumer_busy"].items(), key=lambda kv: -kv[1])[:3]
+        loops = [k for k, v in best["consumer_busy"].items() if v >= SATURATED]
+        lines.append(
+            f"{name} N={best['level']}: consumer loops busiest "
+            + ", ".join(f"{k} {v:.2f}" for k, v in busy)
+            + (
+                f" — {', '.join(loops)} handled messages nearly all the time: one message "
+                "at a time, so its loop is the queue the orders wait in"
+                if loops
+                else ""
+            )
         )
     return lines

@@ -22,7 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from launcher.bench_world import WAREHOUSES, Unexpected, World, limited
+from launcher.bench_world import WAREHOUSES, Unexpected, World, limited, recover
 from launcher.shopper import DECLINED_CARD, FINAL, Shopper
 
 MAX_SAMPLES = 20
@@ -81,7 +81,7 @@ class Paid:
 async def paid_order(world: World, shopper: Shopper, fail: bool) -> Paid:
     product = world.spare.pop() if fail else world.product()
     order = await shopper.place(product)
-    order = await shopper.checkout(order, delivery=world.pickup)
+    order = await shopper.checkout(order, delivery=world.rng.choice(world.pickups))
     expect_status(order, "AWAITING_PAYMENT", "checkout")
     world.watch.arm(order["id"])
     payment = await shopper.pay(order)
@@ -106,10 +106,12 @@ async def prepare_paid(
     async def worker(w: int) -> None:
         mine = world.shoppers[w::workers]  # a customer has one cart at a time
         for k, i in enumerate(todo):
+            shopper = mine[k % len(mine)]
             try:
-                pool.append(await paid_order(world, mine[k % len(mine)], i in fails))
+                pool.append(await paid_order(world, shopper, i in fails))
             except Exception as exc:
                 tally.error(f"prepare: {exc!r}")
+                await recover(shopper)
             tick(len(pool))
 
     await asyncio.gather(*(worker(w) for w in range(workers)))
@@ -172,7 +174,7 @@ async def customer_path(world: World, shopper: Shopper, kind: str, courier: bool
     first = world.rare if short else world.product()
     order = await shopper.place(first, quantity=2 if short else 1)
     order = await shopper.adjust(order, world.product(besides=first), 1)
-    delivery = await shopper.delivery_choice("courier" if courier else "pickup")
+    delivery = await world.delivery(shopper, courier)
     order = await shopper.checkout(order, delivery=delivery)
     if short:
         return order
@@ -208,6 +210,7 @@ async def checkout_window(
                 tally.done(time.perf_counter() - started, final, expect)
             except Exception as exc:
                 tally.error(f"{kind} order: {exc!r}")
+                await recover(shopper)
 
     tally.started = time.monotonic()
     await asyncio.gather(*(worker(w) for w in range(level)))

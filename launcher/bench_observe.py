@@ -25,6 +25,7 @@ DRIVER = "bench driver"
 TRANSACTIONS = "sagashop_db_transactions_total"
 PRODUCED = "sagashop_outbox_messages_total"
 CONSUMED = "sagashop_messages_total"
+HANDLING = "sagashop_handle_seconds_sum"  # wall time spent in message handlers
 
 
 # -- CPU ------------------------------------------------------------------------------------
@@ -125,7 +126,7 @@ class Counters:
 
 
 def parse_metrics(text: str) -> tuple[dict[str, float], Counter[str]]:
-    """The three families' totals from Prometheus text, and consumed messages by outcome."""
+    """The families' totals from Prometheus text, and consumed messages by outcome."""
     totals: dict[str, float] = {}
     outcomes: Counter[str] = Counter()
     for line in text.splitlines():
@@ -133,7 +134,7 @@ def parse_metrics(text: str) -> tuple[dict[str, float], Counter[str]]:
             continue
         name_labels, _, value = line.rpartition(" ")
         name = name_labels.split("{", 1)[0]
-        if name not in (TRANSACTIONS, PRODUCED, CONSUMED):
+        if name not in (TRANSACTIONS, PRODUCED, CONSUMED, HANDLING):
             continue
         totals[name] = totals.get(name, 0.0) + float(value)
         if name == CONSUMED and 'outcome="' in name_labels:

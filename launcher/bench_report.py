@@ -100,6 +100,14 @@ def cpu_table(name: str, levels: list[Level]) -> list[str]:
     for proc in names:
         row = "".join(f"{lv['cpu_cores'].get(proc, 0.0):>8.2f}" for lv in levels)
         lines.append(f"  {proc:<26}{row}")
+    services = list(levels[0]["consumer_busy"]) if levels else []
+    lines.append(
+        "  consumer loop busy (share of wall time a service spent inside message handlers; "
+        "each service handles one message at a time):"
+    )
+    for svc in services:
+        row = "".join(f"{lv['consumer_busy'].get(svc, 0.0):>8.2f}" for lv in levels)
+        lines.append(f"  {svc:<26}{row}")
     return lines
 
 
@@ -154,6 +162,15 @@ def draw_chart(report: Report, path: Path) -> Path:
         left.plot(xs, ys, "o-", color=styles.get(name), label=name)
         for lv, x, y in zip(levels, xs, ys, strict=True):
             left.annotate(f"N={lv['level']}", (x, y), textcoords="offset points", xytext=(4, 4))
+    p99s = [lv["latency_s"]["p99"] or 0.0 for lvs in report["scenarios"].values() for lv in lvs]
+    if p99s and min(p99s) > 0 and max(p99s) / min(p99s) > 20:
+        from matplotlib.ticker import NullFormatter, ScalarFormatter
+
+        left.set_yscale("log")
+        steps = (0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 50, 100, 200, 500)
+        left.set_yticks([t for t in steps if min(p99s) / 2 <= t <= max(p99s) * 2])
+        left.yaxis.set_major_formatter(ScalarFormatter())
+        left.yaxis.set_minor_formatter(NullFormatter())
     left.set_xlabel("completed orders/s")
     left.set_ylabel("p99 latency (s)")
     left.set_title("throughput vs p99 latency")

@@ -122,7 +122,7 @@ class World:
     shoppers: list[Shopper]
     normal: list[int]  # plenty of units in every warehouse
     rare: int  # one unit: ordering two fails at checkout
-    pickup: dict[str, Any]
+    pickups: list[dict[str, Any]]  # a pickup choice per pickup point
     initial: dict[StockKey, int]  # on hand per line as last counted (for the invariants)
     seed: int
     order_timeout: float = 60.0
@@ -181,6 +181,36 @@ class World:
     def product(self, besides: int | None = None) -> int:
         return self.rng.choice([p for p in self.normal if p != besides])
 
+    async def delivery(self, shopper: Shopper, courier: bool) -> dict[str, Any]:
+        """What a customer picks at checkout: any pickup point, or a courier company's quote
+        (customers spread over them, as delivery slots are counted per point and company)."""
+        if not courier:
+            points = await shopper.call("delivery_svc", "GET", "/pickup-points")
+            return {"type": "pickup", "pointId": self.rng.choice(points["items"])["id"]}
+        couriers = await shopper.call("delivery_svc", "GET", "/couriers")
+        company = self.rng.choice(couriers["items"])["id"]
+        address = "Москва, ул. Тверская, д. 7, кв. 12"
+        quote = await shopper.call(
+            "delivery_svc", "POST", "/quotes", {"address": address, "courierCompany": company}
+        )
+        return {
+            "type": "courier",
+            "address": address,
+            "courierCompany": company,
+            "quoteId": quote["quoteId"],
+            "cost": quote["cost"],
+        }
+
+
+async def recover(shopper: Shopper) -> None:
+    """After an error, cancel the customer's cart if one was left behind (a customer has one
+    cart at a time), so the error does not cascade into the next orders."""
+    with contextlib.suppress(Exception):
+        page = await shopper.call("order_svc", "GET", "/orders", params={"pageSize": "20"})
+        for order in page["items"]:
+            if order["status"] == "NEW":
+                await shopper.cancel(order)
+
 
 async def make_admin(mongo_url: str, username: str) -> None:
     """Give a registered user the admin role in auth_svc's own database, as `sagashop admin
@@ -217,7 +247,7 @@ async def build_world(
         shoppers=[],
         normal=ids[:-1],
         rare=ids[-1],
-        pickup={},
+        pickups=[],
         initial=dict(catalog.initial),
         seed=seed,
         order_timeout=order_timeout,
@@ -238,5 +268,6 @@ async def build_world(
         return s
 
     await limited([customer() for _ in range(customers)], 8)
-    world.pickup = await admin.delivery_choice("pickup")
+    points = await admin.call("delivery_svc", "GET", "/pickup-points")
+    world.pickups = [{"type": "pickup", "pointId": p["id"]} for p in points["items"]]
     return world

@@ -210,14 +210,29 @@ async def run_load(
     ]
     chaos = asyncio.create_task(monkey.run(stop))
     faults = asyncio.create_task(timed_faults(monkey, cfg))
+    progress = asyncio.create_task(report_progress(stats, monkey, cfg.orders))
     await asyncio.gather(*(c.shop(cfg.orders, next_order) for c in customers))
     stop.set()
     faults.cancel()
+    progress.cancel()
     await asyncio.gather(chaos, faults, return_exceptions=True)
     report.quiet_after_last_kill_s = await quiet(stack, monkey.last_kill, cfg.quiet_timeout)
     supervisor.cancel()
     report.schedule, report.fates = monkey.schedule, dict(stats.orders)
     report.retries, report.errors = stats.retries, stats.errors
+
+
+async def report_progress(stats: LoadStats, monkey: Monkey, orders: int) -> None:
+    while True:
+        await asyncio.sleep(15)
+        kills = sum(1 for e in monkey.schedule if e.what.startswith("SIGKILL"))
+        log.warning(
+            "chaos progress: %d of %d orders done, %d kills, %d step retries",
+            sum(stats.orders.values()),
+            orders,
+            kills,
+            stats.retries,
+        )
 
 
 async def timed_faults(monkey: Monkey, cfg: ChaosConfig) -> None:

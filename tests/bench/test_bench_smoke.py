@@ -1,0 +1,79 @@
+"""`sagashop bench --smoke` as a user runs it: the whole system on its own embedded broker and
+database, one low level for a few seconds in both scenarios. It proves the tool works — the
+JSON, the chart, the invariants — and never judges the figures (performance is read from the
+full run, not asserted by timing)."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from launcher.processes import ROOT
+
+LEVEL_KEYS = {
+    "scenario",
+    "level",
+    "seconds",
+    "completed",
+    "orders_per_s",
+    "latency_s",
+    "outcomes",
+    "errors",
+    "cpu_cores",
+    "consumer_busy",
+    "per_order",
+    "limits",
+}
+
+
+def test_the_smoke_bench_reports_both_scenarios_with_no_error_and_the_invariants_hold():
+    home = Path(tempfile.mkdtemp(prefix="sagashop-bench-"))
+    out = home / "bench"
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("SAGASHOP_KAFKA_BOOTSTRAP", "SAGASHOP_MONGO_URL")
+    }
+    env["SAGASHOP_HOME"] = str(home)
+    run = subprocess.run(
+        [sys.executable, "-m", "launcher.cli", "bench", "--smoke", "--out", str(out)],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
+    assert run.returncode == 0, run.stdout[-4000:] + run.stderr[-4000:]
+    [path] = out.glob("bench-*.json")
+    report = json.loads(path.read_text())
+
+    assert {"date", "machine", "config", "capacity", "scenarios", "targets"} <= set(report)
+    assert {"invariants", "invariants_hold", "errors", "chart", "ok"} <= set(report)
+    [capacity] = report["capacity"]
+    assert capacity["broker_msgs_per_s"] > 0 and capacity["db_transactions_per_s"] > 0
+    assert capacity["db_inserts_per_s"] > 0
+    assert set(report["scenarios"]) == {"saga", "checkout"}
+    for name, levels in report["scenarios"].items():
+        [level] = levels
+        assert set(level) >= LEVEL_KEYS, name
+        assert level["errors"] == 0, level["error_samples"]
+        assert level["completed"] >= 1, name
+        assert {"p50", "p95", "p99", "max"} <= set(level["latency_s"])
+        assert {"db_transactions", "messages_produced", "messages_consumed"} <= set(
+            level["per_order"]
+        )
+        assert level["per_order"]["db_transactions"] > 0, name
+        assert {"db_share", "broker_share"} <= set(level["limits"])
+        assert {"order_svc", "orchestra", "bench driver"} <= set(level["cpu_cores"])
+    assert report["errors"] == 0
+    assert report["invariants"] and report["invariants_hold"], report["invariants"]
+    assert all(c["ok"] for c in report["invariants"])
+    assert Path(report["chart"]).exists() and Path(report["chart"]).stat().st_size > 0
+    assert "scenario saga" in run.stdout and "invariants after the run" in run.stdout
+    assert report["ok"]
+    shutil.rmtree(home, ignore_errors=True)  # kept when something failed, for its logs
