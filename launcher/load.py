@@ -81,7 +81,7 @@ class Customer:
         if self.rng.random() < 0.3:
             extra = self.rng.choice(self.catalog)
             if extra != product:
-                order = await persist(lambda: s.adjust(order, extra, 1), self.stats, "adjust")
+                order = await persist(lambda: self.adjust(s, order, extra), self.stats, "adjust")
         fate = self.rng.random()
         if fate < 0.05:
             await persist(lambda: s.cancel(order), self.stats, "cancel")
@@ -104,7 +104,10 @@ class Customer:
         order = await persist(lambda: s.wait_paid(order["id"], timeout=60), self.stats, "paid")
         order = await persist(lambda: self.process(s, order), self.stats, "process")
         final = await persist(
-            lambda: s.wait_status(order["id"], FINAL, timeout=180), self.stats, "final"
+            lambda: s.wait_status(order["id"], FINAL, timeout=600),
+            self.stats,
+            "final",
+            patience=600,
         )
         return f"saga {final['status'].lower()}"
 
@@ -125,6 +128,15 @@ class Customer:
         carts = await s.call("order_svc", "GET", "/orders", params={"pageSize": "5"})
         cart = next(o for o in carts["items"] if o["status"] == "NEW")
         return dict(cart)
+
+    async def adjust(self, s: Shopper, order: dict[str, Any], product: int) -> dict[str, Any]:
+        """Setting a quantity is idempotent: after a lost answer, set it at the new version."""
+        try:
+            return await s.adjust(order, product, 1)
+        except EdgeError as exc:
+            if exc.status != 409:
+                raise
+            return await s.adjust(await s.order(order["id"]), product, 1)
 
     async def checkout(self, s: Shopper, order: dict[str, Any]) -> dict[str, Any]:
         kind = "pickup" if self.rng.random() < 0.5 else "courier"

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Awaitable, Callable
+from datetime import timedelta
 from typing import Any
 
 from aiohttp import web
@@ -17,6 +18,8 @@ from servicekit.mongo import Doc, utcnow
 HEADER = "Idempotency-Key"
 COLLECTION = "idempotency"
 KEEP_SECONDS = 24 * 3600
+# a request still "running" after this long died with its process: a retry may take it over
+LEASE = timedelta(seconds=30)
 
 
 async def ensure_indexes(collection: AsyncCollection[Doc]) -> None:
@@ -39,7 +42,8 @@ async def once(
     answer: Callable[[], Awaitable[web.Response]],
 ) -> web.Response:
     """Run `answer()` once per (owner, key) and replay its response afterwards. A second
-    request while the first is still running gets 409."""
+    request while the first is still running gets 409; one whose first run died with its
+    process (after LEASE) runs it again."""
     if key is None:
         return await answer()
     _id = f"{owner}:{key}"
@@ -47,11 +51,12 @@ async def once(
         await collection.insert_one({"_id": _id, "state": "running", "createdAt": utcnow()})
     except DuplicateKeyError:
         done = await collection.find_one({"_id": _id})
-        if done is None or done["state"] == "running":
+        if done is not None and done["state"] == "done":
+            return web.Response(
+                text=done["body"], status=done["status"], content_type="application/json"
+            )
+        if not await take_over(collection, done):
             raise Conflict("a request with this Idempotency-Key is in progress") from None
-        return web.Response(
-            text=done["body"], status=done["status"], content_type="application/json"
-        )
     try:
         response = await answer()
     except BaseException:
@@ -62,6 +67,18 @@ async def once(
         {"_id": _id}, {"$set": {"state": "done", "status": response.status, "body": body}}
     )
     return response
+
+
+async def take_over(collection: AsyncCollection[Doc], running: Doc | None) -> bool:
+    """Claim a request whose process died while running it (its lease ran out): the
+    operations behind an Idempotency-Key are themselves safe to run again."""
+    if running is None or running["createdAt"] > utcnow() - LEASE:
+        return False
+    claimed = await collection.update_one(
+        {"_id": running["_id"], "state": "running", "createdAt": running["createdAt"]},
+        {"$set": {"createdAt": utcnow()}},
+    )
+    return claimed.modified_count == 1
 
 
 def stored_json(body: str) -> Any:

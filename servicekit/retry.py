@@ -27,8 +27,11 @@ TRANSIENT_LABELS = ("TransientTransactionError", "UnknownTransactionCommitResult
 
 
 def is_db_unavailable(exc: BaseException) -> bool:
-    """The database cannot be reached: wait for it, never dead-letter a message for this."""
-    return isinstance(exc, ConnectionFailure | ServerSelectionTimeoutError | NetworkTimeout)
+    """The database cannot be reached or does not answer in time (it is down, restarting or
+    overloaded): wait for it, never dead-letter a message for this."""
+    if isinstance(exc, ConnectionFailure | ServerSelectionTimeoutError | NetworkTimeout):
+        return True
+    return isinstance(exc, PyMongoError) and exc.timeout
 
 
 def is_transient(exc: BaseException) -> bool:

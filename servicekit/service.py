@@ -8,6 +8,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
+from aiokafka import ConsumerRecord
 from faststream.kafka.annotations import KafkaMessage
 from pydantic import BaseModel
 
@@ -102,18 +103,27 @@ class Service:
 
     def declare_subscriber(self) -> None:
         """One FastStream subscriber (one Kafka consumer, one group) for every topic the
-        service handles, dispatching by topic; called once before the broker starts."""
+        service handles, called once before the broker starts. It takes records in batches
+        and runs the records of different keys (different aggregates) concurrently, those of
+        one key in order; the batch is committed when all of them are done."""
         if self._declared or not self.consumers:
             return
         self._declared = True
         consumers = self.consumers
 
-        async def on_message(message: KafkaMessage) -> None:
-            record = message.raw_message
-            await consumers[record.topic](record)  # type: ignore[union-attr]
+        async def lane(records: list[ConsumerRecord]) -> None:
+            for record in records:
+                await consumers[record.topic](record)
+
+        async def on_batch(message: KafkaMessage) -> None:
+            lanes: dict[object, list[ConsumerRecord]] = {}
+            for record in message.raw_message:
+                by = record.key if record.key is not None else (record.topic, record.partition)
+                lanes.setdefault(by, []).append(record)
+            await asyncio.gather(*(lane(records) for records in lanes.values()))
 
         options = subscriber_options(self.settings, consumer_group(self.name))
-        self.broker.subscriber(*consumers, **options)(on_message)
+        self.broker.subscriber(*consumers, **options)(on_batch)
 
     def on_startup(self, fn: Startup) -> Startup:
         """Run once the database answers (indexes, seed data), before consuming starts."""

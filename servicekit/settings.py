@@ -24,6 +24,9 @@ class ServiceSettings(BaseSettings):
     # consumer tuning (DESIGN.md "Embedded facts")
     kafka_session_timeout_ms: int = 6000
     kafka_heartbeat_interval_ms: int = 2000
+    kafka_fetch_wait_ms: int = 20
+    # records per batch: also how many different keys may be handled at once
+    consumer_batch: int = 64
     # outbox relay: how long the relay sleeps when nothing woke it (crash left-overs)
     outbox_poll_seconds: float = 1.0
     outbox_batch: int = 200
