@@ -42,7 +42,7 @@ async def persist(
         try:
             return await step()
         except EdgeError as exc:
-            if exc.status < 500 or time.monotonic() > deadline:
+            if not retryable(exc) or time.monotonic() > deadline:
                 raise
         except RETRYABLE:
             if time.monotonic() > deadline:
@@ -50,6 +50,13 @@ async def persist(
         stats.retries += 1
         await asyncio.sleep(delay)
         delay = min(delay * 1.5, 3.0)
+
+
+def retryable(exc: EdgeError) -> bool:
+    """A service restarting (5xx), or our earlier try of the same Idempotency-Key still
+    counted as running (409 until its dead process's lease runs out)."""
+    in_progress = exc.status == 409 and "in progress" in str(exc.body)
+    return exc.status >= 500 or in_progress
 
 
 @dataclass
