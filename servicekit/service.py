@@ -65,6 +65,7 @@ class Service:
             tx = Tx(session=session, db=self.db, cause=cause)
             result = await fn(tx)
             await self.outbox.add(session, tx.outgoing)
+            faults.point("tx.before_commit")
             return result, len(tx.outgoing)
 
         result, emitted = await self.mongo.transaction(callback)
