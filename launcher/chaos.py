@@ -46,6 +46,7 @@ class ChaosConfig:
     quiet_timeout: float = 240.0
     external: bool = False
     products: int = 30
+    patience: float = 600.0  # how long a customer waits for an order to settle
     argon2_fast: bool = True
 
 
@@ -212,7 +213,7 @@ async def run_load(
         return True
 
     customers = [
-        Customer(stack.urls, random.Random(rng.random()), catalog, scarce, stats)
+        Customer(stack.urls, random.Random(rng.random()), catalog, scarce, stats, cfg.patience)
         for _ in range(cfg.concurrency)
     ]
     chaos = asyncio.create_task(monkey.run(stop))

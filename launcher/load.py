@@ -66,6 +66,7 @@ class Customer:
     catalog: list[int]  # product ids
     scarce: list[int]  # products with a few units many customers want
     stats: LoadStats
+    patience: float = 600.0  # how long to wait for an order to settle
 
     async def shop(self, orders: int, next_order: Callable[[], bool]) -> None:
         async with Shopper(self.urls) as s:
@@ -111,10 +112,10 @@ class Customer:
         order = await persist(lambda: s.wait_paid(order["id"], timeout=60), self.stats, "paid")
         order = await persist(lambda: self.process(s, order), self.stats, "process")
         final = await persist(
-            lambda: s.wait_status(order["id"], FINAL, timeout=600),
+            lambda: s.wait_status(order["id"], FINAL, timeout=self.patience),
             self.stats,
             "final",
-            patience=600,
+            patience=self.patience,
         )
         return f"saga {final['status'].lower()}"
 

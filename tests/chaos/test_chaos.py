@@ -7,11 +7,14 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
+import pytest
+
 from launcher.chaos import ChaosConfig, print_report, run_chaos, write_report
 
 SEED = 20261124
 
 
+@pytest.mark.timeout(900)
 async def test_killing_services_and_the_database_under_load_breaks_no_invariant():
     state = Path(tempfile.mkdtemp(prefix="sagashop-chaos-"))
     cfg = ChaosConfig(
@@ -21,6 +24,7 @@ async def test_killing_services_and_the_database_under_load_breaks_no_invariant(
         seed=SEED,
         products=20,
         quiet_timeout=180,
+        patience=150,
     )
     report = await run_chaos(cfg, state)
     print_report(report, write_report(report, state / "reports"))
