@@ -106,7 +106,12 @@ class Customer:
             key = str(uuid.uuid4())
             await persist(lambda: s.pay(order, DECLINED_CARD, key=key), self.stats, "pay")
         key = str(uuid.uuid4())
-        paid = await persist(lambda: s.pay(order, key=key), self.stats, "pay")
+        try:
+            paid = await persist(lambda: s.pay(order, key=key), self.stats, "pay")
+        except EdgeError as exc:
+            if exc.status == 409 and "CANCELLED" in str(exc.body):
+                return "cancelled (unpaid in time) while paying"
+            raise
         if paid["status"] != "SUCCEEDED":
             return "payment failed"
         order = await persist(lambda: s.wait_paid(order["id"], timeout=60), self.stats, "paid")
