@@ -138,23 +138,26 @@ class Stack:
         self.write()
 
     async def supervise(self, stop: asyncio.Event) -> None:
-        """Restart any service process that died, with a growing delay if it keeps dying."""
-        last_start: dict[str, float] = {}
+        """Restart any service process that died; one that keeps dying waits a little longer
+        each time (never blocking the restart of the others)."""
+        due: dict[str, float] = {}
         while not stop.is_set():
+            now = time.monotonic()
             for name, proc in self.procs.items():
                 if proc.alive() or name in self.expected_down:
+                    due.pop(name, None)
                     continue
-                code = proc.proc.returncode if proc.proc else None
-                recent = time.monotonic() - last_start.get(name, 0.0) < 10
-                log.warning("%s exited (code %s); restarting", name, code)
-                if recent:
-                    await asyncio.sleep(min(2.0 * (proc.restarts % 5 + 1), 10.0))
-                proc.restarts += 1
-                proc.start()
-                last_start[name] = time.monotonic()
-                self.write()
+                if name not in due:
+                    code = proc.proc.returncode if proc.proc else None
+                    log.warning("%s exited (code %s); restarting", name, code)
+                    due[name] = now + min(0.5 * (proc.restarts % 6), 3.0)
+                if now >= due[name]:
+                    proc.restarts += 1
+                    proc.start()
+                    del due[name]
+                    self.write()
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), 0.5)
+                await asyncio.wait_for(stop.wait(), 0.25)
 
     async def stop(self) -> None:
         self.status = "stopping"
