@@ -24,7 +24,7 @@ from launcher.stack import Stack, home
 from schemas import topics
 
 log = logging.getLogger("sagashop.chaos")
-CRASH_POINTS = "tx.before_commit@0.03,outbox.after_commit@0.03"
+CRASH_POINTS = "tx.before_commit@0.01,outbox.after_commit@0.01"
 CHAOS_ENV = {
     # short enough that a killed participant sometimes misses it: compensation under fire
     "SAGASHOP_SAGA_TIMEOUT_SECONDS": "10",
@@ -111,7 +111,7 @@ class Monkey:
         self.note(what, name)
         await asyncio.sleep(self.rng.uniform(*pause))
         proc.restarts += 1
-        if self.rng.random() < 0.3:
+        if self.rng.random() < 0.15:
             # this life ends by itself at a chosen instant: right before or right after a
             # commit, where a wrong order of "write, then publish" shows
             proc.start(SAGASHOP_FAULTS=CRASH_POINTS)
