@@ -46,7 +46,7 @@ def normalize_email(raw: str) -> str:
 
 
 def normalize_phone(raw: str) -> str:
-    """E.164-like `+<digits>`; a Russian `8XXXXXXXXXX` becomes `+7XXXXXXXXXX`."""
+    """E.164-like `+<digits>`; a Russian number written 8 + 10 digits becomes +7 + 10 digits."""
     digits = re.sub(r"[\s()\-.]", "", raw.strip())
     if re.fullmatch(r"8\d{10}", digits):
         digits = "+7" + digits[1:]
