@@ -124,11 +124,12 @@ def kafka_server(state: Path, port: int | None = None) -> Server:
 
 def mongo_server(state: Path, port: int | None = None) -> Server:
     port = port or free_port()
-    # --sync-on-commit: without it an acknowledged write can be lost on SIGKILL (DESIGN.md)
+    # --sync-on-commit: without it an acknowledged write can be lost on SIGKILL (DESIGN.md);
+    # launcher.mongo_server is `python -m secantus` with a 5 s transaction lifetime
     argv = [
         sys.executable,
         "-m",
-        "secantus",
+        "launcher.mongo_server",
         "--host",
         "127.0.0.1",
         "--port",

@@ -5,9 +5,14 @@ service waits for missing infrastructure instead of crashing."""
 from __future__ import annotations
 
 import asyncio
+import signal
+import sys
 import tempfile
 import uuid
 from pathlib import Path
+from typing import Any
+
+import pymongo
 
 from launcher.embedded import EmbeddedInfra, free_port, kafka_server, mongo_server
 from launcher.processes import ready_status
@@ -132,3 +137,41 @@ async def test_sigterm_stops_a_service_cleanly_with_exit_code_0(
     bank, _, _, _ = await demo_pair(infra, spawn)
     assert await asyncio.to_thread(bank.terminate) == 0
     assert "stopped" in bank.log_tail()
+
+
+ABANDON = """
+import os, signal, sys
+from pymongo import MongoClient
+client = MongoClient(sys.argv[1])
+coll = client[sys.argv[2]].stock
+session = client.start_session()
+session.start_transaction()
+coll.update_one({"_id": "line"}, {"$inc": {"reserved": 1}}, session=session)
+print("written", flush=True)
+os.kill(os.getpid(), signal.SIGKILL)  # dies with its transaction open on the server
+"""
+
+
+async def test_a_document_left_in_a_killed_clients_transaction_is_writable_within_seconds(
+    infra: Infra, mongo
+) -> None:
+    """A worker SIGKILLed inside a transaction must not freeze what it was writing for the
+    database's default minute: the embedded server reaps its transaction after 5 s idle."""
+    db = f"abandon_{uuid.uuid4().hex[:8]}"
+    await mongo[db].stock.insert_one({"_id": "line", "reserved": 0})
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-c", ABANDON, infra.mongo_url, db, stdout=asyncio.subprocess.PIPE
+    )
+    out, _ = await proc.communicate()
+    assert out.strip() == b"written" and proc.returncode == -signal.SIGKILL
+
+    async def reserve(session: Any) -> None:
+        await mongo[db].stock.update_one(
+            {"_id": "line"}, {"$inc": {"reserved": 1}}, session=session
+        )
+
+    async with mongo.start_session() as session:
+        with pymongo.timeout(20):  # the default lifetime (60 s) would run past this
+            await session.with_transaction(reserve)
+    # the dead client's write was rolled back, ours applied once
+    assert (await mongo[db].stock.find_one({"_id": "line"}))["reserved"] == 1
