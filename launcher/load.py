@@ -36,20 +36,30 @@ async def persist(
     step: Callable[[], Awaitable[T]], stats: LoadStats, what: str, patience: float = 120.0
 ) -> T:
     """Run `step` until it answers: 5xx/503 and lost connections are a service restarting."""
-    deadline = time.monotonic() + patience
+    started = time.monotonic()
+    deadline = started + patience
     delay = 0.2
     while True:
         try:
             return await step()
         except EdgeError as exc:
-            if not retryable(exc) or time.monotonic() > deadline:
+            if not retryable(exc):
                 raise
-        except RETRYABLE:
             if time.monotonic() > deadline:
-                raise
+                raise GaveUp(what, time.monotonic() - started, exc) from exc
+        except RETRYABLE as exc:
+            if time.monotonic() > deadline:
+                raise GaveUp(what, time.monotonic() - started, exc) from exc
         stats.retries += 1
         await asyncio.sleep(delay)
         delay = min(delay * 1.5, 3.0)
+
+
+class GaveUp(Exception):
+    """A step that kept failing in a retryable way for longer than the driver's patience."""
+
+    def __init__(self, what: str, waited: float, last: BaseException) -> None:
+        super().__init__(f"{what}: still failing after {waited:.0f}s, last: {last!r}")
 
 
 def retryable(exc: EdgeError) -> bool:
@@ -114,7 +124,15 @@ class Customer:
             raise
         if paid["status"] != "SUCCEEDED":
             return "payment failed"
-        order = await persist(lambda: s.wait_paid(order["id"], timeout=60), self.stats, "paid")
+        # the payment's event can reach the order after its payment deadline when the services
+        # between them are being killed: then the order is cancelled and the payment refunded
+        order = await persist(
+            lambda: s.wait_status(order["id"], {"PAID", "CANCELLED"}, timeout=60),
+            self.stats,
+            "paid",
+        )
+        if order["status"] == "CANCELLED":
+            return "paid too late: cancelled and refunded"
         order = await persist(lambda: self.process(s, order), self.stats, "process")
         final = await persist(
             lambda: s.wait_status(order["id"], FINAL, timeout=self.patience),
