@@ -13,7 +13,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from aiokafka import ConsumerRecord
 from pydantic import BaseModel, ValidationError
@@ -59,6 +59,14 @@ class Consumer(Generic[M]):
         self.model = model
         self.handler = handler
         self.group = group
+
+    def parse(self, record: ConsumerRecord) -> M | None:
+        """The record's message, or None when it is not valid (the per-record path
+        dead-letters it)."""
+        try:
+            return self.model.model_validate_json(record.value or b"")
+        except ValidationError:
+            return None
 
     async def __call__(self, record: ConsumerRecord) -> None:
         env = envelope_of(record)
@@ -133,3 +141,34 @@ class Consumer(Generic[M]):
                 log.warning("DLQ publish failed: %r; retrying", exc)
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 5.0)
+
+
+Parsed = tuple["Consumer[Any]", ConsumerRecord, Envelope, BaseModel]
+
+
+async def apply_together(service: Service, items: list[Parsed]) -> bool:
+    """Apply several records in ONE transaction: one inbox write for all of them, their
+    handlers in batch order (so each key's records in order), one outbox write, one commit.
+    Returns False, having applied nothing, when that cannot be done — one of them was handled
+    before (a redelivery), or a handler failed — and the caller then applies them one by one,
+    with the per-record retries and dead-lettering."""
+    started = time.perf_counter()
+
+    async def run(tx: Tx) -> None:
+        claims = [(consumer.group, env.message_id) for consumer, _, env, _ in items]
+        await inbox.claim_many(tx.db[inbox.COLLECTION], tx.session, claims)
+        for consumer, _, env, message in items:
+            one = Tx(session=tx.session, db=tx.db, cause=env)
+            await consumer.handler(message, one)
+            tx.outgoing.extend(one.outgoing)
+
+    try:
+        await service.transaction(run)
+    except asyncio.CancelledError:
+        raise
+    except Exception as exc:
+        log.info("batch of %d applied one by one instead: %r", len(items), exc)
+        return False
+    for consumer, _, _, _ in items:
+        service.metrics.observe_message(consumer.topic.name, "ok", started)
+    return True

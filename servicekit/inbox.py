@@ -32,3 +32,17 @@ async def claim(
         )
     except DuplicateKeyError as exc:
         raise AlreadyHandled(message_id) from exc
+
+
+async def claim_many(
+    collection: AsyncCollection[Doc],
+    session: AsyncClientSession,
+    claims: list[tuple[str, str]],
+) -> None:
+    """Record several (consumer, message_id) as handled in one write. One of them handled
+    before fails the write (and with it the caller's transaction: nothing is applied)."""
+    now = utcnow()
+    docs = [
+        {"_id": f"{consumer}:{message_id}", "handled_at": now} for consumer, message_id in claims
+    ]
+    await collection.insert_many(docs, ordered=False, session=session)

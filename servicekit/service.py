@@ -16,7 +16,7 @@ from schemas.envelope import Envelope
 from schemas.topics import Topic, consumer_group, inbox_namespace
 from servicekit import faults, inbox
 from servicekit.broker import make_broker, subscriber_options
-from servicekit.consumer import Consumer, Handler
+from servicekit.consumer import Consumer, Handler, Parsed, apply_together, envelope_of
 from servicekit.http import Routes
 from servicekit.identity import AuthClient
 from servicekit.metrics import Metrics
@@ -117,8 +117,22 @@ class Service:
                 await consumers[record.topic](record)
 
         async def on_batch(message: KafkaMessage) -> None:
+            records: list[ConsumerRecord] = list(message.raw_message)
+            if len(records) > 1 and self.settings.batch_transactions:
+                together: list[Parsed] = []
+                seen: set[tuple[str, str]] = set()
+                for record in records:
+                    consumer, env = consumers[record.topic], envelope_of(record)
+                    parsed = consumer.parse(record)
+                    if parsed is not None and (consumer.group, env.message_id) not in seen:
+                        seen.add((consumer.group, env.message_id))
+                        together.append((consumer, record, env, parsed))
+                if len(together) > 1 and await apply_together(self, together):
+                    # what is left: invalid records and repeats, which the inbox now skips
+                    done = {id(item[1]) for item in together}
+                    records = [r for r in records if id(r) not in done]
             lanes: dict[object, list[ConsumerRecord]] = {}
-            for record in message.raw_message:
+            for record in records:
                 by = record.key if record.key is not None else (record.topic, record.partition)
                 lanes.setdefault(by, []).append(record)
             await asyncio.gather(*(lane(records) for records in lanes.values()))

@@ -27,6 +27,9 @@ class ServiceSettings(BaseSettings):
     kafka_fetch_wait_ms: int = 20
     # records per batch: also how many different keys may be handled at once
     consumer_batch: int = 64
+    # apply the records of one fetched batch in one transaction (one commit, one inbox and
+    # one outbox write) instead of one transaction each; off: one transaction per record
+    batch_transactions: bool = True
     # outbox relay: how long the relay sleeps when nothing woke it (crash left-overs)
     outbox_poll_seconds: float = 1.0
     outbox_batch: int = 200

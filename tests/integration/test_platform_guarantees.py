@@ -12,13 +12,21 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import pymongo
 
 from launcher.embedded import EmbeddedInfra, free_port, kafka_server, mongo_server
 from launcher.processes import ready_status
 from tests.conftest import SpawnService
 from tests.support.infra import Infra
-from tests.support.kafka import eventually, header, make_topics, publish, read_topic
+from tests.support.kafka import (
+    eventually,
+    header,
+    make_topics,
+    publish,
+    publish_all,
+    read_topic,
+)
 
 DEMO = "tests.support.demo_svc"
 
@@ -75,6 +83,43 @@ async def test_the_same_message_delivered_twice_changes_state_once(
     await asyncio.sleep(1)
     assert (await mongo[bank.name].accounts.find_one({"_id": "acc-2"}))["balance"] == 6
     assert await ledger_db.ledger.count_documents({}) == 2
+
+
+async def test_a_fetched_batch_is_applied_in_one_transaction_and_a_redelivered_one_once(
+    infra: Infra, spawn: SpawnService, mongo
+) -> None:
+    """40 deposits waiting when the bank starts come in one fetch: they are applied together
+    (far fewer commits than messages). 10 of them come again with the same message ids, some
+    inside the same batch and some after it was committed: nothing is applied twice."""
+    deposits, deposited = f"demo.in.{uuid.uuid4().hex[:8]}", f"demo.out.{uuid.uuid4().hex[:8]}"
+    await make_topics(infra.kafka_bootstrap, deposits, deposited)
+    first = [
+        (f"acc-b{i % 4}", {"accountId": f"acc-b{i % 4}", "amount": 1}, f"b-{i}") for i in range(40)
+    ]
+    await publish_all(infra.kafka_bootstrap, deposits, first + first[:5])
+    env = {"DEMO_IN": deposits, "DEMO_OUT": deposited}
+    bank = spawn(DEMO, env={**env, "DEMO_ROLE": "bank"})
+    ledger = spawn(DEMO, env={**env, "DEMO_ROLE": "ledger"})
+    await asyncio.gather(bank.wait_ready(), ledger.wait_ready())
+    bank_db, ledger_db = mongo[bank.name], mongo[ledger.name]
+    await eventually(lambda: _eq(ledger_db.ledger.count_documents({}), 40), timeout=30)
+    await publish_all(infra.kafka_bootstrap, deposits, first[10:15])
+    await asyncio.sleep(2)  # room for the redelivered ones to be (wrongly) applied
+
+    balances = {a["_id"]: a["balance"] async for a in bank_db.accounts.find()}
+    assert balances == {f"acc-b{i}": 10 for i in range(4)}
+    assert await ledger_db.ledger.count_documents({}) == 40
+    commits = _metric(await _get(f"{bank.url}/metrics"), "sagashop_db_transactions_total")
+    assert commits < 20, commits
+
+
+async def _get(url: str) -> str:
+    async with aiohttp.ClientSession() as http, http.get(url) as resp:
+        return await resp.text()
+
+
+def _metric(text: str, name: str) -> float:
+    return sum(float(line.split()[-1]) for line in text.splitlines() if line.startswith(name))
 
 
 async def _eq(awaitable, expected) -> bool:

@@ -87,3 +87,25 @@ async def eventually(check: Any, timeout: float = 20.0, interval: float = 0.2) -
             return last
         await asyncio.sleep(interval)
     raise AssertionError(f"condition not met within {timeout}s (last: {last!r})")
+
+
+async def publish_all(
+    bootstrap: str, topic: str, messages: list[tuple[str, dict[str, Any], str]]
+) -> None:
+    """Publish (key, body, message_id) triples in one go, so a consumer fetches them as one
+    batch."""
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=50)
+    await producer.start()
+    try:
+        sent = [
+            await producer.send(
+                topic,
+                json.dumps(body).encode(),
+                key=key.encode(),
+                headers=[("message_id", mid.encode()), ("correlation_id", key.encode())],
+            )
+            for key, body, mid in messages
+        ]
+        await asyncio.gather(*sent)
+    finally:
+        await producer.stop()
