@@ -170,5 +170,5 @@ async def apply_together(service: Service, items: list[Parsed]) -> bool:
         log.info("batch of %d applied one by one instead: %r", len(items), exc)
         return False
     for consumer, _, _, _ in items:
-        service.metrics.observe_message(consumer.topic.name, "ok", started)
+        service.metrics.observe_message(consumer.topic.name, "ok", started, len(items))
     return True

@@ -81,7 +81,7 @@ class System:
             await client.close()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")  # stopped after its module: idle, it still costs a core
 async def system() -> AsyncIterator[System]:
     stack = Stack(Path(tempfile.mkdtemp(prefix="sagashop-e2e-")), extra_env=SYSTEM_ENV)
     await stack.start()
