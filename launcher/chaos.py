@@ -8,6 +8,7 @@ import asyncio
 import json
 import logging
 import random
+import shutil
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -15,6 +16,7 @@ from typing import Any
 
 import aiohttp
 from aiokafka import AIOKafkaProducer
+from pymongo import AsyncMongoClient
 
 from launcher.catalog import prepare
 from launcher.invariants import Check, check_all, quiet
@@ -160,10 +162,16 @@ async def run_chaos(cfg: ChaosConfig, state: Path | None = None) -> ChaosReport:
     env = dict(CHAOS_ENV)
     if cfg.argon2_fast:
         env.update(SAGASHOP_ARGON2_TIME_COST="1", SAGASHOP_ARGON2_MEMORY_KIB="8192")
-    stack = Stack(state or home() / "chaos", external=cfg.external, extra_env=env)
+    if state is None:
+        state = home() / "chaos" / "stack"
+        # the invariants read the databases whole: every run starts from empty ones
+        shutil.rmtree(state, ignore_errors=True)
+    stack = Stack(state, external=cfg.external, extra_env=env)
     report = ChaosReport(config=asdict(cfg))
     await stack.start()
     try:
+        if cfg.external:
+            await require_empty(stack.mongo)
         catalog = await prepare(stack, cfg.products, cfg.seed)
         report.poisoned = await poison(stack.kafka)
         await run_load(stack, cfg, rng, catalog.products, catalog.scarce, report)
@@ -266,6 +274,18 @@ def print_report(report: ChaosReport, path: Path) -> None:
     for err in report.errors[:20]:
         print(f"  error: {err}")
     print(f"\n{'ALL INVARIANTS HOLD' if report.ok else 'INVARIANTS BROKEN'}; report: {path}")
+
+
+async def require_empty(mongo_url: str) -> None:
+    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(mongo_url)
+    try:
+        if await client["order_svc"].orders.estimated_document_count():
+            raise RuntimeError(
+                "chaos --external needs empty service databases (the invariants read them "
+                "whole); drop them first"
+            )
+    finally:
+        await client.close()
 
 
 def write_report(report: ChaosReport, directory: Path) -> Path:
