@@ -34,7 +34,7 @@ def subscriber_options(settings: ServiceSettings, group_id: str) -> dict[str, An
         "session_timeout_ms": settings.kafka_session_timeout_ms,
         "heartbeat_interval_ms": settings.kafka_heartbeat_interval_ms,
         # the embedded broker answers a parked fetch only when its wait runs out: a short
-        # wait is what makes a hop cost milliseconds instead of aiokafka's default 500 ms
+        # wait makes a hop cost tens of milliseconds instead of aiokafka's default 500 ms
         "fetch_max_wait_ms": settings.kafka_fetch_wait_ms,
         "batch": True,
         "max_records": settings.consumer_batch,
