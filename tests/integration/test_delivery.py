@@ -303,9 +303,8 @@ async def test_expired_holds_give_their_places_back(
     assert (await hold(client, late, pickup(POINT_EXPIRY)))[0] == 409
     earliest = min(body["slotId"] for _, body in answers)
     holds = mongo[stack.delivery.name].holds
-    await holds.update_many(
-        {"slot.id": earliest}, {"$set": {"expiresAt": datetime.now(UTC) - timedelta(seconds=1)}}
-    )
+    past = datetime.now(UTC) - timedelta(seconds=1)  # as if their time had run out
+    await holds.update_many({"slot.id": earliest}, {"$set": {"expiresAt": past, "sweepAt": past}})
     expired = {"slot.id": earliest, "status": "expired"}
     await eventually(lambda: _count_is(holds, expired, CAPACITY), timeout=10)
     status, body = await hold(client, late, pickup(POINT_EXPIRY))
