@@ -73,9 +73,6 @@ def hold_doc(hold: Hold, now: datetime) -> Doc:
         "expiresAt": hold.expires_at,
         "version": hold.version,
         "updatedAt": now,
-        # only while held: the sweeper's index then holds just the live holds (the embedded
-        # database serves a compound index by its leading field only)
-        **({"sweepAt": hold.expires_at} if hold.status is HoldStatus.HELD else {}),
     }
 
 
@@ -122,7 +119,7 @@ class Repository:
 
     async def ensure_indexes(self) -> None:
         await self.quotes.create_index("purgeAt", expireAfterSeconds=0)
-        await self.holds.create_index("sweepAt")
+        await self.holds.create_index([("status", ASCENDING), ("expiresAt", ASCENDING)])
         await self.cases.create_index("username")
 
     # -- pickup points -------------------------------------------------------------------
@@ -224,16 +221,17 @@ class Repository:
         query: dict[str, Any] = {"_id": hold.order_id, "status": hold.status.value}
         if expired_before is not None:
             query["expiresAt"] = {"$lt": expired_before}
-        update: Doc = {"$set": {"status": to.value, "updatedAt": now}, "$inc": {"version": 1}}
-        if to is HoldStatus.HELD:
-            update["$set"]["sweepAt"] = hold.expires_at
-        else:
-            update["$unset"] = {"sweepAt": ""}
-        result = await self.holds.update_one(query, update, session=session)
+        result = await self.holds.update_one(
+            query,
+            {"$set": {"status": to.value, "updatedAt": now}, "$inc": {"version": 1}},
+            session=session,
+        )
         return result.modified_count == 1
 
     async def expired_holds(self, now: datetime, limit: int = 100) -> list[str]:
-        cursor = self.holds.find({"sweepAt": {"$lt": now}}, {"_id": 1}).limit(limit)
+        cursor = self.holds.find(
+            {"status": HoldStatus.HELD.value, "expiresAt": {"$lt": now}}, {"_id": 1}
+        ).limit(limit)
         return [d["_id"] async for d in cursor]
 
     # -- cases ---------------------------------------------------------------------------

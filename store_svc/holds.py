@@ -17,30 +17,18 @@ from servicekit.mongo import Doc
 from store_svc.repository import Session, inserted_or_stale
 
 
-def with_sweep(doc: Doc) -> Doc:
-    """`sweepAt` (the expiry) is there only while the pre-reservation is live: the sweeper's
-    index then holds just the live ones (the embedded database serves a compound index by its
-    leading field only, so a (status, expiresAt) index made every sweep read every live
-    reservation)."""
-    doc = {k: v for k, v in doc.items() if k != "sweepAt"}
-    if doc["status"] == ReservationStatus.RESERVED:
-        doc["sweepAt"] = doc["expiresAt"]
-    return doc
-
-
 class Reservations:
     def __init__(self, db: AsyncDatabase[Doc]) -> None:
         self.coll = db.reservations
 
     async def ensure_indexes(self) -> None:
-        await self.coll.create_index("sweepAt")
+        await self.coll.create_index([("status", ASCENDING), ("expiresAt", ASCENDING)])
 
     async def get(self, order_id: str, session: Session = None) -> Doc | None:
         return await self.coll.find_one({"_id": order_id}, session=session)
 
     async def put(self, doc: Doc, replacing: Doc | None, session: Session) -> None:
         """Insert `doc`, or replace `replacing` if it has not changed since it was read."""
-        doc = with_sweep(doc)
         if replacing is None:
             try:
                 await self.coll.insert_one(doc, session=session)
@@ -58,13 +46,10 @@ class Reservations:
     ) -> None:
         """Move the reservation on from the status it was read in (the conditional status
         change is what makes the sweeper and a CONFIRM exclusive)."""
-        update: Doc = {"$set": {**changes, "status": to}}
-        if to == ReservationStatus.RESERVED:
-            update["$set"]["sweepAt"] = changes.get("expiresAt", doc.get("expiresAt"))
-        else:
-            update["$unset"] = {"sweepAt": ""}
         done = await self.coll.update_one(
-            {"_id": doc["_id"], "status": doc["status"]}, update, session=session
+            {"_id": doc["_id"], "status": doc["status"]},
+            {"$set": {**changes, "status": to}},
+            session=session,
         )
         if done.modified_count != 1:
             raise StaleWrite(f"reservation {doc['_id']} is no longer {doc['status']}")
@@ -72,8 +57,10 @@ class Reservations:
     async def due(self, now: datetime, limit: int) -> list[str]:
         """Ids of pre-reservations past their expiry, oldest first."""
         cursor = (
-            self.coll.find({"sweepAt": {"$lte": now}}, {"_id": 1})
-            .sort("sweepAt", ASCENDING)
+            self.coll.find(
+                {"status": ReservationStatus.RESERVED, "expiresAt": {"$lte": now}}, {"_id": 1}
+            )
+            .sort("expiresAt", ASCENDING)
             .limit(limit)
         )
         return [d["_id"] for d in await cursor.to_list()]
