@@ -146,12 +146,24 @@ class Consumer(Generic[M]):
 Parsed = tuple["Consumer[Any]", ConsumerRecord, Envelope, BaseModel]
 
 
-async def apply_together(service: Service, items: list[Parsed]) -> bool:
-    """Apply several records in ONE transaction: one inbox write for all of them, their
-    handlers in batch order (so each key's records in order), one outbox write, one commit.
-    Returns False, having applied nothing, when that cannot be done — one of them was handled
-    before (a redelivery), or a handler failed — and the caller then applies them one by one,
-    with the per-record retries and dead-lettering."""
+async def apply_together(
+    service: Service, consumers: dict[str, Consumer[Any]], records: list[ConsumerRecord]
+) -> list[ConsumerRecord]:
+    """Apply the valid records of a batch in ONE transaction: one inbox write for all of them,
+    their handlers in batch order (so each key's records in order), one outbox write, one
+    commit. Returns what is left to apply one by one, with the per-record retries and
+    dead-lettering: the invalid records and repeats of a message id — or every record, with
+    nothing applied, when one of them was handled before (a redelivery) or a handler failed."""
+    items: list[Parsed] = []
+    seen: set[tuple[str, str]] = set()
+    for record in records:
+        consumer, env = consumers[record.topic], envelope_of(record)
+        parsed = consumer.parse(record)
+        if parsed is not None and (consumer.group, env.message_id) not in seen:
+            seen.add((consumer.group, env.message_id))
+            items.append((consumer, record, env, parsed))
+    if len(items) < 2:
+        return records
     started = time.perf_counter()
 
     async def run(tx: Tx) -> None:
@@ -168,7 +180,8 @@ async def apply_together(service: Service, items: list[Parsed]) -> bool:
         raise
     except Exception as exc:
         log.info("batch of %d applied one by one instead: %r", len(items), exc)
-        return False
+        return records
     for consumer, _, _, _ in items:
         service.metrics.observe_message(consumer.topic.name, "ok", started, len(items))
-    return True
+    done = {id(record) for _, record, _, _ in items}
+    return [r for r in records if id(r) not in done]

@@ -3,6 +3,8 @@ change it causes. A duplicate key means the message was handled before: skip it.
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import DuplicateKeyError
@@ -21,15 +23,17 @@ async def ensure_indexes(collection: AsyncCollection[Doc]) -> None:
     await collection.create_index("handled_at", expireAfterSeconds=KEEP_SECONDS)
 
 
+def claim_doc(consumer: str, message_id: str, at: datetime) -> Doc:
+    return {"_id": f"{consumer}:{message_id}", "handled_at": at}
+
+
 async def claim(
     collection: AsyncCollection[Doc], session: AsyncClientSession, consumer: str, message_id: str
 ) -> None:
     """Record the message as handled by `consumer`, or raise AlreadyHandled (which aborts the
     caller's transaction, so nothing of the duplicate is applied)."""
     try:
-        await collection.insert_one(
-            {"_id": f"{consumer}:{message_id}", "handled_at": utcnow()}, session=session
-        )
+        await collection.insert_one(claim_doc(consumer, message_id, utcnow()), session=session)
     except DuplicateKeyError as exc:
         raise AlreadyHandled(message_id) from exc
 
@@ -42,7 +46,5 @@ async def claim_many(
     """Record several (consumer, message_id) as handled in one write. One of them handled
     before fails the write (and with it the caller's transaction: nothing is applied)."""
     now = utcnow()
-    docs = [
-        {"_id": f"{consumer}:{message_id}", "handled_at": now} for consumer, message_id in claims
-    ]
+    docs = [claim_doc(consumer, message_id, now) for consumer, message_id in claims]
     await collection.insert_many(docs, ordered=False, session=session)

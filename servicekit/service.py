@@ -16,7 +16,7 @@ from schemas.envelope import Envelope
 from schemas.topics import Topic, consumer_group, inbox_namespace
 from servicekit import faults, inbox
 from servicekit.broker import make_broker, subscriber_options
-from servicekit.consumer import Consumer, Handler, Parsed, apply_together, envelope_of
+from servicekit.consumer import Consumer, Handler, apply_together
 from servicekit.http import Routes
 from servicekit.identity import AuthClient
 from servicekit.metrics import Metrics
@@ -119,18 +119,7 @@ class Service:
         async def on_batch(message: KafkaMessage) -> None:
             records: list[ConsumerRecord] = list(message.raw_message)
             if len(records) > 1 and self.settings.batch_transactions:
-                together: list[Parsed] = []
-                seen: set[tuple[str, str]] = set()
-                for record in records:
-                    consumer, env = consumers[record.topic], envelope_of(record)
-                    parsed = consumer.parse(record)
-                    if parsed is not None and (consumer.group, env.message_id) not in seen:
-                        seen.add((consumer.group, env.message_id))
-                        together.append((consumer, record, env, parsed))
-                if len(together) > 1 and await apply_together(self, together):
-                    # what is left: invalid records and repeats, which the inbox now skips
-                    done = {id(item[1]) for item in together}
-                    records = [r for r in records if id(r) not in done]
+                records = await apply_together(self, consumers, records)
             lanes: dict[object, list[ConsumerRecord]] = {}
             for record in records:
                 by = record.key if record.key is not None else (record.topic, record.partition)

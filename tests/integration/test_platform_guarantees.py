@@ -15,6 +15,7 @@ from typing import Any
 import aiohttp
 import pymongo
 
+from launcher.bench_observe import TRANSACTIONS, parse_metrics
 from launcher.embedded import EmbeddedInfra, free_port, kafka_server, mongo_server
 from launcher.processes import ready_status
 from tests.conftest import SpawnService
@@ -109,17 +110,13 @@ async def test_a_fetched_batch_is_applied_in_one_transaction_and_a_redelivered_o
     balances = {a["_id"]: a["balance"] async for a in bank_db.accounts.find()}
     assert balances == {f"acc-b{i}": 10 for i in range(4)}
     assert await ledger_db.ledger.count_documents({}) == 40
-    commits = _metric(await _get(f"{bank.url}/metrics"), "sagashop_db_transactions_total")
+    commits = parse_metrics(await _get(f"{bank.url}/metrics"))[0][TRANSACTIONS]
     assert commits < 20, commits
 
 
 async def _get(url: str) -> str:
     async with aiohttp.ClientSession() as http, http.get(url) as resp:
         return await resp.text()
-
-
-def _metric(text: str, name: str) -> float:
-    return sum(float(line.split()[-1]) for line in text.splitlines() if line.startswith(name))
 
 
 async def _eq(awaitable, expected) -> bool:
