@@ -13,7 +13,6 @@ import asyncio
 import contextlib
 import math
 import os
-import shutil
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -25,8 +24,8 @@ from launcher.bench_drivers import Tally, checkout_window, drain, prepare_paid, 
 from launcher.bench_observe import CpuSample, Observer, machine, watched_pids
 from launcher.bench_report import Progress, draw_chart, print_report, write_json
 from launcher.bench_world import World, build_world
-from launcher.invariants import check_all, quiet
-from launcher.stack import Stack, home
+from launcher.invariants import Check, check_all, quiet
+from launcher.stack import Stack, fresh_state, home
 
 BENCH_ENV = {
     # cheap password hashing (customers register and log in during setup), as the tests do
@@ -168,20 +167,15 @@ async def run_level(
     return result
 
 
-async def run_bench(
-    cfg: BenchConfig, progress: Progress | None = None
-) -> tuple[dict[str, Any], Path, Path | None]:
-    """Start the system, measure, stop it; the report, its JSON path and its chart path."""
-    progress = progress or Progress()
-    started_at, t0 = time.strftime("%Y-%m-%d %H:%M:%S %z"), time.monotonic()
-    info = machine()
-    state = cfg.out / "stack"
-    shutil.rmtree(state, ignore_errors=True)  # a fresh database and broker for every run
+async def _measure(
+    cfg: BenchConfig, state: Path, progress: Progress, scenarios: dict[str, list[dict[str, Any]]]
+) -> tuple[dict[int, Capacity], list[Check]]:
+    """Start the system under `state`, measure the capacity and every level (into
+    `scenarios`), check the invariants, stop the system."""
     stack = Stack(state, external=cfg.external, extra_env=dict(BENCH_ENV))
     progress.note(f"starting the system under {state}")
     world: World | None = None
     observer: Observer | None = None
-    scenarios: dict[str, list[dict[str, Any]]] = {}
     try:
         await stack.start()
         world = await build_world(
@@ -210,6 +204,20 @@ async def run_bench(
         if world is not None:
             await world.close()
         await stack.stop()
+    return capacity, checks
+
+
+async def run_bench(
+    cfg: BenchConfig, progress: Progress | None = None
+) -> tuple[dict[str, Any], Path, Path | None]:
+    """Start the system, measure, stop it; the report, its JSON path and its chart path."""
+    progress = progress or Progress()
+    started_at, t0 = time.strftime("%Y-%m-%d %H:%M:%S %z"), time.monotonic()
+    info = machine()
+    scenarios: dict[str, list[dict[str, Any]]] = {}
+    # a fresh database and broker for every run, and never two runs on the same files
+    with fresh_state(cfg.out / "stack", "sagashop bench") as state:
+        capacity, checks = await _measure(cfg, state, progress, scenarios)
     errors = sum(lv["errors"] for levels in scenarios.values() for lv in levels)
     report: dict[str, Any] = {
         "tool": "sagashop bench",

@@ -5,10 +5,10 @@ invariant is checked (launcher/invariants.py) and written to a JSON report."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import random
-import shutil
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -22,7 +22,7 @@ from launcher.catalog import prepare
 from launcher.invariants import Check, check_all, quiet
 from launcher.load import Customer, LoadStats
 from launcher.processes import ServiceProcess
-from launcher.stack import Stack, home
+from launcher.stack import Stack, fresh_state, home
 from schemas import topics
 
 log = logging.getLogger("sagashop.chaos")
@@ -162,10 +162,16 @@ async def run_chaos(cfg: ChaosConfig, state: Path | None = None) -> ChaosReport:
     env = dict(CHAOS_ENV)
     if cfg.argon2_fast:
         env.update(SAGASHOP_ARGON2_TIME_COST="1", SAGASHOP_ARGON2_MEMORY_KIB="8192")
-    if state is None:
-        state = home() / "chaos" / "stack"
-        # the invariants read the databases whole: every run starts from empty ones
-        shutil.rmtree(state, ignore_errors=True)
+    with contextlib.ExitStack() as held:
+        if state is None:
+            # the invariants read the databases whole: every run starts from empty ones
+            state = held.enter_context(fresh_state(home() / "chaos" / "stack", "sagashop chaos"))
+        return await _run(cfg, rng, env, state)
+
+
+async def _run(
+    cfg: ChaosConfig, rng: random.Random, env: dict[str, str], state: Path
+) -> ChaosReport:
     stack = Stack(state, external=cfg.external, extra_env=env)
     report = ChaosReport(config=asdict(cfg))
     await stack.start()

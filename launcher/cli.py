@@ -12,11 +12,11 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Coroutine
+from typing import Any, TypeVar
 
 from launcher.processes import ROOT, ready_status
-from launcher.stack import Stack, home, pid_alive, read_stack, stack_file
+from launcher.stack import Stack, StateBusy, home, pid_alive, read_stack, stack_file
 from servicekit.errors import DomainError
 
 log = logging.getLogger("sagashop")
@@ -27,6 +27,31 @@ COMMANDS: dict[str, Command] = {}
 def command(fn: Command) -> Command:
     COMMANDS[fn.__name__.removeprefix("cmd_").replace("_", "-")] = fn
     return fn
+
+
+T = TypeVar("T")
+
+
+class Stopped(Exception):
+    """SIGINT or SIGTERM ended a run early; what it started has been stopped."""
+
+
+def run_until_signalled(main: Coroutine[Any, Any, T]) -> T:
+    """asyncio.run(main), where SIGINT or SIGTERM cancels main, so its `finally` blocks stop
+    the processes and servers it started (a bare SIGTERM, or a SIGINT that a background shell
+    ignores, would otherwise leave them running)."""
+
+    async def guarded() -> T:
+        task = asyncio.ensure_future(main)
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, task.cancel)
+        try:
+            return await task
+        except asyncio.CancelledError:
+            raise Stopped from None
+
+    return asyncio.run(guarded())
 
 
 def print_urls(stack: dict[str, object]) -> None:
@@ -259,7 +284,11 @@ def cmd_chaos(args: argparse.Namespace) -> int:
         f"a kill every {cfg.kill_interval[0]}-{cfg.kill_interval[1]} s",
         flush=True,
     )
-    report = asyncio.run(run_chaos(cfg))
+    try:
+        report = run_until_signalled(run_chaos(cfg))
+    except (StateBusy, Stopped) as exc:
+        print(f"chaos: {str(exc) or 'stopped; everything it started is stopped'}", file=sys.stderr)
+        return 2 if isinstance(exc, StateBusy) else 130
     path = write_report(report, home() / "chaos")
     print_report(report, path)
     return 0 if report.ok else 1
@@ -304,7 +333,11 @@ def cmd_bench(args: argparse.Namespace) -> int:
         return 2
     for noisy in ("aiokafka", "matplotlib"):  # their INFO lines would break the progress bar
         logging.getLogger(noisy).setLevel(logging.WARNING)
-    report, _, _ = asyncio.run(run_bench(cfg))
+    try:
+        report, _, _ = run_until_signalled(run_bench(cfg))
+    except (StateBusy, Stopped) as exc:
+        print(f"bench: {str(exc) or 'stopped; everything it started is stopped'}", file=sys.stderr)
+        return 2 if isinstance(exc, StateBusy) else 130
     return 0 if report["ok"] else 1
 
 

@@ -6,10 +6,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import fcntl
 import json
 import logging
 import os
+import shutil
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +40,27 @@ SIMULATORS = {"bank_sim": "payment_svc.bank_sim"}
 
 def home() -> Path:
     return Path(os.environ.get("SAGASHOP_HOME", ROOT / ".sagashop"))
+
+
+class StateBusy(RuntimeError):
+    """Another run holds the state directory (its database and broker files are live)."""
+
+
+@contextlib.contextmanager
+def fresh_state(state: Path, what: str) -> Iterator[Path]:
+    """Hold `state` for one run and start it empty: a lock file beside it (released when the
+    process ends, however it ends) keeps a second run from wiping a live run's database and
+    broker files."""
+    state.parent.mkdir(parents=True, exist_ok=True)
+    with (state.parent / f"{state.name}.lock").open("a+") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise StateBusy(
+                f"another {what} is running on {state}; wait for it to end (or stop it with Ctrl-C)"
+            ) from None
+        shutil.rmtree(state, ignore_errors=True)
+        yield state
 
 
 def stack_file(state: Path | None = None) -> Path:

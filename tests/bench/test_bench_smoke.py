@@ -5,12 +5,15 @@ full run, not asserted by timing)."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 from launcher.processes import ROOT
@@ -77,3 +80,59 @@ def test_the_smoke_bench_reports_both_scenarios_with_no_error_and_the_invariants
     assert "scenario saga" in run.stdout and "invariants after the run" in run.stdout
     assert report["ok"]
     shutil.rmtree(home, ignore_errors=True)  # kept when something failed, for its logs
+
+
+def _bench(home: Path, out: Path) -> subprocess.Popen[str]:
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("SAGASHOP_KAFKA_BOOTSTRAP", "SAGASHOP_MONGO_URL")
+    }
+    env["SAGASHOP_HOME"] = str(home)
+    return subprocess.Popen(
+        [sys.executable, "-m", "launcher.cli", "bench", "--smoke", "--out", str(out)],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def test_a_second_bench_refuses_the_running_ones_files_and_sigterm_stops_everything_it_started():
+    home = Path(tempfile.mkdtemp(prefix="sagashop-bench-"))
+    out = home / "bench"
+    first = _bench(home, out)
+    described = out / "stack" / "stack.json"
+    pids: list[int] = []
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and first.poll() is None:
+        with contextlib.suppress(FileNotFoundError, json.JSONDecodeError):
+            stack = json.loads(described.read_text())
+            pids = [svc["pid"] for svc in stack["services"].values()]
+            pids += [p["pid"] for p in stack["infra"].values()]
+            if stack["state"] == "ready" and len(pids) >= 10:
+                break
+        time.sleep(0.2)
+    assert len(pids) >= 10 and first.poll() is None, "the first bench did not get its system up"
+
+    second = _bench(home, out)
+    said, _ = second.communicate(timeout=60)
+    assert second.returncode == 2, said
+    assert "another sagashop bench is running" in said
+    assert described.exists() and all(_alive(p) for p in pids), "the first run's files or processes"
+
+    first.send_signal(signal.SIGTERM)
+    said, _ = first.communicate(timeout=60)
+    assert first.returncode == 130, said[-3000:]
+    assert "stopped" in said
+    assert not [p for p in pids if _alive(p)], "processes left running after SIGTERM"
+    shutil.rmtree(home, ignore_errors=True)
