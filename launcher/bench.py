@@ -137,6 +137,7 @@ async def run_level(
     pids = watched_pids(world.stack)
     cpu_before = CpuSample.take(pids)
     stop_at = time.monotonic() + (cfg.seconds_per_level or math.inf)
+    reads_before = world.watch.polls
     bar = asyncio.create_task(ticker(label, tally, cfg, progress))
     try:
         if pool is not None:
@@ -146,6 +147,7 @@ async def run_level(
                 world, level, stop_at, cfg.orders_per_level, cfg.fail_share, tally
             )
         cpu_after = CpuSample.take(pids)
+        tally.reads = world.watch.polls - reads_before
         at_end = await observer.counters()
     finally:
         bar.cancel()

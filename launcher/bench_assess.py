@@ -22,6 +22,7 @@ from launcher.bench_observe import (
 Level = dict[str, Any]
 SATURATED = 0.85  # of one core: a single-threaded process (every Python service) is full
 WRITE_OPS = ("insert", "update", "delete")
+READ_OPS = ("query", "getmore")
 
 
 def percentile(ordered: list[float], q: float) -> float | None:
@@ -53,11 +54,12 @@ def level_result(
     def delta(family: str) -> float:
         return after.total(family) - before.total(family)
 
-    writes = (
-        sum(after.db_ops.get(k, 0) - before.db_ops.get(k, 0) for k in WRITE_OPS)
-        if after.db_ops
-        else None
-    )
+    def db_ops(kinds: tuple[str, ...]) -> float | None:
+        if not after.db_ops:
+            return None
+        return sum(after.db_ops.get(k, 0) - before.db_ops.get(k, 0) for k in kinds)
+
+    writes, reads = db_ops(WRITE_OPS), db_ops(READ_OPS)
     tx, produced = _per(delta(TRANSACTIONS), done), _per(delta(PRODUCED), done)
     db_limit = cap.db_transactions_per_s / tx if tx else None
     # transactions now carry a whole fetched batch, so a second bound counts single writes:
@@ -99,6 +101,9 @@ def level_result(
             "messages_produced": produced,
             "messages_consumed": _per(delta(CONSUMED), done),
             "db_writes_server": _per(writes, done) if writes is not None else None,
+            # finds, the bench's own order reads over HTTP included (driver_reads)
+            "db_reads_server": _per(reads, done) if reads is not None else None,
+            "driver_reads": _per(tally.reads, done),
             "db_transactions_by_service": {
                 name: _per(
                     values.get(TRANSACTIONS, 0.0)

@@ -42,6 +42,7 @@ class Tally:
     ended: float = 0.0
     prepared: int = 0
     pool_ran_out: bool = False
+    reads: int = 0  # the customers' GET of an order while waiting for it to change
 
     def done(self, latency: float, order: dict[str, Any], expect: str) -> None:
         self.latencies.append(latency)

@@ -71,7 +71,7 @@ def scenario_table(name: str, levels: list[Level]) -> list[str]:
     head = (
         f"  {'N':>3} {'orders/s':>8} {'p50 s':>6} {'p95 s':>6} {'p99 s':>6} {'max s':>6} "
         f"{'conf':>5} {'canc':>5} {'fail':>5} {'err':>4} {'tx/ord':>6} {'msg/ord':>7} "
-        f"{'cons/ord':>8} {'wr/ord':>6} {'db-lim':>6} {'wr-lim':>6} {'brk-lim':>7}"
+        f"{'cons/ord':>8} {'wr/ord':>6} {'rd/ord':>6} {'db-lim':>6} {'wr-lim':>6} {'brk-lim':>7}"
     )
     lines = [f"scenario {name}:", head]
     for lv in levels:
@@ -82,9 +82,15 @@ def scenario_table(name: str, levels: list[Level]) -> list[str]:
             f"{out.get('CONFIRMED', 0):>5} {out.get('CANCELLED', 0):>5} {out.get('FAILED', 0):>5} "
             f"{lv['errors']:>4} {_f(per['db_transactions']):>6} {_f(per['messages_produced']):>7} "
             f"{_f(per['messages_consumed']):>8} {_f(per['db_writes_server']):>6} "
+            f"{_f(per.get('db_reads_server')):>6} "
             f"{_pct(lim['db_share']):>6} {_pct(lim.get('db_write_share')):>6} "
             f"{_pct(lim['broker_share']):>7}"
         )
+    driver = ", ".join(f"{_f(lv['per_order'].get('driver_reads'))}" for lv in levels)
+    lines.append(
+        "  wr/ord, rd/ord: database writes and finds per order (server counters); rd/ord "
+        f"includes the customers' own reads of their orders: {driver} per order"
+    )
     lines.append(
         "  db-lim = orders/s / (db tx/s / tx per order); wr-lim = orders/s / (db inserts/s / "
         "writes per order); brk-lim = orders/s / (broker msg/s / msgs produced per order); "
