@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ctypes
 import os
 import signal
 import subprocess
@@ -16,6 +17,17 @@ from pathlib import Path
 import aiohttp
 
 ROOT = Path(__file__).resolve().parent.parent
+PR_SET_PDEATHSIG = 1
+# looked up before any fork: the child only calls it (no import, no lock, between fork and exec)
+_prctl = ctypes.CDLL(None, use_errno=True).prctl if sys.platform == "linux" else None
+
+
+def die_with_parent() -> None:
+    """Run in a child between fork and exec: SIGTERM it when the process that started it
+    dies, however that dies (a SIGKILLed launcher, bench or test run must not leave services,
+    a broker or a database running with nobody to stop them)."""
+    if _prctl is not None:
+        _prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 class NotReady(RuntimeError):
@@ -72,6 +84,7 @@ class ServiceProcess:
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
                 start_new_session=True,
+                preexec_fn=die_with_parent,
             )
 
     def alive(self) -> bool:

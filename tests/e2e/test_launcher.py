@@ -71,3 +71,25 @@ async def test_up_detached_runs_every_service_ready_restarts_a_dead_one_and_down
     ]
     assert not [p for p in pids if pid_alive(p)]
     assert not (home / "stack.json").exists()
+
+
+async def test_a_sigkilled_launcher_leaves_no_service_broker_or_database_running():
+    home = Path(tempfile.mkdtemp(prefix="sagashop-up-"))
+    up = sagashop(home, "up", "--detach")
+    try:
+        assert up.returncode == 0, up.stdout + up.stderr
+        stack = json.loads((home / "stack.json").read_text())
+        children = [
+            *(s["pid"] for s in stack["services"].values()),
+            *(i["pid"] for i in stack["infra"].values()),
+        ]
+        assert len(children) >= 3 and all(pid_alive(p) for p in children)
+
+        os.kill(stack["launcher_pid"], signal.SIGKILL)
+
+        async def all_gone() -> bool:
+            return not [p for p in children if pid_alive(p)]
+
+        await eventually(all_gone, timeout=30)
+    finally:
+        sagashop(home, "down")
