@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from functools import partial
+
+from pymongo.asynchronous.client_session import AsyncClientSession
 
 from orchestra import domain
 from orchestra.repository import Sagas, to_saga
@@ -80,7 +82,13 @@ def register(
 ) -> None:
     timeout = timedelta(seconds=settings.saga_timeout_seconds)
 
-    @service.subscribe(topics.ORDER_CONFIRMATION_REQUESTS, OrderConfirmationRequest)
+    async def load(
+        messages: Sequence[OrderConfirmationRequest | ConfirmationReply],
+        session: AsyncClientSession,
+    ) -> None:
+        await sagas.preload([m.order_id for m in messages], session)
+
+    @service.subscribe(topics.ORDER_CONFIRMATION_REQUESTS, OrderConfirmationRequest, load)
     async def on_order(msg: OrderConfirmationRequest, tx: Tx) -> None:
         if await sagas.get(msg.order_id, tx.session) is not None:
             log.info("saga %s exists; request ignored", msg.order_id)
@@ -90,7 +98,7 @@ def register(
         await sagas.insert(saga, msg, now, tx.session)
         emit(tx, {"request": msg.to_wire(), "orderVersion": msg.version}, commands, now)
 
-    @service.subscribe(topics.CONFIRMATION_REPLIES, ConfirmationReply)
+    @service.subscribe(topics.CONFIRMATION_REPLIES, ConfirmationReply, load)
     async def on_reply(msg: ConfirmationReply, tx: Tx) -> None:
         doc = await sagas.get(msg.order_id, tx.session)
         if doc is None:

@@ -13,6 +13,7 @@ from orchestra.domain import Saga, SagaState, StepState
 from schemas.saga import Confirmator, OrderConfirmationRequest
 from servicekit.errors import StaleWrite
 from servicekit.mongo import Doc
+from servicekit.unit import find_by_id, preload, remember
 
 Session = AsyncClientSession | None
 ACTIVE = [SagaState.CONFIRMING.value, SagaState.COMPENSATING.value]
@@ -49,33 +50,38 @@ class Sagas:
         await self.sagas.create_index([("createdAt", DESCENDING)])
 
     async def get(self, order_id: str, session: Session = None) -> Doc | None:
-        return await self.sagas.find_one({"_id": order_id}, session=session)
+        return await find_by_id(self.sagas, order_id, session)
+
+    async def preload(self, order_ids: list[str], session: AsyncClientSession) -> None:
+        """The sagas a batch of messages is about, in one read (servicekit.unit.preload)."""
+        await preload(self.sagas, order_ids, session)
 
     async def insert(
         self, saga: Saga, request: OrderConfirmationRequest, now: datetime, session: Session
     ) -> None:
-        await self.sagas.insert_one(
-            {
-                "_id": saga.order_id,
-                "version": 0,
-                "orderVersion": request.version,
-                "username": request.username,
-                "request": request.to_wire(),
-                "createdAt": now,
-                **saga_fields(saga, now),
-            },
-            session=session,
-        )
+        doc = {
+            "_id": saga.order_id,
+            "version": 0,
+            "orderVersion": request.version,
+            "username": request.username,
+            "request": request.to_wire(),
+            "createdAt": now,
+            **saga_fields(saga, now),
+        }
+        await self.sagas.insert_one(doc, session=session)
+        remember(self.sagas, doc)
 
     async def save(self, doc: Doc, saga: Saga, now: datetime, session: Session) -> None:
         """Write the new state if nobody else did since `doc` was read."""
+        fields = saga_fields(saga, now)
         result = await self.sagas.update_one(
             {"_id": doc["_id"], "version": doc["version"]},
-            {"$set": saga_fields(saga, now), "$inc": {"version": 1}},
+            {"$set": fields, "$inc": {"version": 1}},
             session=session,
         )
         if result.modified_count != 1:
             raise StaleWrite(f"saga {doc['_id']} changed while being updated")
+        remember(self.sagas, {**doc, **fields, "version": doc["version"] + 1})
 
     async def overdue(self, now: datetime, limit: int = 100) -> list[str]:
         """Active sagas past their deadline: one (state, deadline) index range per state (the

@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Sequence
 from functools import partial
+
+from pymongo.asynchronous.client_session import AsyncClientSession
 
 from order_svc import domain, effects
 from order_svc.book import OrderBook
@@ -23,7 +26,13 @@ log = logging.getLogger(__name__)
 def register(book: OrderBook) -> None:
     service, orders = book.service, book.orders
 
-    @service.subscribe(topics.PAYMENT_EVENTS, OrderPaymentEvent)
+    async def load(
+        messages: Sequence[OrderPaymentEvent | OrderOutcome | OrderStatusUpdate],
+        session: AsyncClientSession,
+    ) -> None:
+        await orders.preload([m.order_id for m in messages], session)
+
+    @service.subscribe(topics.PAYMENT_EVENTS, OrderPaymentEvent, load)
     async def on_payment(msg: OrderPaymentEvent, tx: Tx) -> None:
         doc = await orders.get(msg.order_id, tx.session)
         if doc is None:
@@ -56,7 +65,7 @@ def register(book: OrderBook) -> None:
                 tx, {**doc, "paymentId": msg.payment_id}, refund=True, only_payment=True
             )
 
-    @service.subscribe(topics.ORDER_OUTCOMES, OrderOutcome)
+    @service.subscribe(topics.ORDER_OUTCOMES, OrderOutcome, load)
     async def on_outcome(msg: OrderOutcome, tx: Tx) -> None:
         doc = await orders.get(msg.order_id, tx.session)
         if doc is None or doc["status"] != S.IN_PROGRESS:
@@ -73,7 +82,7 @@ def register(book: OrderBook) -> None:
             reason=msg.reason,
         )
 
-    @service.subscribe(topics.ORDER_STATUS_FEED, OrderStatusUpdate)
+    @service.subscribe(topics.ORDER_STATUS_FEED, OrderStatusUpdate, load)
     async def on_status(msg: OrderStatusUpdate, tx: Tx) -> None:
         doc = await orders.get(msg.order_id, tx.session)
         if doc is None:

@@ -14,6 +14,7 @@ from order_svc.domain import Position, history_entry
 from schemas.order import OrderStatus
 from servicekit.errors import StaleWrite
 from servicekit.mongo import Doc
+from servicekit.unit import find_by_id, preload, remember
 
 Session = AsyncClientSession | None
 
@@ -50,13 +51,18 @@ class Orders:
         await self.orders.create_index([("createdAt", DESCENDING)])
 
     async def get(self, order_id: str, session: Session = None) -> Doc | None:
-        return await self.orders.find_one({"_id": order_id}, session=session)
+        return await find_by_id(self.orders, order_id, session)
+
+    async def preload(self, order_ids: list[str], session: AsyncClientSession) -> None:
+        """The orders a batch of messages is about, in one read (servicekit.unit.preload)."""
+        await preload(self.orders, order_ids, session)
 
     async def cart_of(self, username: str) -> Doc | None:
         return await self.orders.find_one({"cartOf": username})
 
     async def insert(self, doc: Doc, session: Session = None) -> None:
         await self.orders.insert_one(doc, session=session)
+        remember(self.orders, doc)
 
     async def update(
         self,
@@ -89,6 +95,7 @@ class Orders:
             new["history"] = [*doc.get("history", []), update["$push"]["history"]]
         for field in unset:
             new.pop(field, None)
+        remember(self.orders, new)
         return new
 
     async def page(self, query: Doc, skip: int, limit: int) -> tuple[list[Doc], int]:

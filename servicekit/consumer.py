@@ -17,13 +17,14 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from aiokafka import ConsumerRecord
 from pydantic import BaseModel, ValidationError
+from pymongo.asynchronous.client_session import AsyncClientSession
 
 from schemas.envelope import Envelope
 from schemas.topics import Topic
 from servicekit import inbox
 from servicekit.logging import correlation_id
 from servicekit.retry import is_db_unavailable, is_transient
-from servicekit.unit import Tx
+from servicekit.unit import Tx, batch_reads
 
 if TYPE_CHECKING:
     from servicekit.service import Service
@@ -31,6 +32,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 M = TypeVar("M", bound=BaseModel)
 Handler = Callable[[M, Tx], Awaitable[None]]
+# reads, in one go, what the handlers of a batch of these messages will read (unit.preload)
+Prefetch = Callable[[list[M], AsyncClientSession], Awaitable[None]]
 
 
 def envelope_of(record: ConsumerRecord) -> Envelope:
@@ -52,13 +55,20 @@ def validation_reason(exc: ValidationError) -> str:
 
 class Consumer(Generic[M]):
     def __init__(
-        self, service: Service, topic: Topic, model: type[M], handler: Handler[M], group: str
+        self,
+        service: Service,
+        topic: Topic,
+        model: type[M],
+        handler: Handler[M],
+        group: str,
+        prefetch: Prefetch[M] | None = None,
     ) -> None:
         self.service = service
         self.topic = topic
         self.model = model
         self.handler = handler
         self.group = group
+        self.prefetch = prefetch
 
     def parse(self, record: ConsumerRecord) -> M | None:
         """The record's message, or None when it is not valid (the per-record path
@@ -169,10 +179,17 @@ async def apply_together(
     async def run(tx: Tx) -> None:
         claims = [(consumer.group, env.message_id) for consumer, _, env, _ in items]
         await inbox.claim_many(tx.db[inbox.COLLECTION], tx.session, claims)
-        for consumer, _, env, message in items:
-            one = Tx(session=tx.session, db=tx.db, cause=env)
-            await consumer.handler(message, one)
-            tx.outgoing.extend(one.outgoing)
+        with batch_reads():
+            by_consumer: dict[str, tuple[Consumer[Any], list[BaseModel]]] = {}
+            for consumer, _, _, message in items:
+                by_consumer.setdefault(consumer.group, (consumer, []))[1].append(message)
+            for consumer, messages in by_consumer.values():
+                if consumer.prefetch is not None:
+                    await consumer.prefetch(messages, tx.session)
+            for consumer, _, env, message in items:
+                one = Tx(session=tx.session, db=tx.db, cause=env)
+                await consumer.handler(message, one)
+                tx.outgoing.extend(one.outgoing)
 
     try:
         await service.transaction(run)

@@ -16,7 +16,7 @@ from schemas.envelope import Envelope
 from schemas.topics import Topic, consumer_group, inbox_namespace
 from servicekit import faults, inbox
 from servicekit.broker import make_broker, subscriber_options
-from servicekit.consumer import Consumer, Handler, apply_together
+from servicekit.consumer import Consumer, Handler, Prefetch, apply_together
 from servicekit.http import Routes
 from servicekit.identity import AuthClient
 from servicekit.metrics import Metrics
@@ -89,15 +89,19 @@ class Service:
         )
 
     # -- reading the bus -----------------------------------------------------------------
-    def subscribe(self, topic: Topic, model: type[M]) -> Callable[[Handler[M]], Handler[M]]:
+    def subscribe(
+        self, topic: Topic, model: type[M], prefetch: Prefetch[M] | None = None
+    ) -> Callable[[Handler[M]], Handler[M]]:
         """Register `handler(message, tx)` for `topic`; it runs once per message_id, in one
-        transaction with the messages it emits."""
+        transaction with the messages it emits. `prefetch(messages, session)`, when given,
+        reads what a batch of these messages' handlers will read, in one go (see
+        servicekit.unit.preload)."""
 
         def register(handler: Handler[M]) -> Handler[M]:
             if topic.name in self.consumers:
                 raise ValueError(f"{self.name} already handles {topic.name}")
             namespace = inbox_namespace(self.name, topic)
-            self.consumers[topic.name] = Consumer(self, topic, model, handler, namespace)
+            self.consumers[topic.name] = Consumer(self, topic, model, handler, namespace, prefetch)
             return handler
 
         return register

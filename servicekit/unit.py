@@ -3,10 +3,14 @@ it emits, which go to the outbox in the same transaction."""
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Hashable, Iterable, Iterator
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 
 from pydantic import BaseModel
 from pymongo.asynchronous.client_session import AsyncClientSession
+from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 
 from schemas.envelope import Envelope
@@ -41,3 +45,58 @@ class Tx:
             envelope = Envelope(type=type_, correlation_id=correlation_id or key)
         self.outgoing.append(outbox_doc(topic, encode(message), key, envelope))
         return envelope
+
+
+# -- reads of a batch transaction ------------------------------------------------------------
+# A fetched batch is applied in one transaction (servicekit.consumer.apply_together). Before
+# its handlers run, a subscription may read the documents they will ask for in ONE find
+# (`preload`); each handler's read by id then takes its document from there instead of a
+# round trip. A preloaded document is handed out once; a repository that writes one may
+# `remember` the document it wrote, so the batch's next handler for the same id reads that.
+# Everything else (a second read, a write the repository does not remember) goes to the
+# database, so what a handler reads is always what the transaction would have read.
+_BatchDocs = dict[tuple[str, Hashable], Doc | None]
+_batch: ContextVar[_BatchDocs | None] = ContextVar("batch_docs", default=None)
+
+
+@contextlib.contextmanager
+def batch_reads() -> Iterator[None]:
+    """The scope of one attempt of a batch transaction (a retried attempt starts empty)."""
+    token = _batch.set({})
+    try:
+        yield
+    finally:
+        _batch.reset(token)
+
+
+async def preload(
+    collection: AsyncCollection[Doc], ids: Iterable[Hashable], session: AsyncClientSession
+) -> None:
+    """Read the documents with these ids in one find, for the handlers of this batch (no-op
+    outside a batch transaction); an id with no document is remembered as missing."""
+    docs = _batch.get()
+    if docs is None:
+        return
+    wanted = [i for i in dict.fromkeys(ids) if (collection.full_name, i) not in docs]
+    if not wanted:
+        return
+    found = {d["_id"]: d async for d in collection.find({"_id": {"$in": wanted}}, session=session)}
+    for i in wanted:
+        docs[(collection.full_name, i)] = found.get(i)
+
+
+async def find_by_id(
+    collection: AsyncCollection[Doc], _id: Hashable, session: AsyncClientSession | None
+) -> Doc | None:
+    docs = _batch.get()
+    key = (collection.full_name, _id)
+    if session is not None and docs is not None and key in docs:
+        return docs.pop(key)
+    return await collection.find_one({"_id": _id}, session=session)
+
+
+def remember(collection: AsyncCollection[Doc], doc: Doc) -> None:
+    """`doc` is what this batch transaction just wrote: the next read of its id gets it."""
+    docs = _batch.get()
+    if docs is not None:
+        docs[(collection.full_name, doc["_id"])] = doc

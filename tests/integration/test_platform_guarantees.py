@@ -18,6 +18,7 @@ import pymongo
 from launcher.bench_observe import TRANSACTIONS, parse_metrics
 from launcher.embedded import EmbeddedInfra, free_port, kafka_server, mongo_server
 from launcher.processes import ready_status
+from servicekit.unit import batch_reads, find_by_id, preload, remember
 from tests.conftest import SpawnService
 from tests.support.infra import Infra
 from tests.support.kafka import (
@@ -112,6 +113,58 @@ async def test_a_fetched_batch_is_applied_in_one_transaction_and_a_redelivered_o
     assert await ledger_db.ledger.count_documents({}) == 40
     commits = parse_metrics(await _get(f"{bank.url}/metrics"))[0][TRANSACTIONS]
     assert commits < 20, commits
+
+
+class _Finds(pymongo.monitoring.CommandListener):
+    def __init__(self) -> None:
+        self.count = 0
+
+    def started(self, event: pymongo.monitoring.CommandStartedEvent) -> None:
+        self.count += event.command_name == "find"
+
+    def succeeded(self, event: pymongo.monitoring.CommandSucceededEvent) -> None:
+        pass
+
+    def failed(self, event: pymongo.monitoring.CommandFailedEvent) -> None:
+        pass
+
+
+async def test_a_batchs_handlers_read_their_documents_in_one_find_and_see_each_others_writes(
+    infra: Infra,
+) -> None:
+    """What a batch transaction's handlers read by id comes from one find before they run; a
+    document one of them wrote (and remembered) is what the next one reads; a document read
+    once more, or outside a batch, comes from the database again."""
+    finds = _Finds()
+    client: pymongo.AsyncMongoClient[dict[str, Any]] = pymongo.AsyncMongoClient(
+        infra.mongo_url, event_listeners=[finds]
+    )
+    coll = client[f"batch-reads-{uuid.uuid4().hex[:8]}"].accounts
+    await coll.insert_many([{"_id": f"a{i}", "balance": i} for i in range(3)])
+    try:
+        async with client.start_session() as session, await session.start_transaction():
+            with batch_reads():
+                finds.count = 0
+                await preload(coll, ["a0", "a1", "a2", "a1", "nobody"], session)
+                assert finds.count == 1
+                got = [await find_by_id(coll, f"a{i}", session) for i in range(3)]
+                assert [d["balance"] for d in got if d] == [0, 1, 2]
+                assert await find_by_id(coll, "nobody", session) is None
+                assert finds.count == 1, "the preloaded documents came from the one find"
+
+                await coll.update_one({"_id": "a1"}, {"$inc": {"balance": 10}}, session=session)
+                assert (await find_by_id(coll, "a1", session) or {})["balance"] == 11
+                assert finds.count == 2, "a document read a second time comes from the database"
+
+                await coll.update_one({"_id": "a2"}, {"$inc": {"balance": 5}}, session=session)
+                remember(coll, {"_id": "a2", "balance": 7})
+                assert (await find_by_id(coll, "a2", session) or {})["balance"] == 7
+                assert finds.count == 2, "a remembered write is read without a round trip"
+        assert (await find_by_id(coll, "a2", None) or {})["balance"] == 7
+        assert finds.count == 3, "outside a batch every read goes to the database"
+    finally:
+        await client.drop_database(coll.database.name)
+        await client.close()
 
 
 async def _get(url: str) -> str:

@@ -10,12 +10,14 @@ from __future__ import annotations
 import os
 
 from pydantic import BaseModel, ConfigDict, Field
+from pymongo.asynchronous.client_session import AsyncClientSession
 
 from schemas.topics import Topic
+from servicekit.errors import StaleWrite
 from servicekit.runner import run
 from servicekit.service import Service
 from servicekit.settings import ServiceSettings
-from servicekit.unit import Tx
+from servicekit.unit import Tx, find_by_id, preload, remember
 
 
 class Deposit(BaseModel):
@@ -40,15 +42,33 @@ def build() -> Service:
     role = os.environ.get("DEMO_ROLE", "bank")
 
     if role == "bank":
+        accounts = service.db.accounts
 
-        @service.subscribe(deposits, Deposit)
+        async def load(messages: list[Deposit], session: AsyncClientSession) -> None:
+            await preload(accounts, [m.accountId for m in messages], session)
+
+        @service.subscribe(deposits, Deposit, load)
         async def on_deposit(msg: Deposit, tx: Tx) -> None:
-            await tx.db.accounts.update_one(
-                {"_id": msg.accountId},
-                {"$inc": {"balance": msg.amount}},
-                upsert=True,
-                session=tx.session,
-            )
+            # read, then write only if nobody wrote since (as the real services do): a stale
+            # read in a batch fails the write and sends the batch down the one-by-one path
+            account = await find_by_id(accounts, msg.accountId, tx.session)
+            if account is None:
+                account = {"_id": msg.accountId, "balance": msg.amount, "version": 0}
+                await accounts.insert_one(account, session=tx.session)
+            else:
+                done = await accounts.update_one(
+                    {"_id": msg.accountId, "version": account["version"]},
+                    {"$inc": {"balance": msg.amount, "version": 1}},
+                    session=tx.session,
+                )
+                if done.modified_count != 1:
+                    raise StaleWrite(f"account {msg.accountId} changed")
+                account = {
+                    **account,
+                    "balance": account["balance"] + msg.amount,
+                    "version": account["version"] + 1,
+                }
+            remember(accounts, account)
             tx.emit(deposited, Deposited(**msg.model_dump()), key=msg.accountId)
 
     else:
