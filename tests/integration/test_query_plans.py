@@ -1,4 +1,7 @@
-"""The sweepers (unpaid orders, overdue sagas, expired holds, due notifications and payment
+"""Queries the services make every second or on every message must be served by an index on
+the embedded database, not a full scan.
+
+The sweepers (unpaid orders, overdue sagas, expired holds, due notifications and payment
 rechecks) run every second or so for as long as a service lives. Each must read through an
 index on the database the services really use: a full scan reads every order, saga or
 notification ever made, every second, and the shop gets slower the longer it runs.
@@ -86,3 +89,29 @@ async def test_every_sweeper_reads_through_an_index_not_a_full_scan(infra: Infra
     finally:
         await client.drop_database(db.name)
         await client.close()
+
+
+async def test_a_write_conditioned_on_id_and_version_reads_one_document_and_still_checks_both(
+    mongo,
+):
+    """The conditional write of every repository (`{_id, version}`) is answered from the
+    primary key on the embedded database (it was a full scan there: see
+    launcher/mongo_server.py), and the whole condition still decides what is written."""
+    coll = mongo[f"plans-{uuid.uuid4().hex[:8]}"].orders
+    await coll.insert_many([{"_id": f"o{i}", "version": 0} for i in range(50)])
+    try:
+        for condition in ({"version": 0}, {"dueAt": {"$lte": datetime.now(UTC)}}):
+            explained = await coll.database.command(
+                "explain", {"find": coll.name, "filter": {"_id": "o7", **condition}}
+            )
+            plan = explained["queryPlanner"]["winningPlan"]
+            assert "COLLSCAN" not in stages(plan), (condition, plan)
+
+        stale = await coll.update_one({"_id": "o7", "version": 1}, {"$inc": {"version": 1}})
+        fresh = await coll.update_one({"_id": "o7", "version": 0}, {"$inc": {"version": 1}})
+        assert (stale.modified_count, fresh.modified_count) == (0, 1)
+        assert await coll.find_one({"_id": "o7", "version": 1}) == {"_id": "o7", "version": 1}
+        assert await coll.find_one({"_id": "o7", "version": 0}) is None
+        assert await coll.count_documents({"version": 0}) == 49
+    finally:
+        await coll.database.client.drop_database(coll.database.name)
