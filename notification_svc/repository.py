@@ -24,7 +24,7 @@ from notification_svc.domain import (
     Status,
 )
 from schemas.notification import Channel
-from servicekit.mongo import Doc
+from servicekit.mongo import Doc, due_by
 
 ACCOUNTS = "accounts"
 NOTIFICATIONS = "notifications"
@@ -119,7 +119,7 @@ class Notifications:
         return result.upserted_id is not None
 
     async def due(self, now: datetime, limit: int) -> list[Notification]:
-        cursor = self.collection.find({"dueAt": {"$lte": now}}).sort("dueAt", 1).limit(limit)
+        cursor = self.collection.find({"dueAt": due_by(now)}).sort("dueAt", 1).limit(limit)
         return [from_doc(doc) for doc in await cursor.to_list()]
 
     async def claim(self, notification_id: str, now: datetime, lease: timedelta) -> str | None:

@@ -21,7 +21,7 @@ from pymongo.errors import DuplicateKeyError
 from payment_svc.domain import Attempt, OrderPayments, check_transition
 from schemas.payment_http import PaymentState as P
 from servicekit.errors import StaleWrite
-from servicekit.mongo import Doc
+from servicekit.mongo import Doc, due_by
 
 Session = AsyncClientSession | None
 
@@ -79,7 +79,7 @@ class Payments:
         return await self.payments.find(query).limit(limit).to_list()
 
     async def due_rechecks(self, now: datetime, limit: int = 100) -> list[Doc]:
-        return await self.payments.find({"recheckAt": {"$lte": now}}).limit(limit).to_list()
+        return await self.payments.find({"recheckAt": due_by(now)}).limit(limit).to_list()
 
     async def due_refunds(self, now: datetime, limit: int = 100) -> list[Doc]:
         query = {"status": P.REFUND_PENDING.value, "refundDueAt": {"$lte": now}}
