@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import inspect
 import random
 import time
 from collections.abc import Awaitable, Callable, Sequence
@@ -42,8 +43,12 @@ async def limited(jobs: Sequence[Awaitable[T]], at_once: int) -> list[T]:
     gate = asyncio.Semaphore(at_once)
 
     async def one(job: Awaitable[T]) -> T:
-        async with gate:
-            return await job
+        try:
+            async with gate:
+                return await job
+        finally:
+            if inspect.iscoroutine(job):
+                job.close()  # cancelled while waiting for the gate: it never ran
 
     return await asyncio.gather(*(one(j) for j in jobs))
 
