@@ -23,7 +23,7 @@ def build(
     orders = OrderEdge(settings.order_url)
     cashier = Cashier(service, settings, payments, bank, clock)
     http.mount(service, cashier, payments, orders, clock)
-    handlers.register(service, payments, clock)
+    handlers.register(service, payments, clock, cashier.refunds_due)
     service.loop(cashier.recovery_loop)
     service.loop(cashier.refund_loop)
     service.shutdown += [bank.close, orders.close]

@@ -72,6 +72,11 @@ class Cashier:
         self.bank = bank
         self.clock = clock
         self.grace = timedelta(seconds=settings.pending_grace_seconds)
+        self._refunds_due = asyncio.Event()
+
+    def refunds_due(self) -> None:
+        """A refund was marked due (and committed): make it now, not at the next poll."""
+        self._refunds_due.set()
 
     # -- charge --------------------------------------------------------------------------------
     async def open(self, attempt: domain.Attempt, order_status: str) -> Doc:
@@ -185,10 +190,16 @@ class Cashier:
 
     # -- refund --------------------------------------------------------------------------------
     async def refund_loop(self, _: Service) -> None:
+        """Refunds that are due: woken when a REVERSE marks one, and every interval for the
+        ones put off (bank away) or marked before a crash."""
         while True:
+            self._refunds_due.clear()
             for doc in await self.payments.due_refunds(self.clock()):
                 await self.refund(doc)
-            await asyncio.sleep(self.settings.refund_interval_seconds)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(
+                    self._refunds_due.wait(), self.settings.refund_interval_seconds
+                )
 
     async def refund(self, doc: Doc) -> None:
         request = RefundRequest(

@@ -6,6 +6,7 @@ cashier makes it and answers the REVERSE once the bank has refunded."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
 from payment_svc import domain, effects
 from payment_svc.cashier import Clock
@@ -20,7 +21,14 @@ from servicekit.unit import Tx
 log = logging.getLogger(__name__)
 
 
-def register(service: Service, payments: Payments, clock: Clock) -> None:
+def register(
+    service: Service,
+    payments: Payments,
+    clock: Clock,
+    refunds_due: Callable[[], None] = lambda: None,
+) -> None:
+    """`refunds_due()` is called once a REVERSE that marked a refund has committed."""
+
     @service.subscribe(topics.PAYMENT_CONFIRMATIONS, ConfirmationRequest)
     async def on_request(msg: ConfirmationRequest, tx: Tx) -> None:
         if msg.confirmator is not Confirmator.PAYMENT:
@@ -49,6 +57,7 @@ def register(service: Service, payments: Payments, clock: Clock) -> None:
         if what is Reversal.REFUND and paid is not None:
             fields = {"reverseReply": True, "refundDueAt": now}
             await payments.update(paid, fields, tx.session, status=P.REFUND_PENDING, at=now)
+            tx.on_commit(refunds_due)
         elif what is Reversal.AWAIT_REFUND and paid is not None and not paid.get("reverseReply"):
             await payments.update(paid, {"reverseReply": True}, tx.session, at=now)
         elif what is Reversal.DONE:

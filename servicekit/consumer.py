@@ -190,6 +190,7 @@ async def apply_together(
                 one = Tx(session=tx.session, db=tx.db, cause=env)
                 await consumer.handler(message, one)
                 tx.outgoing.extend(one.outgoing)
+                tx.committed.extend(one.committed)
 
     try:
         await service.transaction(run)

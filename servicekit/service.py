@@ -61,19 +61,21 @@ class Service:
         """Run `fn(tx)` in one database transaction together with the outbox messages it
         emits; wake the relay once it has committed."""
 
-        async def callback(session: Any) -> tuple[T, int]:
+        async def callback(session: Any) -> tuple[T, Tx]:
             tx = Tx(session=session, db=self.db, cause=cause)
             result = await fn(tx)
             await self.outbox.add(session, tx.outgoing)
             faults.point("tx.before_commit")
-            return result, len(tx.outgoing)
+            return result, tx
 
-        result, emitted = await self.mongo.transaction(callback)
+        result, tx = await self.mongo.transaction(callback)
         self.metrics.transactions.inc()
         faults.point("outbox.after_commit")
-        if emitted:
-            self.metrics.outbox_messages.inc(emitted)
+        if tx.outgoing:
+            self.metrics.outbox_messages.inc(len(tx.outgoing))
             self.outbox.wake()
+        for fn_after in tx.committed:
+            fn_after()
         return result
 
     async def _publish(

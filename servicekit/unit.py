@@ -4,7 +4,7 @@ it emits, which go to the outbox in the same transaction."""
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Hashable, Iterable, Iterator
+from collections.abc import Callable, Hashable, Iterable, Iterator
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 
@@ -30,6 +30,12 @@ class Tx:
     db: AsyncDatabase[Doc]
     cause: Envelope | None = None
     outgoing: list[Doc] = field(default_factory=list)
+    # run once the transaction has committed (wake a loop that acts on what it wrote)
+    committed: list[Callable[[], None]] = field(default_factory=list)
+
+    def on_commit(self, fn: Callable[[], None]) -> None:
+        """Call `fn()` after this transaction has committed (never if it does not)."""
+        self.committed.append(fn)
 
     def emit(
         self, topic: Topic, message: BaseModel, key: str, correlation_id: str | None = None
