@@ -26,6 +26,7 @@ TRANSACTIONS = "sagashop_db_transactions_total"
 PRODUCED = "sagashop_outbox_messages_total"
 CONSUMED = "sagashop_messages_total"
 HANDLING = "sagashop_handle_seconds_sum"  # wall time spent in message handlers
+DATABASE = "database (secantus)"  # its row in the CPU table
 
 
 # -- CPU ------------------------------------------------------------------------------------
@@ -54,7 +55,7 @@ def watched_pids(stack: Stack) -> dict[str, int]:
         if stack.infra.kafka.pid:
             pids["broker (tansu)"] = stack.infra.kafka.pid
         if stack.infra.mongo.pid:
-            pids["database (secantus)"] = stack.infra.mongo.pid
+            pids[DATABASE] = stack.infra.mongo.pid
     pids[DRIVER] = os.getpid()
     return {k: v for k, v in pids.items() if v is not None}
 

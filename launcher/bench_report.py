@@ -71,7 +71,8 @@ def scenario_table(name: str, levels: list[Level]) -> list[str]:
     head = (
         f"  {'N':>3} {'orders/s':>8} {'p50 s':>6} {'p95 s':>6} {'p99 s':>6} {'max s':>6} "
         f"{'conf':>5} {'canc':>5} {'fail':>5} {'err':>4} {'tx/ord':>6} {'msg/ord':>7} "
-        f"{'cons/ord':>8} {'wr/ord':>6} {'rd/ord':>6} {'db-lim':>6} {'wr-lim':>6} {'brk-lim':>7}"
+        f"{'cons/ord':>8} {'wr/ord':>6} {'rd/ord':>6} {'db-lim':>6} {'wr-lim':>6} {'db-cpu':>6} "
+        f"{'brk-lim':>7}"
     )
     lines = [f"scenario {name}:", head]
     for lv in levels:
@@ -84,6 +85,7 @@ def scenario_table(name: str, levels: list[Level]) -> list[str]:
             f"{_f(per['messages_consumed']):>8} {_f(per['db_writes_server']):>6} "
             f"{_f(per.get('db_reads_server')):>6} "
             f"{_pct(lim['db_share']):>6} {_pct(lim.get('db_write_share')):>6} "
+            f"{_pct(lim.get('db_cpu_share')):>6} "
             f"{_pct(lim['broker_share']):>7}"
         )
     driver = ", ".join(f"{_f(lv['per_order'].get('driver_reads'))}" for lv in levels)
@@ -93,8 +95,8 @@ def scenario_table(name: str, levels: list[Level]) -> list[str]:
     )
     lines.append(
         "  db-lim = orders/s / (db tx/s / tx per order); wr-lim = orders/s / (db inserts/s / "
-        "writes per order); brk-lim = orders/s / (broker msg/s / msgs produced per order); "
-        "capacity at the same N"
+        "writes per order); db-cpu = share of its one core the database used; "
+        "brk-lim = orders/s / (broker msg/s / msgs produced per order); capacity at the same N"
     )
     return lines
 
@@ -184,12 +186,17 @@ def draw_chart(report: Report, path: Path) -> Path:
     left.set_title("throughput vs p99 latency")
     left.grid(alpha=0.3)
     left.legend()
-    width = 0.8 / max(2 * len(names), 1)
+    bars = (
+        ("db_share", "", "database (tx)"),
+        ("db_cpu_share", "..", "database (its CPU)"),
+        ("broker_share", "//", "broker"),
+    )
+    width = 0.8 / max(len(bars) * len(names), 1)
     levels_all = sorted({lv["level"] for lvs in report["scenarios"].values() for lv in lvs})
     for k, name in enumerate(names):
         by_level = {lv["level"]: lv["limits"] for lv in report["scenarios"][name]}
-        for j, (key, hatch) in enumerate((("db_share", ""), ("broker_share", "//"))):
-            offset = (2 * k + j) * width - 0.4 + width / 2
+        for j, (key, hatch, what) in enumerate(bars):
+            offset = (len(bars) * k + j) * width - 0.4 + width / 2
             values = [100 * (by_level.get(n, {}).get(key) or 0.0) for n in levels_all]
             right.bar(
                 [i + offset for i in range(len(levels_all))],
@@ -198,7 +205,7 @@ def draw_chart(report: Report, path: Path) -> Path:
                 color=styles.get(name),
                 hatch=hatch,
                 alpha=0.85 if not hatch else 0.5,
-                label=f"{name}: {'database' if key == 'db_share' else 'broker'}",
+                label=f"{name}: {what}",
             )
     right.axhline(50, color="grey", linestyle="--", linewidth=1)
     right.set_xticks(range(len(levels_all)), [f"N={n}" for n in levels_all])
