@@ -13,7 +13,7 @@ from orchestra.domain import Saga, SagaState, StepState
 from schemas.saga import Confirmator, OrderConfirmationRequest
 from servicekit.errors import StaleWrite
 from servicekit.mongo import Doc
-from servicekit.unit import find_by_id, preload, remember
+from servicekit.unit import deferred, find_by_id, preload, remember
 
 Session = AsyncClientSession | None
 ACTIVE = [SagaState.CONFIRMING.value, SagaState.COMPENSATING.value]
@@ -68,19 +68,25 @@ class Sagas:
             "createdAt": now,
             **saga_fields(saga, now),
         }
-        await self.sagas.insert_one(doc, session=session)
+        if (later := deferred(self.sagas)) is not None:
+            later.insert(doc)  # in a batch: with the batch's other saga writes, in one go
+        else:
+            await self.sagas.insert_one(doc, session=session)
         remember(self.sagas, doc)
 
     async def save(self, doc: Doc, saga: Saga, now: datetime, session: Session) -> None:
         """Write the new state if nobody else did since `doc` was read."""
         fields = saga_fields(saga, now)
-        result = await self.sagas.update_one(
-            {"_id": doc["_id"], "version": doc["version"]},
-            {"$set": fields, "$inc": {"version": 1}},
-            session=session,
-        )
-        if result.modified_count != 1:
-            raise StaleWrite(f"saga {doc['_id']} changed while being updated")
+        if (later := deferred(self.sagas)) is not None:
+            later.update(doc, fields)  # in a batch: folded with its other writes of this saga
+        else:
+            result = await self.sagas.update_one(
+                {"_id": doc["_id"], "version": doc["version"]},
+                {"$set": fields, "$inc": {"version": 1}},
+                session=session,
+            )
+            if result.modified_count != 1:
+                raise StaleWrite(f"saga {doc['_id']} changed while being updated")
         remember(self.sagas, {**doc, **fields, "version": doc["version"] + 1})
 
     async def overdue(self, now: datetime, limit: int = 100) -> list[str]:

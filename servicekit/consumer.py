@@ -24,7 +24,7 @@ from schemas.topics import Topic
 from servicekit import inbox
 from servicekit.logging import correlation_id
 from servicekit.retry import is_db_unavailable, is_transient
-from servicekit.unit import Tx, batch_reads
+from servicekit.unit import Tx, batch_unit
 
 if TYPE_CHECKING:
     from servicekit.service import Service
@@ -179,7 +179,7 @@ async def apply_together(
     async def run(tx: Tx) -> None:
         claims = [(consumer.group, env.message_id) for consumer, _, env, _ in items]
         await inbox.claim_many(tx.db[inbox.COLLECTION], tx.session, claims)
-        with batch_reads():
+        async with batch_unit(tx.session):
             by_consumer: dict[str, tuple[Consumer[Any], list[BaseModel]]] = {}
             for consumer, _, _, message in items:
                 by_consumer.setdefault(consumer.group, (consumer, []))[1].append(message)

@@ -14,11 +14,13 @@ from typing import Any
 
 import aiohttp
 import pymongo
+import pytest
 
 from launcher.bench_observe import TRANSACTIONS, parse_metrics
 from launcher.embedded import EmbeddedInfra, free_port, kafka_server, mongo_server
 from launcher.processes import ready_status
-from servicekit.unit import batch_reads, find_by_id, preload, remember
+from servicekit.errors import StaleWrite
+from servicekit.unit import batch_unit, deferred, find_by_id, preload, remember
 from tests.conftest import SpawnService
 from tests.support.infra import Infra
 from tests.support.kafka import (
@@ -142,26 +144,83 @@ async def test_a_batchs_handlers_read_their_documents_in_one_find_and_see_each_o
     coll = client[f"batch-reads-{uuid.uuid4().hex[:8]}"].accounts
     await coll.insert_many([{"_id": f"a{i}", "balance": i} for i in range(3)])
     try:
-        async with client.start_session() as session, await session.start_transaction():
-            with batch_reads():
-                finds.count = 0
-                await preload(coll, ["a0", "a1", "a2", "a1", "nobody"], session)
-                assert finds.count == 1
-                got = [await find_by_id(coll, f"a{i}", session) for i in range(3)]
-                assert [d["balance"] for d in got if d] == [0, 1, 2]
-                assert await find_by_id(coll, "nobody", session) is None
-                assert finds.count == 1, "the preloaded documents came from the one find"
+        async with (
+            client.start_session() as session,
+            await session.start_transaction(),
+            batch_unit(session),
+        ):
+            finds.count = 0
+            await preload(coll, ["a0", "a1", "a2", "a1", "nobody"], session)
+            assert finds.count == 1
+            got = [await find_by_id(coll, f"a{i}", session) for i in range(3)]
+            assert [d["balance"] for d in got if d] == [0, 1, 2]
+            assert await find_by_id(coll, "nobody", session) is None
+            assert finds.count == 1, "the preloaded documents came from the one find"
 
-                await coll.update_one({"_id": "a1"}, {"$inc": {"balance": 10}}, session=session)
-                assert (await find_by_id(coll, "a1", session) or {})["balance"] == 11
-                assert finds.count == 2, "a document read a second time comes from the database"
+            await coll.update_one({"_id": "a1"}, {"$inc": {"balance": 10}}, session=session)
+            assert (await find_by_id(coll, "a1", session) or {})["balance"] == 11
+            assert finds.count == 2, "a document read a second time comes from the database"
 
-                await coll.update_one({"_id": "a2"}, {"$inc": {"balance": 5}}, session=session)
-                remember(coll, {"_id": "a2", "balance": 7})
-                assert (await find_by_id(coll, "a2", session) or {})["balance"] == 7
-                assert finds.count == 2, "a remembered write is read without a round trip"
+            await coll.update_one({"_id": "a2"}, {"$inc": {"balance": 5}}, session=session)
+            remember(coll, {"_id": "a2", "balance": 7})
+            assert (await find_by_id(coll, "a2", session) or {})["balance"] == 7
+            assert finds.count == 2, "a remembered write is read without a round trip"
         assert (await find_by_id(coll, "a2", None) or {})["balance"] == 7
         assert finds.count == 3, "outside a batch every read goes to the database"
+    finally:
+        await client.drop_database(coll.database.name)
+        await client.close()
+
+
+async def test_a_batchs_deferred_writes_land_once_folded_and_only_on_the_version_they_read(
+    infra: Infra,
+) -> None:
+    """Writes a repository defers in a batch transaction are made at its end in one bulk
+    write: two updates of one document become one (version + 2), an insert carries what was
+    set on it later; a document changed by someone else since it was read fails the batch
+    and nothing of it is written."""
+    client: pymongo.AsyncMongoClient[dict[str, Any]] = pymongo.AsyncMongoClient(infra.mongo_url)
+    coll = client[f"batch-writes-{uuid.uuid4().hex[:8]}"].sagas
+    await coll.insert_one({"_id": "s1", "version": 4, "state": "CONFIRMING"})
+    try:
+        async with (
+            client.start_session() as session,
+            await session.start_transaction(),
+            batch_unit(session),
+        ):
+            later = deferred(coll)
+            assert later is not None
+            read = await find_by_id(coll, "s1", session) or {}
+            later.update(read, {"state": "COMPENSATING"})
+            later.update({**read, "version": 5}, {"reason": "store said no"})
+            later.insert({"_id": "s2", "version": 0, "state": "CONFIRMING"})
+            later.update({"_id": "s2", "version": 0}, {"state": "CONFIRMED"})
+            assert await coll.count_documents({}, session=session) == 1, "not yet written"
+        assert await coll.find_one({"_id": "s1"}) == {
+            "_id": "s1",
+            "version": 6,
+            "state": "COMPENSATING",
+            "reason": "store said no",
+        }
+        assert await coll.find_one({"_id": "s2"}) == {
+            "_id": "s2",
+            "version": 1,
+            "state": "CONFIRMED",
+        }
+        assert deferred(coll) is None, "outside a batch a write is made at once"
+
+        with pytest.raises(StaleWrite):
+            async with (
+                client.start_session() as session,
+                await session.start_transaction(),
+                batch_unit(session),
+            ):
+                later = deferred(coll)
+                assert later is not None
+                later.insert({"_id": "s3", "version": 0, "state": "CONFIRMING"})
+                later.update({"_id": "s1", "version": 4}, {"state": "CANCELLED"})  # stale
+        assert await coll.find_one({"_id": "s3"}) is None
+        assert (await coll.find_one({"_id": "s1"}) or {})["state"] == "COMPENSATING"
     finally:
         await client.drop_database(coll.database.name)
         await client.close()
