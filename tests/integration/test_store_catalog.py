@@ -54,7 +54,10 @@ async def store(infra: Infra, auth: ServiceProcess) -> AsyncIterator[ServiceProc
 
 @pytest.fixture
 async def guest(store: ServiceProcess) -> AsyncIterator[Client]:
-    client = Client(store.url)
+    # two CI runs (of ~10) saw the store answer nothing for over a minute right after the
+    # 10,000-product insert below, late in the full suite; not reproduced alone or in the
+    # suite's tail. A slow answer fails these tests only after 2 minutes (see the note).
+    client = Client(store.url, timeout=120)
     yield client
     await client.close()
 
@@ -320,7 +323,7 @@ async def test_the_demo_catalog_generator_feeds_products_and_stock_through_the_t
         first_id=first,
         batch=8,
         store_url=store.url,
-        wait_seconds=30,
+        wait_seconds=120,
     )
     assert (report.products, report.stock_lines, report.last_id) == (30, 60, first + 29)
     cards = [await card_of(guest, pid) for pid in range(first, first + 30)]

@@ -8,12 +8,14 @@ import aiohttp
 
 
 class Client:
-    def __init__(self, base_url: str, headers: dict[str, str] | None = None) -> None:
+    def __init__(
+        self, base_url: str, headers: dict[str, str] | None = None, timeout: float = 30
+    ) -> None:
         self.base_url = base_url
         self.http = aiohttp.ClientSession(
             cookie_jar=aiohttp.CookieJar(unsafe=True),
             headers=headers or {},
-            timeout=aiohttp.ClientTimeout(total=30),
+            timeout=aiohttp.ClientTimeout(total=timeout),
         )
         self.last: aiohttp.ClientResponse | None = None
 
