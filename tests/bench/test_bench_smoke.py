@@ -7,16 +7,16 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import shutil
 import signal
 import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 from launcher.processes import ROOT
+from launcher.stack import pid_alive
+from tests.support.cli import cli_argv, cli_env
 
 LEVEL_KEYS = {
     "scenario",
@@ -37,16 +37,10 @@ LEVEL_KEYS = {
 def test_the_smoke_bench_reports_both_scenarios_with_no_error_and_the_invariants_hold():
     home = Path(tempfile.mkdtemp(prefix="sagashop-bench-"))
     out = home / "bench"
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if k not in ("SAGASHOP_KAFKA_BOOTSTRAP", "SAGASHOP_MONGO_URL")
-    }
-    env["SAGASHOP_HOME"] = str(home)
     run = subprocess.run(
-        [sys.executable, "-m", "launcher.cli", "bench", "--smoke", "--out", str(out)],
+        cli_argv("bench", "--smoke", "--out", str(out)),
         cwd=ROOT,
-        env=env,
+        env=cli_env(home),
         capture_output=True,
         text=True,
         timeout=240,
@@ -83,28 +77,14 @@ def test_the_smoke_bench_reports_both_scenarios_with_no_error_and_the_invariants
 
 
 def _bench(home: Path, out: Path) -> subprocess.Popen[str]:
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if k not in ("SAGASHOP_KAFKA_BOOTSTRAP", "SAGASHOP_MONGO_URL")
-    }
-    env["SAGASHOP_HOME"] = str(home)
     return subprocess.Popen(
-        [sys.executable, "-m", "launcher.cli", "bench", "--smoke", "--out", str(out)],
+        cli_argv("bench", "--smoke", "--out", str(out)),
         cwd=ROOT,
-        env=env,
+        env=cli_env(home),
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
     )
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    return True
 
 
 def test_a_second_bench_refuses_the_running_ones_files_and_sigterm_stops_everything_it_started():
@@ -128,11 +108,13 @@ def test_a_second_bench_refuses_the_running_ones_files_and_sigterm_stops_everyth
     said, _ = second.communicate(timeout=60)
     assert second.returncode == 2, said
     assert "another sagashop bench is running" in said
-    assert described.exists() and all(_alive(p) for p in pids), "the first run's files or processes"
+    assert described.exists() and all(pid_alive(p) for p in pids), (
+        "the first run's files or processes"
+    )
 
     first.send_signal(signal.SIGTERM)
     said, _ = first.communicate(timeout=60)
     assert first.returncode == 130, said[-3000:]
     assert "stopped" in said
-    assert not [p for p in pids if _alive(p)], "processes left running after SIGTERM"
+    assert not [p for p in pids if pid_alive(p)], "processes left running after SIGTERM"
     shutil.rmtree(home, ignore_errors=True)

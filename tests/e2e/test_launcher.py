@@ -8,39 +8,19 @@ import asyncio
 import json
 import os
 import signal
-import subprocess
-import sys
 import tempfile
 from pathlib import Path
 
-from launcher.processes import ROOT, ready_status
+from launcher.processes import ready_status
 from launcher.stack import available_services, available_simulators, pid_alive
+from tests.support.cli import sagashop, up_detached
 from tests.support.kafka import eventually
-
-
-def sagashop(home: Path, *args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if k not in ("SAGASHOP_KAFKA_BOOTSTRAP", "SAGASHOP_MONGO_URL")
-    }
-    env["SAGASHOP_HOME"] = str(home)
-    return subprocess.run(
-        [sys.executable, "-m", "launcher.cli", *args],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
 
 
 async def test_up_detached_runs_every_service_ready_restarts_a_dead_one_and_down_stops_all():
     home = Path(tempfile.mkdtemp(prefix="sagashop-up-"))
-    up = sagashop(home, "up", "--detach")
     try:
-        assert up.returncode == 0, up.stdout + up.stderr
-        stack = json.loads((home / "stack.json").read_text())
+        up, stack = up_detached(home)
         expected = {*available_services(), *available_simulators()}
         assert set(stack["services"]) == expected and stack["services"]
         assert stack["kafka"].startswith("127.0.0.1:") and stack["mongo"].startswith("mongodb://")
@@ -75,10 +55,8 @@ async def test_up_detached_runs_every_service_ready_restarts_a_dead_one_and_down
 
 async def test_a_sigkilled_launcher_leaves_no_service_broker_or_database_running():
     home = Path(tempfile.mkdtemp(prefix="sagashop-up-"))
-    up = sagashop(home, "up", "--detach")
     try:
-        assert up.returncode == 0, up.stdout + up.stderr
-        stack = json.loads((home / "stack.json").read_text())
+        _, stack = up_detached(home)
         children = [
             *(s["pid"] for s in stack["services"].values()),
             *(i["pid"] for i in stack["infra"].values()),

@@ -5,10 +5,12 @@ service waits for missing infrastructure instead of crashing."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import signal
 import sys
 import tempfile
 import uuid
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -117,6 +119,19 @@ async def test_a_fetched_batch_is_applied_in_one_transaction_and_a_redelivered_o
     assert commits < 20, commits
 
 
+@contextlib.asynccontextmanager
+async def _batch_transaction(
+    client: pymongo.AsyncMongoClient[dict[str, Any]],
+) -> AsyncIterator[pymongo.asynchronous.client_session.AsyncClientSession]:
+    """A transaction scoped as a consumer's batch (its reads and deferred writes)."""
+    async with (
+        client.start_session() as session,
+        await session.start_transaction(),
+        batch_unit(session),
+    ):
+        yield session
+
+
 class _Finds(pymongo.monitoring.CommandListener):
     def __init__(self) -> None:
         self.count = 0
@@ -144,11 +159,7 @@ async def test_a_batchs_handlers_read_their_documents_in_one_find_and_see_each_o
     coll = client[f"batch-reads-{uuid.uuid4().hex[:8]}"].accounts
     await coll.insert_many([{"_id": f"a{i}", "balance": i} for i in range(3)])
     try:
-        async with (
-            client.start_session() as session,
-            await session.start_transaction(),
-            batch_unit(session),
-        ):
+        async with _batch_transaction(client) as session:
             finds.count = 0
             await preload(coll, ["a0", "a1", "a2", "a1", "nobody"], session)
             assert finds.count == 1
@@ -183,11 +194,7 @@ async def test_a_batchs_deferred_writes_land_once_folded_and_only_on_the_version
     coll = client[f"batch-writes-{uuid.uuid4().hex[:8]}"].sagas
     await coll.insert_one({"_id": "s1", "version": 4, "state": "CONFIRMING"})
     try:
-        async with (
-            client.start_session() as session,
-            await session.start_transaction(),
-            batch_unit(session),
-        ):
+        async with _batch_transaction(client) as session:
             later = deferred(coll)
             assert later is not None
             read = await find_by_id(coll, "s1", session) or {}
@@ -210,11 +217,7 @@ async def test_a_batchs_deferred_writes_land_once_folded_and_only_on_the_version
         assert deferred(coll) is None, "outside a batch a write is made at once"
 
         with pytest.raises(StaleWrite):
-            async with (
-                client.start_session() as session,
-                await session.start_transaction(),
-                batch_unit(session),
-            ):
+            async with _batch_transaction(client) as session:
                 later = deferred(coll)
                 assert later is not None
                 later.insert({"_id": "s3", "version": 0, "state": "CONFIRMING"})
