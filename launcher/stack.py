@@ -94,6 +94,8 @@ def read_stack(state: Path | None = None) -> dict[str, Any] | None:
 
 
 def pid_alive(pid: int | None) -> bool:
+    """Whether `pid` still runs. An exited process nobody has reaped yet (a zombie: the child
+    of a SIGKILLed launcher, until init reaps it) does not run."""
     if not pid:
         return False
     try:
@@ -102,7 +104,13 @@ def pid_alive(pid: int | None) -> bool:
         return False
     except PermissionError:
         return True
-    return True
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
+        return False
+    except OSError:
+        return True  # no /proc here: the signal check is all there is
+    return stat.rsplit(")", 1)[-1].split()[0] not in ("Z", "X")
 
 
 class Stack:

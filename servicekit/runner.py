@@ -1,12 +1,16 @@
 """Runs a service: the edge first (so /health and /ready answer at once), then the database and
 the broker as soon as they answer, then the relay and the background loops, all on one event
-loop. SIGTERM/SIGINT: stop consuming, finish the in-flight handler, flush the relay, exit 0."""
+loop. SIGTERM/SIGINT: stop consuming, finish the in-flight handler, flush the relay, exit 0.
+A stop that cannot finish within `shutdown_grace_seconds` (a handler waiting for a database that
+is gone, a broker that no longer answers) is given up: the process exits 1 at once, which is
+safe because a crash at any instant loses nothing and applies nothing twice."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import logging
+import os
 import signal
 from collections.abc import Awaitable, Callable
 
@@ -24,10 +28,21 @@ def run(build: Callable[[], Service]) -> None:
     service = build()
     s = service.settings
     setup_logging(service.name, s.log_level, s.log_json)
-    asyncio.run(serve(service))
+    asyncio.run(serve(service, give_up=_exit_now))
 
 
-async def serve(service: Service, stop: asyncio.Event | None = None) -> None:
+def _exit_now() -> None:
+    logging.shutdown()
+    os._exit(1)
+
+
+async def serve(
+    service: Service,
+    stop: asyncio.Event | None = None,
+    give_up: Callable[[], None] | None = None,
+) -> bool:
+    """Run until `stop` (or SIGTERM/SIGINT); True when the stop finished within the grace
+    period, else `give_up()` is called (the process entry point exits there) and False."""
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -40,11 +55,29 @@ async def serve(service: Service, stop: asyncio.Event | None = None) -> None:
     tasks: list[asyncio.Task[None]] = []
     starter = asyncio.create_task(start(service, tasks))
     await stop.wait()
-    log.info("stopping")
+    grace = s.shutdown_grace_seconds
+    log.info("stopping (at most %.0fs)", grace)
+    try:
+        async with asyncio.timeout(grace):
+            await _stop(service, starter, tasks, runner)
+    except TimeoutError:
+        log.error("could not stop within %.0fs (database or broker gone?): exiting now", grace)
+        if give_up is not None:
+            give_up()
+        return False
+    log.info("stopped")
+    return True
+
+
+async def _stop(
+    service: Service,
+    starter: asyncio.Task[None],
+    tasks: list[asyncio.Task[None]],
+    runner: web.AppRunner,
+) -> None:
     service.ready.clear()
     starter.cancel()
-    with contextlib.suppress(BaseException):
-        await starter
+    await asyncio.gather(starter, return_exceptions=True)  # its cancellation, not ours
     await service.broker.stop()  # stops consuming; in-flight handlers finish first
     await service.outbox.flush()
     for task in tasks:
@@ -54,7 +87,6 @@ async def serve(service: Service, stop: asyncio.Event | None = None) -> None:
     for close in service.shutdown:
         await close()
     await service.mongo.close()
-    log.info("stopped")
 
 
 async def start(service: Service, tasks: list[asyncio.Task[None]]) -> None:

@@ -40,6 +40,9 @@ class ServiceSettings(BaseSettings):
     handler_attempts: int = 5
     # how long to wait for the database before a request or handler gives up (seconds)
     mongo_timeout_seconds: float = 5.0
+    # SIGTERM: how long a graceful stop may take before the process exits without finishing it
+    # (the launcher SIGKILLs after 15 s; a crash is safe, only slower to recover from)
+    shutdown_grace_seconds: float = 10.0
     # fault injection for crash tests: a comma list of servicekit.faults points
     faults: str = ""
 

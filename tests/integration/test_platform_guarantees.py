@@ -9,6 +9,7 @@ import contextlib
 import signal
 import sys
 import tempfile
+import time
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -294,6 +295,44 @@ async def test_sigterm_stops_a_service_cleanly_with_exit_code_0(
     bank, _, _, _ = await demo_pair(infra, spawn)
     assert await asyncio.to_thread(bank.terminate) == 0
     assert "stopped" in bank.log_tail()
+
+
+async def test_sigterm_exits_within_the_grace_period_when_a_handler_waits_for_a_dead_database(
+    spawn: SpawnService,
+) -> None:
+    # a SIGKILLed launcher takes the broker and the database down with the services: a handler
+    # left waiting for the database must not keep its service alive after SIGTERM
+    state = Path(tempfile.mkdtemp(prefix="sagashop-gone-"))
+    gone = EmbeddedInfra(state, kafka_server(state, free_port()), mongo_server(state, free_port()))
+    await gone.start()
+    try:
+        deposits = f"demo.gone.{uuid.uuid4().hex[:8]}"
+        await make_topics(gone.kafka_bootstrap, deposits, deposits + ".out")
+        bank = spawn(
+            DEMO,
+            env={
+                "SAGASHOP_KAFKA_BOOTSTRAP": gone.kafka_bootstrap,
+                "SAGASHOP_MONGO_URL": gone.mongo_url,
+                "SAGASHOP_SHUTDOWN_GRACE_SECONDS": "3",
+                "DEMO_IN": deposits,
+                "DEMO_OUT": deposits + ".out",
+            },
+        )
+        await bank.wait_ready()
+        gone.mongo.kill()
+        await publish(gone.kafka_bootstrap, deposits, {"accountId": "a", "amount": 1}, key="a")
+        await eventually(lambda: _log_has(bank, "waiting for the database to apply"))
+
+        started = time.monotonic()
+        code = await asyncio.to_thread(bank.terminate, 30.0)  # SIGKILL only after 30 s
+        assert code == 1 and time.monotonic() - started < 10
+        assert "could not stop within 3s" in bank.log_tail()
+    finally:
+        gone.stop()
+
+
+async def _log_has(proc: Any, text: str) -> bool:
+    return text in proc.log_tail(200)
 
 
 ABANDON = """
