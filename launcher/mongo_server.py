@@ -17,14 +17,23 @@ the shop got slower the longer it ran (a notification update took 38 ms at 1,400
 notifications). mongod answers them from the `_id` index. The patch below does the same: a
 filter with an equality on `_id` takes its candidates from the primary key (at most one
 document) and SecantusDB's own matcher then applies the whole filter, as it does for every
-index lookup. Nothing else changes; `explain` reports the `_id_` index for them."""
+index lookup. Nothing else changes; `explain` reports the `_id_` index for them.
+
+And a TTL fix: SecantusDB's TTL monitor (every 60 s, as mongod's) decoded EVERY document of
+every collection with a TTL index, under the storage lock, to find the expired ones. Every
+service's inbox has one (a handled message is remembered for 7 days), so the sweep grew with
+every message ever handled and stalled the whole database once a minute (1 s at 50,000
+inbox entries on our machines; a shop keeping a week of messages would stall for minutes).
+mongod's monitor deletes through the TTL index instead: the patch below does the same, with
+SecantusDB's own deleteMany path (index candidates, oplog entries, per-collection lock)."""
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 from secantus import cli
@@ -64,8 +73,55 @@ def install_planner_fix() -> None:
             setattr(Storage, name, _by_id_first(pick))
 
 
+# the earliest date a TTL index can hold: a lower bound keeps the index walk off the entries of
+# documents without the field (indexed as null, before every date), which never expire
+EARLIEST = dt.datetime(1, 1, 1, tzinfo=dt.UTC)
+
+
+def ttl_filters(storage: Storage, db: str, coll: str, now: dt.datetime) -> Iterator[dict[str, Any]]:
+    """One filter per TTL index of `coll`: what has expired by `now` (mongod's rules: a
+    single-field index, not `_id`, a date older than now - expireAfterSeconds, within the
+    index's partial filter)."""
+    for _name, key_spec, opts in storage._iter_indexes(db, coll):
+        ttl = opts.get("expireAfterSeconds")
+        if isinstance(ttl, bool) or not isinstance(ttl, int | float) or not 0 <= ttl < 1e12:
+            continue
+        if len(key_spec) != 1:
+            continue
+        field, direction = next(iter(key_spec.items()))
+        if field == "_id" or isinstance(direction, bool) or not isinstance(direction, int | float):
+            continue
+        expired: dict[str, Any] = {
+            field: {"$gte": EARLIEST, "$lt": now - dt.timedelta(seconds=ttl)}
+        }
+        partial = opts.get("partialFilterExpression")
+        yield (
+            {"$and": [expired, dict(partial)]}
+            if isinstance(partial, Mapping) and partial
+            else expired
+        )
+
+
+def prune_ttl_by_index(self: Storage, db: str, coll: str, *, now: dt.datetime | None = None) -> int:
+    """Storage.prune_ttl through the TTL indexes: reads only what has expired."""
+    when = now or dt.datetime.now(dt.UTC)
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=dt.UTC)
+    return sum(self.delete_matching(db, coll, f) for f in list(ttl_filters(self, db, coll, when)))
+
+
+def install_ttl_fix() -> None:
+    """The TTL monitor deletes through its indexes; a SecantusDB without the internals it uses
+    is left as it is (tests/integration/test_embedded_ttl.py says whether it needs the fix)."""
+    if not all(hasattr(Storage, n) for n in ("prune_ttl", "_iter_indexes", "delete_matching")):
+        print("launcher.mongo_server: SecantusDB's storage has changed; TTL fix skipped")
+        return
+    Storage.prune_ttl = prune_ttl_by_index
+
+
 def main() -> int:
     install_planner_fix()
+    install_ttl_fix()
     lifetime = float(os.environ.get(LIFETIME_ENV, DEFAULT_LIFETIME_SECONDS))
     cli.SecantusDBServer = functools.partial(
         SecantusDBServer, transaction_lifetime_seconds=lifetime
