@@ -10,7 +10,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime, timedelta
 
-from pymongo import ASCENDING, DESCENDING
+from pymongo import ASCENDING, DESCENDING, UpdateOne
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
 
@@ -122,12 +122,13 @@ class Notifications:
         cursor = self.collection.find({"dueAt": due_by(now)}).sort("dueAt", 1).limit(limit)
         return [from_doc(doc) for doc in await cursor.to_list()]
 
-    async def claim(self, notification_id: str, now: datetime, lease: timedelta) -> str | None:
-        """Take the notification for one send attempt; returns the claim token, or None when
-        another sender took it first (its lease moved `dueAt` into the future)."""
+    async def claim(self, ids: list[str], now: datetime, lease: timedelta) -> tuple[str, set[str]]:
+        """Take these notifications for one send attempt each, in one write: the claim token
+        and the ids this sender got (one another sender took first is not due any more: its
+        lease moved `dueAt` into the future)."""
         token = uuid.uuid4().hex
-        result = await self.collection.update_one(
-            {"_id": notification_id, "dueAt": {"$lte": now}},
+        result = await self.collection.update_many(
+            {"_id": {"$in": ids}, "dueAt": due_by(now)},
             {
                 "$set": {
                     "status": Status.SENDING.value,
@@ -138,14 +139,24 @@ class Notifications:
                 "$inc": {"attempts": 1},
             },
         )
-        return token if result.modified_count == 1 else None
+        if result.modified_count == len(ids):
+            return token, set(ids)
+        mine = self.collection.find({"_id": {"$in": ids}, "claim": token}, {"_id": 1})
+        return token, {doc["_id"] async for doc in mine}
 
-    async def record(self, notification_id: str, token: str, outcome: Outcome) -> bool:
-        """Store the attempt's outcome, unless the claim was lost to another sender."""
-        result = await self.collection.update_one(
-            {"_id": notification_id, "claim": token}, outcome_update(outcome)
+    async def record(self, token: str, outcomes: dict[str, Outcome]) -> int:
+        """Store the attempts' outcomes in one write, except where the claim was lost to
+        another sender (its lease ran out); how many were stored."""
+        if not outcomes:
+            return 0
+        result = await self.collection.bulk_write(
+            [
+                UpdateOne({"_id": notification_id, "claim": token}, outcome_update(outcome))
+                for notification_id, outcome in outcomes.items()
+            ],
+            ordered=False,
         )
-        return result.modified_count == 1
+        return result.modified_count
 
     async def get(self, notification_id: str) -> Notification | None:
         doc = await self.collection.find_one({"_id": notification_id}, PUBLIC)

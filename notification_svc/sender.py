@@ -77,24 +77,37 @@ class Sender:
                 await asyncio.sleep(self.poll_seconds)
 
     async def send_due(self) -> int:
+        """Claim what is due in one write, send it all at once, record the outcomes in one
+        write; how many were due."""
         due = await self.notifications.due(self.clock(), self.batch)
-        results = await asyncio.gather(*(self.send_one(n) for n in due), return_exceptions=True)
-        for n, result in zip(due, results, strict=True):
-            if isinstance(result, Exception):
+        if not due:
+            return 0
+        token, mine = await self.notifications.claim([n.id for n in due], self.clock(), self.lease)
+        claimed = [replace(n, attempts=n.attempts + 1) for n in due if n.id in mine]
+        results = await asyncio.gather(
+            *(deliver(n, self.channels, self.policy, self.clock, self.timeout) for n in claimed),
+            return_exceptions=True,
+        )
+        outcomes: dict[str, Outcome] = {}
+        for n, result in zip(claimed, results, strict=True):
+            if isinstance(result, BaseException):
                 # its claim runs out and another attempt picks it up
                 log.warning("sending notification %s failed: %r", n.id, result)
+                continue
+            if isinstance(result, Sent):
+                faults.point("notification.after_send")
+            outcomes[n.id] = result
+        recorded = await self.notifications.record(token, outcomes)
+        if recorded < len(outcomes):  # a send outlived its lease and another sender took it
+            log.warning(
+                "%d of %d outcomes not recorded: claims lost",
+                len(outcomes) - recorded,
+                len(outcomes),
+            )
+        for n in claimed:
+            if n.id in outcomes and recorded == len(outcomes):
+                report(n, outcomes[n.id])
         return len(due)
-
-    async def send_one(self, n: Notification) -> None:
-        token = await self.notifications.claim(n.id, self.clock(), self.lease)
-        if token is None:
-            return
-        n = replace(n, attempts=n.attempts + 1)
-        outcome = await deliver(n, self.channels, self.policy, self.clock, self.timeout)
-        if isinstance(outcome, Sent):
-            faults.point("notification.after_send")
-        if await self.notifications.record(n.id, token, outcome):
-            report(n, outcome)
 
 
 def report(n: Notification, outcome: Outcome) -> None:
