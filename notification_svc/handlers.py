@@ -4,6 +4,9 @@ the sender sends them."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
+
+from pymongo.asynchronous.client_session import AsyncClientSession
 
 from notification_svc import domain, orders
 from notification_svc.domain import Clock
@@ -33,18 +36,24 @@ def register(service: Service, clock: Clock) -> None:
         notification = domain.account_notification(msg, tx.cause.message_id, clock())
         await Notifications(tx.db).add(notification, tx.session)
 
+    async def load(
+        messages: Sequence[SagaNotification | PaymentNotification | DeliveryNotification],
+        session: AsyncClientSession,
+    ) -> None:
+        await Accounts(service.db).preload([m.username for m in messages], session)
+
     async def address(tx: Tx, username: str, channel: Channel) -> str | None:
         return (await Accounts(tx.db).channels(username, tx.session)).get(channel.value)
 
     async def queue(tx: Tx, n: domain.Notification) -> None:
         await Notifications(tx.db).add(n, tx.session)
 
-    @service.subscribe(topics.SAGA_NOTIFICATIONS, SagaNotification)
+    @service.subscribe(topics.SAGA_NOTIFICATIONS, SagaNotification, load)
     async def saga_outcome(msg: SagaNotification, tx: Tx) -> None:
         email = await address(tx, msg.username, Channel.EMAIL)
         await queue(tx, orders.outcome(msg, email, clock()))
 
-    @service.subscribe(topics.PAYMENT_NOTIFICATIONS, PaymentNotification)
+    @service.subscribe(topics.PAYMENT_NOTIFICATIONS, PaymentNotification, load)
     async def payment_result(msg: PaymentNotification, tx: Tx) -> None:
         assert tx.cause is not None
         email = await address(tx, msg.username, Channel.EMAIL)
@@ -54,7 +63,7 @@ def register(service: Service, clock: Clock) -> None:
     async def order_status(msg: OrderNotification, tx: Tx) -> None:
         await queue(tx, orders.order_status(msg, clock()))
 
-    @service.subscribe(topics.DELIVERY_NOTIFICATIONS, DeliveryNotification)
+    @service.subscribe(topics.DELIVERY_NOTIFICATIONS, DeliveryNotification, load)
     async def delivery(msg: DeliveryNotification, tx: Tx) -> None:
         assert tx.cause is not None
         phone = await address(tx, msg.username, Channel.SMS)

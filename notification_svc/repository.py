@@ -8,6 +8,7 @@ on it finds all work that is due.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 
 from pymongo import ASCENDING, DESCENDING, UpdateOne
@@ -25,6 +26,7 @@ from notification_svc.domain import (
 )
 from schemas.notification import Channel
 from servicekit.mongo import Doc, due_by
+from servicekit.unit import find_by_id, preload, remember
 
 ACCOUNTS = "accounts"
 NOTIFICATIONS = "notifications"
@@ -94,9 +96,15 @@ class Accounts:
         )
         return result.upserted_id is not None
 
+    async def preload(self, usernames: Iterable[str], session: AsyncClientSession) -> None:
+        """Read these users' accounts in one find for the handlers of a batch."""
+        await preload(self.collection, usernames, session)
+
     async def channels(self, username: str, session: AsyncClientSession) -> dict[str, str]:
         """The user's addresses by channel (empty if they have no account here)."""
-        doc = await self.collection.find_one({"_id": username}, session=session)
+        doc = await find_by_id(self.collection, username, session)
+        if doc is not None:
+            remember(self.collection, doc)  # read-only here: the next message may read it too
         return dict(doc["channels"]) if doc else {}
 
 

@@ -7,12 +7,14 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections import Counter
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
 from launcher.processes import ServiceProcess
 from schemas import topics
+from schemas.saga import SagaNotification, SagaResponse
 from tests.conftest import SpawnService
 from tests.support.accounts import (
     BILLING,
@@ -24,7 +26,7 @@ from tests.support.accounts import (
     start_notification,
 )
 from tests.support.infra import Infra
-from tests.support.kafka import eventually
+from tests.support.kafka import eventually, publish_all
 
 
 @pytest.fixture
@@ -142,3 +144,50 @@ async def test_a_sender_killed_between_sending_an_sms_and_recording_it_does_not_
     await asyncio.sleep(1.5)
     assert_no_phone_got_two_sms(outbox)
     assert len(sent_to(outbox, user["phone"])) == 1
+
+
+async def test_order_outcomes_fetched_in_one_batch_each_email_their_own_user_once(
+    infra: Infra, spawn: SpawnService, mongo, outbox: Path
+) -> None:
+    notification = start_notification(spawn, outbox)
+    await notification.wait_ready()
+    users = [new_user() for _ in range(3)]
+    for user in users:
+        await register(infra, user)
+    for user in users:  # their notification accounts (and addresses) exist
+        await sent_greeting(mongo, notification, user["username"])
+
+    now = datetime.now(UTC)
+    orders = {  # the first user has two orders in the batch: its account is read for both
+        f"o-{uuid.uuid4().hex[:8]}": (user, response)
+        for user, response in [
+            (users[0], SagaResponse.SUCCESS),
+            (users[0], SagaResponse.FAIL),
+            (users[1], SagaResponse.SUCCESS),
+            (users[2], SagaResponse.FAIL),
+        ]
+    }
+    batch = [
+        (
+            order_id,
+            SagaNotification(
+                order_id=order_id, username=user["username"], response=response, timestamp=now
+            ).to_wire(),
+            str(uuid.uuid4()),
+        )
+        for order_id, (user, response) in orders.items()
+    ]
+    await publish_all(infra.kafka_bootstrap, topics.SAGA_NOTIFICATIONS.name, batch)
+
+    def emails() -> list[dict[str, str]]:
+        return [line for line in sent(outbox, "email") if "Order o-" in line["body"]]
+
+    await eventually(lambda: asyncio.sleep(0, result=len(emails()) >= len(orders)), timeout=30)
+    await asyncio.sleep(1.0)  # nothing more comes
+    got = {(line["to"], line["subject"], line["body"].split()[1]) for line in emails()}
+    assert len(emails()) == len(orders)
+    subjects = {
+        SagaResponse.SUCCESS: "Your order is confirmed",
+        SagaResponse.FAIL: "Your order was cancelled",
+    }
+    assert got == {(u["email"], subjects[r], order_id) for order_id, (u, r) in orders.items()}
