@@ -11,7 +11,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Sequence
 from functools import partial
+
+from pymongo.asynchronous.client_session import AsyncClientSession
 
 from delivery_svc import domain
 from delivery_svc.repository import Session
@@ -76,7 +79,10 @@ async def reverse(desk: SlotDesk, msg: ConfirmationRequest, session: Session) ->
 
 
 def register(service: Service, desk: SlotDesk) -> None:
-    @service.subscribe(topics.DELIVERY_CONFIRMATIONS, ConfirmationRequest)
+    async def load(messages: Sequence[ConfirmationRequest], session: AsyncClientSession) -> None:
+        await desk.repo.preload([m.order_id for m in messages], session)
+
+    @service.subscribe(topics.DELIVERY_CONFIRMATIONS, ConfirmationRequest, load)
     async def on_request(msg: ConfirmationRequest, tx: Tx) -> None:
         if msg.confirmator is not Confirmator.DELIVERY:
             log.warning("%s request for %s ignored", msg.confirmator, msg.order_id)

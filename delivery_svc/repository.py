@@ -23,6 +23,7 @@ from delivery_svc.slots import Hold, Slot, Window
 from schemas.delivery_http import CaseStatus, DeliveryKind, HoldStatus
 from servicekit.errors import StaleWrite
 from servicekit.mongo import Doc
+from servicekit.unit import find_by_id, preload
 
 Session = AsyncClientSession | None
 # expired quotes are kept a day: a CONFIRM may still check the price the customer accepted
@@ -190,8 +191,13 @@ class Repository:
         )
 
     # -- holds ---------------------------------------------------------------------------
+    async def preload(self, order_ids: list[str], session: AsyncClientSession) -> None:
+        """The holds and cases a batch of saga requests is about, one read each."""
+        await preload(self.holds, order_ids, session)
+        await preload(self.cases, order_ids, session)
+
     async def hold(self, order_id: str, session: Session = None) -> Hold | None:
-        doc = await self.holds.find_one({"_id": order_id}, session=session)
+        doc = await find_by_id(self.holds, order_id, session)
         return to_hold(doc) if doc else None
 
     async def save_hold(self, old: Hold | None, new: Hold, now: datetime, session: Session) -> Hold:
@@ -236,7 +242,7 @@ class Repository:
 
     # -- cases ---------------------------------------------------------------------------
     async def case(self, order_id: str, session: Session = None) -> Case | None:
-        doc = await self.cases.find_one({"_id": order_id}, session=session)
+        doc = await find_by_id(self.cases, order_id, session)
         return to_case(doc) if doc else None
 
     async def insert_case(self, case: Case, now: datetime, session: Session) -> None:

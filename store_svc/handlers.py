@@ -6,7 +6,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Sequence
 from functools import partial
+
+from pymongo.asynchronous.client_session import AsyncClientSession
 
 from schemas import topics
 from schemas.catalog import ProductFeedMessage, StockLevel
@@ -47,7 +50,10 @@ def register(keeper: StockKeeper) -> None:
                 line["reserved"],
             )
 
-    @service.subscribe(topics.STORE_CONFIRMATIONS, ConfirmationRequest)
+    async def load(messages: Sequence[ConfirmationRequest], session: AsyncClientSession) -> None:
+        await keeper.reservations.preload([m.order_id for m in messages], session)
+
+    @service.subscribe(topics.STORE_CONFIRMATIONS, ConfirmationRequest, load)
     async def on_saga(msg: ConfirmationRequest, tx: Tx) -> None:
         if msg.confirmator is not Confirmator.STORE:
             log.warning("%s request for %s on the store topic: ignored", msg.confirmator, msg)

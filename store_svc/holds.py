@@ -8,12 +8,14 @@ from datetime import datetime
 from typing import Any
 
 from pymongo import ASCENDING
+from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
 from schemas.catalog_http import PickingStatus, ReservationStatus
 from servicekit.errors import StaleWrite
 from servicekit.mongo import Doc
+from servicekit.unit import find_by_id, preload
 from store_svc.repository import Session, inserted_or_stale
 
 
@@ -25,7 +27,11 @@ class Reservations:
         await self.coll.create_index([("status", ASCENDING), ("expiresAt", ASCENDING)])
 
     async def get(self, order_id: str, session: Session = None) -> Doc | None:
-        return await self.coll.find_one({"_id": order_id}, session=session)
+        return await find_by_id(self.coll, order_id, session)
+
+    async def preload(self, order_ids: list[str], session: AsyncClientSession) -> None:
+        """The reservations a batch of saga requests is about, in one read."""
+        await preload(self.coll, order_ids, session)
 
     async def put(self, doc: Doc, replacing: Doc | None, session: Session) -> None:
         """Insert `doc`, or replace `replacing` if it has not changed since it was read."""

@@ -15,10 +15,11 @@ from typing import Any
 import pytest
 
 from launcher.processes import ServiceProcess
+from schemas import topics
 from tests.conftest import SpawnService, start_service
 from tests.support.http import Client
 from tests.support.infra import Infra
-from tests.support.kafka import eventually
+from tests.support.kafka import eventually, publish_all
 from tests.support.store import (
     ask_store,
     feed_product,
@@ -407,3 +408,31 @@ async def test_confirm_without_stock_fails_with_the_reason_and_answers_the_same_
     reason = f"Not enough stock: product {pid} (requested 3, available 2)"
     assert [(r["response"], r["reason"]) for r in replies] == [("FAIL", reason)] * 2
     assert await totals(admin, pid) == {"onHand": 2, "reserved": 0, "booked": 0, "available": 2}
+
+
+async def test_a_confirm_and_a_reverse_fetched_in_one_batch_book_then_give_back_each_order(
+    infra: Infra, shopper: Client, admin: Client
+) -> None:
+    # the batch's handlers share one transaction and read the reservations it preloaded: the
+    # REVERSE must see what the CONFIRM before it just booked, not the pre-reservation
+    pid = await stocked(infra, shopper, {"msk": 6})
+    held = [order((pid, 2)) for _ in range(2)]
+    for each in held:
+        assert (await shopper.post("/reservations", each))[0] == 201
+    first, second = (h["orderId"] for h in held)
+    batch = [
+        (first, saga_request(first, "CONFIRM", [(pid, 2)]), str(uuid.uuid4())),
+        (second, saga_request(second, "CONFIRM", [(pid, 2)]), str(uuid.uuid4())),
+        (first, saga_request(first, "REVERSE", [(pid, 2)]), str(uuid.uuid4())),
+    ]
+    await publish_all(infra.kafka_bootstrap, topics.STORE_CONFIRMATIONS.name, batch)
+
+    replies = await replies_for(infra.kafka_bootstrap, first, expect=2)
+    assert [(r["requestType"], r["response"]) for r in replies] == [
+        ("CONFIRM", "SUCCESS"),
+        ("REVERSE", "SUCCESS"),
+    ]
+    assert await totals(admin, pid) == {"onHand": 4, "reserved": 0, "booked": 2, "available": 4}
+    assert (await shopper.get(f"/reservations/{first}"))[1]["status"] == "REVERSED"
+    assert (await shopper.get(f"/reservations/{second}"))[1]["status"] == "BOOKED"
+    assert (await admin.get(f"/picking/{first}"))[1]["status"] == "cancelled"
