@@ -98,15 +98,13 @@ class Sender:
                 faults.point("notification.after_send")
             outcomes[n.id] = result
         recorded = await self.notifications.record(token, outcomes)
-        if recorded < len(outcomes):  # a send outlived its lease and another sender took it
-            log.warning(
-                "%d of %d outcomes not recorded: claims lost",
-                len(outcomes) - recorded,
-                len(outcomes),
-            )
-        for n in claimed:
-            if n.id in outcomes and recorded == len(outcomes):
-                report(n, outcomes[n.id])
+        if recorded == len(outcomes):
+            for n in claimed:
+                if n.id in outcomes:
+                    report(n, outcomes[n.id])
+        else:  # a send outlived its lease and another sender took that notification over
+            lost = len(outcomes) - recorded
+            log.warning("%d of %d outcomes not recorded: claims lost", lost, len(outcomes))
         return len(due)
 
 
