@@ -71,16 +71,23 @@ def _by_id_first(pick: Callable[..., Any]) -> Callable[..., Any]:
     return by_id_first
 
 
+def has_internals(fix: str, *needs: tuple[object, tuple[str, ...]]) -> bool:
+    """Whether SecantusDB still has the internals `fix` wraps; if not, the fix is skipped with
+    a line on stderr (and its test in tests/integration says whether it is still needed)."""
+    missing = [name for obj, names in needs for name in names if not hasattr(obj, name)]
+    if missing:
+        print(f"launcher.mongo_server: SecantusDB has no {', '.join(missing)}; {fix} skipped")
+    return not missing
+
+
 def install_planner_fix() -> None:
-    """Lookups (reads and writes) and `explain` both pick by `_id` first. A SecantusDB without
-    these pickers is left as it is (tests/integration/test_query_plans.py says whether it
-    needs the fix)."""
-    for name in ("_try_index_id_keys", "_pick_index_for_filter"):
-        pick = getattr(Storage, name, None)
-        if pick is None:
-            print(f"launcher.mongo_server: SecantusDB has no {name}; planner fix skipped")
-        elif not hasattr(pick, "__wrapped__"):
-            setattr(Storage, name, _by_id_first(pick))
+    """Lookups (reads and writes) and `explain` both pick by `_id` first."""
+    pickers = ("_try_index_id_keys", "_pick_index_for_filter")
+    if has_internals("planner fix", (Storage, pickers)):
+        for name in pickers:
+            pick = getattr(Storage, name)
+            if not hasattr(pick, "__wrapped__"):
+                setattr(Storage, name, _by_id_first(pick))
 
 
 # the earliest date a TTL index can hold: a lower bound keeps the index walk off the entries of
@@ -121,25 +128,29 @@ def prune_ttl_by_index(self: Storage, db: str, coll: str, *, now: dt.datetime | 
 
 
 def install_ttl_fix() -> None:
-    """The TTL monitor deletes through its indexes; a SecantusDB without the internals it uses
-    is left as it is (tests/integration/test_embedded_database.py says whether it needs the fix)."""
-    if not all(hasattr(Storage, n) for n in ("prune_ttl", "_iter_indexes", "delete_matching")):
-        print("launcher.mongo_server: SecantusDB's storage has changed; TTL fix skipped")
-        return
-    Storage.prune_ttl = prune_ttl_by_index
+    """The TTL monitor deletes through its indexes."""
+    if has_internals("TTL fix", (Storage, ("prune_ttl", "_iter_indexes", "delete_matching"))):
+        Storage.prune_ttl = prune_ttl_by_index
 
 
 PRUNE_EVERY_SECONDS = 0.5
 FORGET_FINISHED_AFTER_SECONDS = 60.0
 
 
+def prune_now(registry: Any) -> float | None:
+    """The time, when `registry` is due for its housekeeping walk (at most every 0.5 s)."""
+    now: float = registry._time()
+    if now < getattr(registry, "_next_prune", 0.0):
+        return None
+    registry._next_prune = now + PRUNE_EVERY_SECONDS
+    return now
+
+
 def prune_transactions(self: TransactionRegistry) -> int:
     """TransactionRegistry._prune_locked (called with its lock held, from every statement):
-    abort transactions idle past the lifetime, forget finished ones; at most every 0.5 s."""
-    now = self._time()
-    if now < getattr(self, "_next_prune", 0.0):
+    abort transactions idle past the lifetime, forget finished ones."""
+    if (now := prune_now(self)) is None:
         return 0
-    self._next_prune = now + PRUNE_EVERY_SECONDS
     idle_since, forget_since = now - self._lifetime, now - FORGET_FINISHED_AFTER_SECONDS
     reaped = 0
     for lsid, txn in list(self._txns.items()):
@@ -156,11 +167,9 @@ def prune_transactions(self: TransactionRegistry) -> int:
 
 def prune_sessions(self: SessionRegistry) -> int:
     """SessionRegistry._prune_locked (from every command that names a session): drop sessions
-    idle past 30 minutes; at most every 0.5 s."""
-    now = self._time()
-    if now < getattr(self, "_next_prune", 0.0):
+    idle past 30 minutes."""
+    if (now := prune_now(self)) is None:
         return 0
-    self._next_prune = now + PRUNE_EVERY_SECONDS
     stale = [lsid for lsid, at in self._sessions.items() if at < now - self._idle_ttl]
     for lsid in stale:
         del self._sessions[lsid]
@@ -168,18 +177,16 @@ def prune_sessions(self: SessionRegistry) -> int:
 
 
 def install_registry_fix() -> None:
-    """Both registries prune at most every 0.5 s; a SecantusDB whose registries look different
-    is left as it is (tests/integration/test_embedded_database.py says whether it needs the fix)."""
-    needs = {
-        TransactionRegistry: ("_prune_locked", "_txns", "_lifetime", "_rollback_quietly"),
-        SessionRegistry: ("_prune_locked", "_sessions", "_idle_ttl"),
-    }
-    probe = {TransactionRegistry: TransactionRegistry(), SessionRegistry: SessionRegistry()}
-    if not all(hasattr(probe[cls], a) for cls, attrs in needs.items() for a in attrs):
-        print("launcher.mongo_server: SecantusDB's registries have changed; their fix skipped")
-        return
-    TransactionRegistry._prune_locked = prune_transactions
-    SessionRegistry._prune_locked = prune_sessions
+    """Both registries prune at most every 0.5 s (their attributes are per instance: probed on
+    fresh ones)."""
+    transactions = (
+        TransactionRegistry(),
+        ("_prune_locked", "_txns", "_lifetime", "_time", "_rollback_quietly"),
+    )
+    sessions = (SessionRegistry(), ("_prune_locked", "_sessions", "_idle_ttl", "_time"))
+    if has_internals("registry fix", transactions, sessions):
+        TransactionRegistry._prune_locked = prune_transactions
+        SessionRegistry._prune_locked = prune_sessions
 
 
 def main() -> int:
