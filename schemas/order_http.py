@@ -9,9 +9,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import ConfigDict, Field
+from pydantic import ConfigDict, EmailStr, Field
 
 from schemas.base import MAX_ORDER_ITEMS, Money, NonEmptyStr, NonNegativeInt, WireModel
+from schemas.billing import GIFT_CARD_MAX, GIFT_CARD_MIN, GiftCardDesign
 from schemas.order import OrderStatus
 from schemas.saga import DeliveryChoice
 
@@ -85,8 +86,33 @@ class HistoryEntry(WireModel):
     reason: str | None = None
 
 
+class GiftCardOrderRequest(WireModel):
+    """`POST /gift-card-orders` (header `Idempotency-Key` recommended): an order for one gift
+    card of `amount` kopecks (500 ₽ to 50 000 ₽) for the donee, AWAITING_PAYMENT at once and
+    paid through payment_svc's `POST /pay` like any order; once paid, billing issues the card,
+    the donee gets its activation code by e-mail and the order is COMPLETED."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    donee_name: Annotated[str, Field(min_length=1, max_length=100)]
+    donee_email: EmailStr
+    amount: Annotated[int, Field(ge=GIFT_CARD_MIN, le=GIFT_CARD_MAX, strict=True)]
+    design: GiftCardDesign = GiftCardDesign.CLASSIC
+
+
+class GiftCardView(WireModel):
+    """What a gift-card order buys; `giftCardNumber` once the card is issued."""
+
+    donee_name: str
+    donee_email: str
+    amount: Money
+    design: GiftCardDesign
+    gift_card_number: str | None = None
+
+
 class OrderView(WireModel):
     id: str
+    kind: str = "GOODS"  # GOODS | GIFT_CARD
     status: OrderStatus
     version: int
     order_items: tuple[PositionView, ...]
@@ -102,6 +128,7 @@ class OrderView(WireModel):
     expires_at: datetime | None = None
     created_at: datetime
     history: tuple[HistoryEntry, ...] = ()
+    gift_card: GiftCardView | None = None
 
 
 class OrderPage(WireModel):

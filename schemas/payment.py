@@ -30,6 +30,14 @@ class PaymentRequestType(StrEnum):
     REVERSE = "REVERSE"
 
 
+class PaymentPurpose(StrEnum):
+    """What a payment pays for."""
+
+    ORDER = "ORDER"  # an order of goods
+    GIFT_CARD = "GIFT_CARD"  # a gift-card order (order_svc `POST /gift-card-orders`)
+    TOP_UP = "TOP_UP"  # a wallet top-up (payment_svc `POST /top-ups`)
+
+
 class PaymentStatus(StrEnum):
     SUCCEEDED = "SUCCEEDED"
     FAILED = "FAILED"
@@ -39,8 +47,9 @@ class PaymentStatus(StrEnum):
 class PaymentNotification(WireModel):
     """payment -> notification: result of a CHARGE or REVERSE (001).
 
-    `orderId` is the id of what was paid for: an order, a wallet top-up or a gift-card purchase.
-    `errorMsg` should be set when `response` is FAIL.
+    `orderId` is the id of what was paid for: an order, a wallet top-up or a gift-card purchase
+    (`purpose` says which). `errorMsg` should be set when `response` is FAIL. `amount` is what
+    was charged (CHARGE) or given back (REVERSE: a refund, possibly partial), in kopecks.
     """
 
     order_id: NonEmptyStr
@@ -51,6 +60,11 @@ class PaymentNotification(WireModel):
     response: SagaResponse
     error_msg: str | None = None
     timestamp: Timestamp
+    payment_id: NonEmptyStr | None = None
+    purpose: PaymentPurpose | None = None  # None: an order of goods (001's message)
+    amount: Money | None = None
+    currency: Currency | None = None
+    reason: str | None = None  # why a refund was made
 
 
 @message

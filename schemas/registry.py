@@ -9,7 +9,13 @@ from __future__ import annotations
 from schemas import topics
 from schemas.auth import AccountNotificationRequest, UserRegistered
 from schemas.base import WireModel
-from schemas.billing import GiftCardDelivery
+from schemas.billing import (
+    BillingReply,
+    BillingRequest,
+    GiftCardDelivery,
+    GiftCardIssued,
+    GiftCardIssueRequest,
+)
 from schemas.catalog import ProductFeedMessage, StockLevel
 from schemas.delivery import DeliveryNotification
 from schemas.notification import OrderNotification
@@ -37,6 +43,10 @@ TOPIC_MODELS: dict[str, type[WireModel]] = {
     topics.PAYMENT_NOTIFICATIONS.name: PaymentNotification,
     topics.DELIVERY_NOTIFICATIONS.name: DeliveryNotification,
     topics.GIFT_CARD_DELIVERIES.name: GiftCardDelivery,
+    topics.BILLING_REQUESTS.name: BillingRequest,
+    topics.BILLING_REPLIES.name: BillingReply,
+    topics.GIFT_CARD_ISSUES.name: GiftCardIssueRequest,
+    topics.GIFT_CARDS_ISSUED.name: GiftCardIssued,
     topics.ORDER_NOTIFICATIONS.name: OrderNotification,
     topics.PRODUCT_FEED.name: ProductFeedMessage,
     topics.STOCK_FEED.name: StockLevel,

@@ -81,6 +81,22 @@ GIFT_CARD_DELIVERIES = Topic(
     "billing.gift-card-deliveries", "giftCardNumber", "billing_svc", ("notification_svc",),
     "001 gift card data for the donee",
 )
+BILLING_REQUESTS = Topic(
+    "payment.billing-requests", "accountId", "payment_svc", ("billing_svc",),
+    "debit a wallet or gift card for a payment, credit one for a top-up or a refund",
+)
+BILLING_REPLIES = Topic(
+    "billing.replies", "paymentId", "billing_svc", ("payment_svc",),
+    "a billing request applied (SUCCESS + balance) or refused (FAIL + reason)",
+)
+GIFT_CARD_ISSUES = Topic(
+    "order.gift-card-issues", "orderId", "order_svc", ("billing_svc",),
+    "a gift-card order was paid: issue its card",
+)
+GIFT_CARDS_ISSUED = Topic(
+    "billing.gift-cards-issued", "orderId", "billing_svc", ("order_svc",),
+    "the card of a paid gift-card order was issued (the order is COMPLETED)",
+)
 ORDER_NOTIFICATIONS = Topic(
     "order.notifications", "orderNum", "order_svc", ("notification_svc",),
     "003 order notification by sms/email (requires_payment, success_payment, completed)",
@@ -117,6 +133,10 @@ ALL: tuple[Topic, ...] = (
     PAYMENT_NOTIFICATIONS,
     DELIVERY_NOTIFICATIONS,
     GIFT_CARD_DELIVERIES,
+    BILLING_REQUESTS,
+    BILLING_REPLIES,
+    GIFT_CARD_ISSUES,
+    GIFT_CARDS_ISSUED,
     ORDER_NOTIFICATIONS,
     PRODUCT_FEED,
     STOCK_FEED,
