@@ -141,15 +141,16 @@ class GiftCardDelivery(WireModel):
     (the only place the code ever appears; billing keeps only its hash).
 
     001's purchase form (scenario 7) asks only for the donee's name, so `doneeLastName` may be
-    left out although the stream lists it.
+    left out although the stream lists it. The fields after `doneeEmail` are ours (001's message
+    has only the first four); billing always sets them.
     """
 
     gift_card_number: NonEmptyStr
-    activation_code: NonEmptyStr = Field(repr=False)
+    activation_code: NonEmptyStr | None = Field(default=None, repr=False)
     donee_first_name: NonEmptyStr
     donee_last_name: NonEmptyStr | None = None
     donee_email: EmailStr
-    amount: Money
-    currency: Currency = DEFAULT_CURRENCY
-    design: GiftCardDesign = GiftCardDesign.CLASSIC
+    amount: Money | None = None
+    currency: Currency | None = None
+    design: GiftCardDesign | None = None
     order_id: NonEmptyStr | None = None
