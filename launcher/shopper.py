@@ -11,8 +11,9 @@ from typing import Any
 
 import aiohttp
 
-GOOD_CARD = {"number": "4242424242424242", "expMonth": 12, "expYear": 2030, "cvc": "123"}
-DECLINED_CARD = {**GOOD_CARD, "number": "4000000000000002"}
+from launcher.payer import DECLINED_CARD, GOOD_CARD, Payer
+
+__all__ = ["DECLINED_CARD", "FINAL", "GOOD_CARD", "EdgeError", "Shopper"]
 FINAL = {"CONFIRMED", "CANCELLED", "FAILED", "COMPLETED"}
 
 
@@ -24,11 +25,15 @@ class EdgeError(RuntimeError):
 
 
 @dataclass
-class Shopper:
+class Shopper(Payer):
     urls: dict[str, str]  # service name -> edge URL (as in stack.json)
     name: str = field(default_factory=lambda: f"shopper_{uuid.uuid4().hex[:10]}")
     http: aiohttp.ClientSession | None = None
     phone: str = ""
+
+    @property
+    def email(self) -> str:
+        return f"{self.name}@example.com"
 
     async def __aenter__(self) -> Shopper:
         self.http = aiohttp.ClientSession(
@@ -71,7 +76,7 @@ class Shopper:
                 "username": self.name,
                 "firstName": "Test",
                 "lastName": "Shopper",
-                "email": f"{self.name}@example.com",
+                "email": self.email,
                 "phone": self.phone,
                 "password": "shopper-pass-1",
             },
@@ -153,28 +158,6 @@ class Shopper:
         return dict(
             await self.call("order_svc", "PUT", "/checkout", body, headers=headers, expect=expect)
         )
-
-    async def pay(
-        self,
-        order: dict[str, Any],
-        card: dict[str, Any] | None = None,
-        key: str | None = None,
-        settle: float = 60.0,
-    ) -> dict[str, Any]:
-        """Pay; a PENDING answer (202: the bank's answer was lost) is followed until the
-        payment settles."""
-        body = {"orderId": order["id"], "method": "BANK_CARD", "card": card or GOOD_CARD}
-        headers = {"Idempotency-Key": key or str(uuid.uuid4())}
-        payment = dict(
-            await self.call("payment_svc", "POST", "/pay", body, headers=headers, expect=(200, 202))
-        )
-        deadline = time.monotonic() + settle
-        while payment["status"] == "PENDING" and time.monotonic() < deadline:
-            await asyncio.sleep(0.5)
-            payment = dict(
-                await self.call("payment_svc", "GET", f"/payments/{payment['paymentId']}")
-            )
-        return payment
 
     async def process(self, order: dict[str, Any]) -> dict[str, Any]:
         return dict(
