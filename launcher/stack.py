@@ -10,6 +10,7 @@ import fcntl
 import json
 import logging
 import os
+import secrets
 import shutil
 import time
 from collections.abc import Iterator
@@ -152,6 +153,8 @@ class Stack:
             **{url_env_name(n): f"http://127.0.0.1:{p}" for n, p in ports.items()},
             "SAGASHOP_BANK_STATE": str(self.state / "bank-ledger.jsonl"),
             "SAGASHOP_OUTBOX_DIR": str(self.state / "sent"),
+            # the bank signs its QR callbacks with it and payment_svc checks them: fresh per run
+            "SAGASHOP_BANK_WEBHOOK_SECRET": secrets.token_hex(32),
             **self.extra_env,
         }
         for name in [*sims, *self.names]:

@@ -1,4 +1,5 @@
-"""The neighbours payment_svc calls: the bank (cards and SBP) and order_svc's edge.
+"""The neighbours payment_svc calls: the bank (cards, saved-card tokens, SBP by phone and by QR
+code) and order_svc's edge.
 
 Every bank call carries an idempotency key (a charge: the paymentId; a refund:
 `<paymentId>:refund`), so a call whose answer was lost to a timeout, a dropped connection or a
@@ -10,6 +11,7 @@ bank's final word and is never retried.
 from __future__ import annotations
 
 from typing import Any, Protocol
+from urllib.parse import quote
 
 import aiohttp
 from tenacity import (
@@ -22,11 +24,14 @@ from tenacity import (
 
 from schemas.base import WireModel
 from schemas.payment_http import (
+    CardDetails,
+    CardToken,
     ChargeAnswer,
     ChargeRequest,
     PayableOrder,
     RefundAnswer,
     RefundRequest,
+    TokenizeRequest,
 )
 from servicekit.errors import InvalidRequest, NotFound, ServiceUnavailable, Unauthorized
 from servicekit.neighbours import Neighbour
@@ -42,13 +47,25 @@ class BankRefused(Exception):
 
 
 class BankApi(Protocol):
-    async def charge(self, request: ChargeRequest) -> ChargeAnswer: ...
+    async def tokenize(self, card: CardDetails) -> CardToken:
+        """The bank keeps the card and answers its token (the same card, the same token)."""
+        ...
+
+    async def charge(self, request: ChargeRequest) -> ChargeAnswer:
+        """A QR charge answers `pending` with the code to scan."""
+        ...
 
     async def lookup(self, key: str) -> ChargeAnswer | None:
-        """What the bank did with the charge of `key`; None if it never saw it."""
+        """What the bank did with the charge of `key` (`pending` while a QR code waits to be
+        paid); None if it never saw it."""
         ...
 
     async def refund(self, request: RefundRequest) -> RefundAnswer: ...
+
+    async def pay_qr(self, qr_id: str, decline: str | None = None) -> ChargeAnswer:
+        """The customer pays the QR code in their bank app (or fails to, with `decline`): the
+        simulator's hook for tests and the web front's "scan" button, no real bank has it."""
+        ...
 
     async def close(self) -> None: ...
 
@@ -60,6 +77,12 @@ class HttpBank:
         self.attempts = attempts
         self._http: aiohttp.ClientSession | None = None
 
+    async def tokenize(self, card: CardDetails) -> CardToken:
+        status, body = await self._call("POST", "/cards", TokenizeRequest(card=card))
+        if status != 200:
+            raise BankRefused(_message(body))
+        return CardToken.model_validate(body)
+
     async def charge(self, request: ChargeRequest) -> ChargeAnswer:
         status, body = await self._call("POST", "/charges", request)
         if status != 200:
@@ -67,7 +90,7 @@ class HttpBank:
         return ChargeAnswer.model_validate(body)
 
     async def lookup(self, key: str) -> ChargeAnswer | None:
-        status, body = await self._call("GET", f"/charges/{key}")
+        status, body = await self._call("GET", f"/charges/{quote(key, safe='')}")
         if status == 404:
             return None
         if status != 200:
@@ -80,7 +103,16 @@ class HttpBank:
             raise BankRefused(_message(body))
         return RefundAnswer.model_validate(body)
 
-    async def _call(self, method: str, path: str, body: WireModel | None = None) -> tuple[int, Any]:
+    async def pay_qr(self, qr_id: str, decline: str | None = None) -> ChargeAnswer:
+        body = {"decline": decline} if decline else {}
+        status, answer = await self._call("POST", f"/qr/{quote(qr_id, safe='')}/pay", body)
+        if status != 200:
+            raise BankRefused(_message(answer))
+        return ChargeAnswer.model_validate(answer)
+
+    async def _call(
+        self, method: str, path: str, body: WireModel | dict[str, Any] | None = None
+    ) -> tuple[int, Any]:
         if self._http is None:
             timeout = aiohttp.ClientTimeout(total=self.timeout_seconds)
             self._http = aiohttp.ClientSession(timeout=timeout)
@@ -91,7 +123,7 @@ class HttpBank:
             wait=wait_exponential_jitter(multiplier=0.1, jitter=0.1, max=1.0),
             reraise=True,
         )
-        json = body.to_wire() if body is not None else None
+        json = body.to_wire() if isinstance(body, WireModel) else body
         try:
             async for attempt in retrying:
                 with attempt:

@@ -1,10 +1,14 @@
 """A stand-in for the bank's card and SBP API, run beside the services by the launcher and by
 tests: `python -m payment_svc.bank_sim` (settings `SAGASHOP_HTTP_HOST`, `SAGASHOP_HTTP_PORT`,
 `SAGASHOP_BANK_STATE` = the ledger file, `SAGASHOP_BANK_LATENCY_MS`,
-`SAGASHOP_BANK_TIMEOUT_RATE`, `SAGASHOP_BANK_HANG_SECONDS`, `SAGASHOP_BANK_DECLINES` as JSON).
+`SAGASHOP_BANK_TIMEOUT_RATE`, `SAGASHOP_BANK_HANG_SECONDS`, `SAGASHOP_BANK_DECLINES` as JSON,
+`SAGASHOP_BANK_CALLBACK_LOSS_RATE`, `SAGASHOP_BANK_WEBHOOK_SECRET` = the key QR callbacks are
+signed with; empty: no callbacks).
 
-`POST /charges`, `GET /charges/{idempotencyKey}`, `POST /refunds`; `GET|PUT /config` changes
-latency, lost answers and declines at run time; `GET /ledger` answers the money moved.
+`POST /cards` saves a card and answers its token; `POST /charges` (card, saved-card token, SBP
+phone or SBP QR code), `GET /charges/{idempotencyKey}`, `POST /refunds`; `POST /qr/{qrId}/pay`
+is the customer paying a QR code in their bank app; `GET|PUT /config` changes latency, lost
+answers, declines and lost callbacks at run time; `GET /ledger` answers the money moved.
 """
 
 from __future__ import annotations
@@ -17,13 +21,17 @@ from aiohttp import web
 from pydantic import BaseModel, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from payment_svc.bank_ledger import DEFAULT_DECLINES, Bank, Invalid, Ledger
+from payment_svc.bank_cards import DEFAULT_DECLINES
+from payment_svc.bank_ledger import Ledger
+from payment_svc.bank_notifier import CallbackSender
+from payment_svc.bank_rules import Bank, BankError, Invalid
+from schemas.base import WireModel
 from schemas.payment_http import (
     BankConfig,
     BankConfigUpdate,
-    ChargeAnswer,
     ChargeRequest,
     RefundRequest,
+    TokenizeRequest,
 )
 from servicekit.http import validation_message
 from servicekit.logging import setup_logging
@@ -42,6 +50,8 @@ class BankSimSettings(BaseSettings):
     bank_timeout_rate: float = 0.0
     bank_hang_seconds: float = 30.0
     bank_declines: dict[str, str] = DEFAULT_DECLINES
+    bank_callback_loss_rate: float = 0.0
+    bank_webhook_secret: str = ""
     log_level: str = "INFO"
     log_json: bool = True
 
@@ -51,7 +61,14 @@ class BankSimSettings(BaseSettings):
             timeout_rate=self.bank_timeout_rate,
             hang_seconds=self.bank_hang_seconds,
             declines=self.bank_declines,
+            callback_loss_rate=self.bank_callback_loss_rate,
         )
+
+
+class QrScan(WireModel):
+    """`POST /qr/{qrId}/pay` body (optional): `decline` makes the payment fail with it."""
+
+    decline: str | None = None
 
 
 BANK = web.AppKey("bank", Bank)
@@ -74,12 +91,12 @@ async def parse(request: web.Request, model: type[M]) -> M:
 
 
 @web.middleware
-async def invalid_is_400(request: web.Request, handler: Any) -> web.StreamResponse:
+async def refusals_are_4xx(request: web.Request, handler: Any) -> web.StreamResponse:
     try:
         response: web.StreamResponse = await handler(request)
         return response
-    except Invalid as exc:
-        return error(400, str(exc))
+    except BankError as exc:
+        return error(exc.status, str(exc))
 
 
 async def post_charge(request: web.Request) -> web.Response:
@@ -95,10 +112,28 @@ async def post_charge(request: web.Request) -> web.Response:
 async def get_charge(request: web.Request) -> web.Response:
     bank = request.app[BANK]
     await bank.delay()
-    known = bank.ledger.charges.get(request.match_info["key"])
+    known = bank.lookup(request.match_info["key"])
     if known is None:
         return error(404, "no charge with this idempotency key")
-    return answer(ChargeAnswer.model_validate(known["answer"]))
+    return answer(known)
+
+
+async def post_card(request: web.Request) -> web.Response:
+    bank = request.app[BANK]
+    req = await parse(request, TokenizeRequest)
+    await bank.delay()
+    saved = bank.tokenize(req.card)
+    log.info("card %s saved: %s **** %s", saved.token, saved.brand, saved.last4)
+    return answer(saved)
+
+
+async def pay_qr(request: web.Request) -> web.Response:
+    bank = request.app[BANK]
+    scan = await parse(request, QrScan) if await request.read() else QrScan()
+    await bank.delay()
+    result = bank.pay_qr(request.match_info["qrId"], scan.decline)
+    log.info("QR %s scanned: %s", request.match_info["qrId"], result.status)
+    return answer(result)
 
 
 async def post_refund(request: web.Request) -> web.Response:
@@ -132,9 +167,14 @@ async def health(_: web.Request) -> web.Response:
     return web.json_response({"status": "ok", "service": "bank_sim"})
 
 
-def build_app(bank: Bank) -> web.Application:
-    app = web.Application(middlewares=[invalid_is_400])
+def build_app(bank: Bank, webhook_secret: str = "") -> web.Application:
+    """The simulator's routes over `bank`; QR callbacks are signed with `webhook_secret`."""
+    app = web.Application(middlewares=[refusals_are_4xx])
     app[BANK] = bank
+    callbacks = CallbackSender(webhook_secret)
+    bank.on_settled = callbacks.send
+    app.router.add_post("/cards", post_card)
+    app.router.add_post("/qr/{qrId}/pay", pay_qr)
     app.router.add_post("/charges", post_charge)
     app.router.add_get("/charges/{key}", get_charge)
     app.router.add_post("/refunds", post_refund)
@@ -145,6 +185,7 @@ def build_app(bank: Bank) -> web.Application:
     app.router.add_get("/ready", health)
 
     async def close_ledger(_: web.Application) -> None:
+        await callbacks.close()
         bank.ledger.close()
 
     app.on_cleanup.append(close_ledger)
@@ -157,7 +198,7 @@ def main() -> None:
     bank = Bank(Ledger(settings.bank_state), settings.config())
     log.info("ledger %s: %s", settings.bank_state, bank.ledger.totals().to_wire())
     web.run_app(
-        build_app(bank),
+        build_app(bank, settings.bank_webhook_secret),
         host=settings.http_host,
         port=settings.http_port,
         access_log=None,

@@ -14,7 +14,9 @@ from typing import Any
 from aiohttp.test_utils import TestClient, TestServer
 
 from payment_svc.adapters import HttpBank
-from payment_svc.bank_ledger import DEFAULT_DECLINES, Bank, Ledger
+from payment_svc.bank_cards import DEFAULT_DECLINES
+from payment_svc.bank_ledger import Ledger
+from payment_svc.bank_rules import Bank
 from payment_svc.bank_sim import build_app
 from schemas.payment_http import BankConfig, BankStatus, ChargeRequest
 
