@@ -61,7 +61,7 @@ def mount(book: OrderBook) -> None:
                 return await book.cancel(
                     tx, doc, caller.username, change.reason or "cancelled by an admin"
                 )
-            domain.check_transition(S(doc["status"]), change.status)
+            domain.check_transition(S(doc["status"]), change.status, domain.kind_of(doc))
             new = await orders.update(
                 doc,
                 {},

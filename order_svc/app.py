@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from order_svc import admin, checkout, handlers, http
+from order_svc import admin, checkout, gift_cards, handlers, http
 from order_svc.book import Clock, OrderBook
 from order_svc.settings import OrderSettings
 from servicekit import idempotency
@@ -16,6 +16,7 @@ def build(settings: OrderSettings | None = None, clock: Clock = utcnow) -> Servi
     book = OrderBook(service, settings, clock)
     http.mount(book)
     checkout.mount(book)
+    gift_cards.mount(book)
     admin.mount(book)
     handlers.register(book)
 

@@ -51,10 +51,11 @@ class OrderBook:
         return found
 
     async def cancel(self, tx: Tx, doc: Doc, by: str, reason: str) -> Doc:
-        """CANCELLED from NEW, AWAITING_PAYMENT or PAID; a checked-out order's holds are
-        released and captured money refunded (REVERSE through the outbox)."""
-        current = S(doc["status"])
-        domain.check_transition(current, S.CANCELLED)
+        """CANCELLED from NEW, AWAITING_PAYMENT or PAID (a gift-card order: until its card is
+        issued); a checked-out order's holds are released and captured money refunded (REVERSE
+        through the outbox)."""
+        current, kind = S(doc["status"]), domain.kind_of(doc)
+        domain.check_transition(current, S.CANCELLED, kind)
         new = await self.orders.update(
             doc,
             {"reason": reason},
@@ -64,6 +65,10 @@ class OrderBook:
             at=self.clock(),
             unset=("cartOf", "expiresAt"),
         )
-        if current is not S.NEW:
+        if kind is domain.OrderKind.GIFT_CARD:
+            # nothing was reserved for a gift card: only captured money goes back
+            if current in domain.HOLDS_MONEY:
+                effects.release(tx, new, refund=True, only_payment=True)
+        elif current is not S.NEW:
             effects.release(tx, new, refund=current in domain.HOLDS_MONEY)
         return new

@@ -52,6 +52,7 @@ def mount(book: OrderBook) -> None:
 
     async def check_out(caller: Caller, req: CheckoutRequest, sid: str | None) -> web.Response:
         doc = await book.owned(caller, req.id)
+        domain.check_goods(domain.kind_of(doc), "checked out")
         domain.check_version(doc["version"], req.version)
         if doc["status"] != S.NEW:
             raise Conflict(f"only a NEW order can be checked out; this one is {doc['status']}")
@@ -116,6 +117,7 @@ def mount(book: OrderBook) -> None:
         caller = await customer(request, service.auth)
         req = await read_body(request, VersionedRef)
         doc = await book.owned(caller, req.id)
+        domain.check_goods(domain.kind_of(doc), "processed")
         domain.check_version(doc["version"], req.version)
         domain.check_transition(S(doc["status"]), S.IN_PROGRESS)
 

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from datetime import datetime
+from enum import StrEnum
 
 from schemas.base import MAX_ORDER_ITEMS
+from schemas.billing import GiftCardDesign
 from schemas.order import OrderStatus as S
 from servicekit.errors import Conflict
 
@@ -22,9 +24,29 @@ TRANSITIONS: dict[S, frozenset[S]] = {
     S.COMPLETED: frozenset(),
     S.CANCELLED: frozenset(),
 }
+# Business feature: a gift card has nothing to confirm, pick or deliver, so its order skips
+# the saga; billing issuing the card completes it. It may be cancelled until then.
+GIFT_CARD_TRANSITIONS: dict[S, frozenset[S]] = {
+    S.AWAITING_PAYMENT: frozenset({S.PAID, S.CANCELLED}),
+    S.PAID: frozenset({S.COMPLETED, S.CANCELLED}),
+    S.COMPLETED: frozenset(),
+    S.CANCELLED: frozenset(),
+}
 CANCELLABLE_BY_CUSTOMER = frozenset({S.NEW, S.AWAITING_PAYMENT, S.PAID})
 # the customer's money is held from PAID on: leaving for CANCELLED means a refund
 HOLDS_MONEY = frozenset({S.PAID, S.IN_PROGRESS})
+
+
+class OrderKind(StrEnum):
+    """What an order buys: goods (the cart, checkout, the saga) or one gift card."""
+
+    GOODS = "GOODS"
+    GIFT_CARD = "GIFT_CARD"
+
+
+def kind_of(doc: dict[str, object]) -> OrderKind:
+    """Orders written before gift cards existed carry no kind: they are goods."""
+    return OrderKind(str(doc.get("kind", OrderKind.GOODS)))
 
 
 class IllegalTransition(Conflict):
@@ -37,9 +59,28 @@ class StaleVersion(Conflict):
         super().__init__(f"the order has changed (version is {current}); read it again")
 
 
-def check_transition(current: S, wanted: S) -> None:
-    if wanted not in TRANSITIONS[current]:
+class NotForGiftCards(Conflict):
+    def __init__(self, action: str) -> None:
+        super().__init__(f"a gift-card order cannot be {action}: it is paid, then its card issued")
+
+
+def transitions(kind: OrderKind) -> dict[S, frozenset[S]]:
+    return GIFT_CARD_TRANSITIONS if kind is OrderKind.GIFT_CARD else TRANSITIONS
+
+
+def can_move(current: S, wanted: S, kind: OrderKind = OrderKind.GOODS) -> bool:
+    return wanted in transitions(kind).get(current, frozenset())
+
+
+def check_transition(current: S, wanted: S, kind: OrderKind = OrderKind.GOODS) -> None:
+    if not can_move(current, wanted, kind):
         raise IllegalTransition(current, wanted)
+
+
+def check_goods(kind: OrderKind, action: str) -> None:
+    """Cart and saga operations (adjust, checkout, process) are for orders of goods only."""
+    if kind is OrderKind.GIFT_CARD:
+        raise NotForGiftCards(action)
 
 
 def check_version(current: int, expected: int | None) -> None:
@@ -88,3 +129,18 @@ def total(positions: list[Position], delivery_cost: int = 0) -> int:
 
 def history_entry(status: S, by: str, at: datetime, reason: str | None = None) -> dict[str, object]:
     return {"at": at, "status": status.value, "by": by, "reason": reason}
+
+
+GIFT_CARD_PRODUCT_ID = 0  # no catalog product: the position stands for the card itself
+DESIGN_NAMES = {
+    GiftCardDesign.CLASSIC: "Классика",
+    GiftCardDesign.BIRTHDAY: "День рождения",
+    GiftCardDesign.HOLIDAY: "Праздничная",
+    GiftCardDesign.FLOWERS: "Цветы",
+}
+
+
+def gift_card_position(amount: int, design: GiftCardDesign) -> Position:
+    """A gift-card order's one position: the card, priced at its value."""
+    name = f"Подарочная карта «{DESIGN_NAMES[design]}»"
+    return Position(1, GIFT_CARD_PRODUCT_ID, name, amount, 1)

@@ -1,11 +1,15 @@
 """What an order change tells others, always through the outbox of the same transaction:
 the hand-over to orchestra, REVERSE to the participants when a checked-out order is cancelled,
-and 003's order notifications."""
+the issue of a paid gift-card order's card, and 003's order notifications."""
 
 from __future__ import annotations
 
+from datetime import datetime
+
+from order_svc import domain
 from order_svc.repository import positions_of
 from schemas import topics
+from schemas.billing import GiftCardIssueRequest
 from schemas.notification import Channel, DeliveryType, NotificationType, OrderNotification
 from schemas.saga import (
     ConfirmationRequest,
@@ -78,8 +82,31 @@ def release(tx: Tx, doc: Doc, refund: bool, only_payment: bool = False) -> None:
         )
 
 
+def issue_gift_card(tx: Tx, doc: Doc, at: datetime) -> None:
+    """A gift-card order was paid: billing issues its card (and e-mails the donee its code)."""
+    card = doc["giftCard"]
+    tx.emit(
+        topics.GIFT_CARD_ISSUES,
+        GiftCardIssueRequest(
+            order_id=doc["_id"],
+            payment_id=doc["paymentId"],
+            buyer=doc["username"],
+            amount=card["amount"],
+            currency=doc["currency"],
+            design=card["design"],
+            donee_name=card["doneeName"],
+            donee_email=card["doneeEmail"],
+            timestamp=at,
+        ),
+        key=doc["_id"],
+    )
+
+
 def notify(tx: Tx, doc: Doc, kind: NotificationType) -> None:
-    """003's order notification, by SMS to the phone given at checkout."""
+    """003's order notification, by SMS to the phone given at checkout. A gift-card order has
+    no checkout and no phone: its buyer hears from payment, its donee from billing."""
+    if domain.kind_of(doc) is domain.OrderKind.GIFT_CARD:
+        return
     delivery = doc.get("delivery") or {}
     courier = delivery.get("type") == "courier"
     tx.emit(

@@ -92,6 +92,7 @@ def mount(book: OrderBook) -> None:
         caller = await customer(request, auth)
         req = await read_body(request, AdjustRequest)
         doc = await book.owned(caller, req.id)
+        domain.check_goods(domain.kind_of(doc), "adjusted")
         domain.check_version(doc["version"], req.version)
         if doc["status"] != S.NEW:
             raise Conflict(f"only a NEW order can be adjusted; this one is {doc['status']}")

@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
+from order_svc.domain import kind_of
 from order_svc.repository import positions_of
-from schemas.order_http import HistoryEntry, OrderView, PositionView, ProductView
+from schemas.order_http import (
+    GiftCardView,
+    HistoryEntry,
+    OrderView,
+    PositionView,
+    ProductView,
+)
 from servicekit.mongo import Doc
 
 
 def view(doc: Doc) -> OrderView:
     return OrderView(
         id=doc["_id"],
+        kind=kind_of(doc).value,
         status=doc["status"],
         version=doc["version"],
         order_items=tuple(
@@ -33,4 +41,5 @@ def view(doc: Doc) -> OrderView:
         expires_at=doc.get("expiresAt"),
         created_at=doc["createdAt"],
         history=tuple(HistoryEntry.model_validate(h) for h in doc.get("history", ())),
+        gift_card=GiftCardView.model_validate(doc["giftCard"]) if doc.get("giftCard") else None,
     )
