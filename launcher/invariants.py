@@ -5,100 +5,23 @@ a dead-letter queue, no consumer behind."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import json
 import time
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
-from pymongo import AsyncMongoClient
 
+from launcher.money_invariants import MONEY_CHECKS, stuck
+from launcher.snapshot import CONFIRMED_OR_LATER, Check, Doc, Snapshot, check, snapshot
 from launcher.stack import Stack
 from schemas import topics
 
-CONFIRMED_OR_LATER = {"CONFIRMED", "ASSEMBLING", "READY_FOR_PICKUP", "DELIVERING", "COMPLETED"}
+__all__ = ["Check", "check_all", "quiet"]
+
 STUCK = {"PAID", "IN_PROGRESS"}  # the load always hands paid orders over
 # an unpaid order is cancelled by a sweeper that runs every second; one whose deadline passed
 # only a moment ago may not have been swept yet when the checks run
 SWEEP_GRACE = 10.0
-Docs = list[dict[str, Any]]
-
-
-@dataclass
-class Check:
-    name: str
-    ok: bool
-    detail: str
-
-
-@dataclass
-class Snapshot:
-    orders: Docs
-    sagas: Docs
-    stocks: Docs
-    reservations: Docs
-    picking: Docs
-    cases: Docs
-    payments: Docs
-    notifications: Docs
-    users: Docs
-    outboxes: dict[str, int]
-    ledger: Docs
-    sent: Counter[str]
-
-
-async def snapshot(stack: Stack) -> Snapshot:
-    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(stack.mongo)
-    try:
-
-        async def all_of(db: str, coll: str) -> Docs:
-            return await client[db][coll].find({}).to_list()
-
-        outboxes = {n: await client[n].outbox.count_documents({}) for n in stack.names}
-        return Snapshot(
-            orders=await all_of("order_svc", "orders"),
-            sagas=await all_of("orchestra", "sagas"),
-            stocks=await all_of("store_svc", "stocks"),
-            reservations=await all_of("store_svc", "reservations"),
-            picking=await all_of("store_svc", "picking"),
-            cases=await all_of("delivery_svc", "cases"),
-            payments=await all_of("payment_svc", "payments"),
-            notifications=await all_of("notification_svc", "notifications"),
-            users=await all_of("auth_svc", "users"),
-            outboxes=outboxes,
-            ledger=read_jsonl(stack.state / "bank-ledger.jsonl"),
-            sent=sent_keys(stack.state / "sent"),
-        )
-    finally:
-        await client.close()
-
-
-def read_jsonl(path: Path) -> Docs:
-    if not path.exists():
-        return []
-    rows = []
-    for line in path.read_text().splitlines():
-        with contextlib.suppress(ValueError):
-            rows.append(json.loads(line))
-    return rows
-
-
-def sent_keys(directory: Path) -> Counter[str]:
-    """How often each notification (by its idempotency key) left through a gateway."""
-    seen: Counter[str] = Counter()
-    for path in directory.glob("*.jsonl"):
-        for row in read_jsonl(path):
-            seen[str(row.get("idempotencyKey") or row.get("key") or row.get("id"))] += 1
-    return seen
-
-
-def check(name: str, problems: list[str], summary: str) -> Check:
-    detail = summary if not problems else f"{summary}; {len(problems)} broken: {problems[:5]}"
-    return Check(name, not problems, detail)
 
 
 def orders_settled(s: Snapshot) -> Check:
@@ -108,9 +31,14 @@ def orders_settled(s: Snapshot) -> Check:
         f"{o['_id']} {o['status']}"
         for o in s.orders
         if o["status"] in STUCK
-        or (o["status"] == "AWAITING_PAYMENT" and o["expiresAt"].timestamp() < now - SWEEP_GRACE)
+        or (o["status"] == "AWAITING_PAYMENT" and overdue(o, now - SWEEP_GRACE))
     ]
     return check("every order final or waiting by its customer's choice", bad, f"{dict(by_status)}")
+
+
+def overdue(order: Doc, before: float) -> bool:
+    expires = order.get("expiresAt")
+    return expires is not None and expires.timestamp() < before
 
 
 def sagas_final(s: Snapshot) -> Check:
@@ -147,7 +75,7 @@ def stock_conserved(s: Snapshot, initial: dict[tuple[int, str], int]) -> Check:
         ):
             bad.append(f"{key}: {on_hand}/{reserved}/{booked}/{line['available']}")
     demand: Counter[int] = Counter()
-    for o in s.orders:
+    for o in s.goods_orders:
         if o["status"] in CONFIRMED_OR_LATER:
             for item in o["items"]:
                 demand[item["productId"]] += item["quantity"]
@@ -166,45 +94,8 @@ def stock_conserved(s: Snapshot, initial: dict[tuple[int, str], int]) -> Check:
     )
 
 
-def money_conserved(s: Snapshot) -> Check:
-    def succeeded(row: dict[str, Any]) -> bool:
-        return str(row["answer"]["status"]).upper() == "SUCCEEDED"
-
-    charges = {r["key"]: r for r in s.ledger if r["op"] == "charge" and succeeded(r)}
-    refunds = [r for r in s.ledger if r["op"] != "charge" and succeeded(r)]
-    captured = sum(c["amount"] for c in charges.values())
-    refunded = sum(r["amount"] for r in refunds)
-    payment_order = {p["_id"]: p["orderId"] for p in s.payments}
-    orders = {o["_id"]: o for o in s.orders}
-    confirmed_total = sum(o["total"] for o in s.orders if o["status"] in CONFIRMED_OR_LATER)
-    bad = []
-    if captured - refunded != confirmed_total:
-        bad.append(f"captured {captured} - refunded {refunded} != confirmed {confirmed_total}")
-    per_order = Counter(payment_order.get(k, f"unknown:{k}") for k in charges)
-    bad += [f"order {o}: {n} captured payments" for o, n in per_order.items() if n > 1]
-    refunds_per_charge = Counter(r["chargeId"] for r in refunds)
-    charge_of = {c["answer"]["chargeId"]: k for k, c in charges.items()}
-    for charge_id, n in refunds_per_charge.items():
-        order = orders.get(payment_order.get(charge_of.get(charge_id, ""), ""), {})
-        if n > 1:
-            bad.append(f"charge {charge_id}: refunded {n} times")
-        if order.get("status") in CONFIRMED_OR_LATER:
-            bad.append(f"order {order['_id']} confirmed but refunded")
-    for key, charge in charges.items():
-        order = orders.get(payment_order.get(key, ""), {})
-        refunded_once = refunds_per_charge[charge["answer"]["chargeId"]] == 1
-        if order.get("status") in ("CANCELLED",) and not refunded_once:
-            bad.append(f"cancelled order {order['_id']} paid but not refunded")
-    return check(
-        "money conserved: captured - refunded = confirmed totals",
-        bad,
-        f"captured {captured}, refunded {refunded}, confirmed {confirmed_total}, "
-        f"{len(charges)} charges, {len(refunds)} refunds",
-    )
-
-
 def cases_match(s: Snapshot) -> Check:
-    status = {o["_id"]: o["status"] for o in s.orders}
+    status = {o["_id"]: o["status"] for o in s.goods_orders}
     bad = []
     for name, docs, dead in (
         ("delivery case", s.cases, "cancelled"),
@@ -339,7 +230,12 @@ async def quiet(stack: Stack, last_kill: float, timeout: float) -> float | None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         s = await snapshot(stack)
-        busy = not orders_settled(s).ok or not sagas_final(s).ok or any(s.outboxes.values())
+        busy = (
+            not orders_settled(s).ok
+            or not sagas_final(s).ok
+            or any(s.outboxes.values())
+            or any(stuck(p) for p in s.payments)  # a refund still on its way
+        )
         if not busy and not any((await lag(stack)).values()):
             return round(time.monotonic() - last_kill, 1)
         await asyncio.sleep(2)
@@ -353,7 +249,7 @@ async def check_all(
     pure: list[Callable[[Snapshot], Check]] = [
         orders_settled,
         sagas_final,
-        money_conserved,
+        *MONEY_CHECKS,
         cases_match,
         notified_once,
         outboxes_empty,
