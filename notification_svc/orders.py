@@ -60,9 +60,12 @@ def _delivery(p: dict[str, Any], _: str | None) -> tuple[str, str]:
 
 
 def _gift_card(p: dict[str, Any], secret: str | None) -> tuple[str, str]:
+    card = f" No. {p['giftCardNumber']}" if "giftCardNumber" in p else ""
+    worth = f" worth {p['amount'] / 100:.2f} {p.get('currency', 'RUB')}" if "amount" in p else ""
     return (
         "A gift card for you",
-        f"{p['doneeFirstName']}, you have a sagashop gift card. Activation code: {secret}",
+        f"{p['doneeFirstName']}, you have a sagashop gift card{card}{worth}. "
+        f"Activation code: {secret}",
     )
 
 
@@ -158,8 +161,11 @@ def delivery(
 
 
 def gift_card(msg: GiftCardDelivery, now: datetime) -> Notification:
-    """The activation code goes to the donee; it is a secret, kept out of the payload."""
-    payload = {k: v for k, v in msg.to_wire().items() if k != "giftCardNumber"}
+    """The activation code goes to the donee; it is a secret, kept out of the payload. A message
+    from before billing sent codes carries only the number, which then is the code."""
+    secret = msg.activation_code or msg.gift_card_number
+    hidden = {"activationCode"} if msg.activation_code else {"activationCode", "giftCardNumber"}
+    payload = {k: v for k, v in msg.to_wire().items() if k not in hidden}
     return _notice(
         Kind.GIFT_CARD,
         f"gift:{msg.gift_card_number}",
@@ -168,5 +174,5 @@ def gift_card(msg: GiftCardDelivery, now: datetime) -> Notification:
         str(msg.donee_email),
         payload,
         now,
-        secret=msg.gift_card_number,
+        secret=secret,
     )

@@ -19,6 +19,7 @@ from notification_svc.domain import (
     render,
 )
 from schemas.auth import AccountNotificationRequest, UserRegistered
+from schemas.billing import GiftCardDelivery
 from schemas.notification import Channel, RegistrationNotification
 
 NOW = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)
@@ -185,3 +186,51 @@ def test_a_notice_without_an_address_fails_at_once_instead_of_retrying():
         {"orderId": "o-2", "username": "ghost", "response": "SUCCESS", "timestamp": NOW}
     )
     assert orders.outcome(outcome, None, NOW).status == "failed"
+
+
+def gift_delivery(**overrides: object) -> GiftCardDelivery:
+    body = {
+        "giftCardNumber": "GC-1000-2000",
+        "activationCode": "K7QF-9M2X-PL4D",
+        "doneeFirstName": "Ivan",
+        "doneeEmail": "ivan@example.com",
+        "amount": 300_000,
+        "currency": "RUB",
+        "design": "birthday",
+        "orderId": "o-7",
+        **overrides,
+    }
+    return GiftCardDelivery.model_validate(body)
+
+
+def test_a_gift_card_e_mails_the_donee_its_activation_code_kept_out_of_the_payload():
+    from notification_svc import orders
+
+    note = orders.gift_card(gift_delivery(), NOW)
+    assert (note.channel, note.to, note.secret) == (
+        Channel.EMAIL,
+        "ivan@example.com",
+        "K7QF-9M2X-PL4D",
+    )
+    assert "K7QF-9M2X-PL4D" not in str(note.payload)
+    assert note.payload["giftCardNumber"] == "GC-1000-2000"
+    text = render(note).text
+    assert "Activation code: K7QF-9M2X-PL4D" in text and "GC-1000-2000" in text
+
+
+def test_an_old_gift_card_message_without_a_code_sends_its_number_as_the_code():
+    from notification_svc import orders
+
+    note = orders.gift_card(gift_delivery(activationCode=None), NOW)
+    assert note.secret == "GC-1000-2000"
+    assert "GC-1000-2000" not in str(note.payload)
+    assert render(note).text.endswith("Activation code: GC-1000-2000")
+
+
+def test_a_gift_card_notifies_once_per_card_whatever_its_code():
+    from notification_svc import orders
+
+    first = orders.gift_card(gift_delivery(), NOW)
+    again = orders.gift_card(gift_delivery(activationCode="OTHER-CODE"), NOW)
+    other = orders.gift_card(gift_delivery(giftCardNumber="GC-3"), NOW)
+    assert first.id == again.id != other.id
