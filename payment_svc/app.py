@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from payment_svc import handlers, http
+from payment_svc import admin, handlers, http, means
 from payment_svc.adapters import BankApi, HttpBank, OrderEdge
+from payment_svc.billing_edge import BillingEdge
 from payment_svc.cashier import Cashier, Clock
 from payment_svc.repository import Payments
 from payment_svc.settings import PaymentSettings
@@ -21,15 +22,21 @@ def build(
         settings.bank_url, settings.bank_timeout_seconds, settings.bank_attempts
     )
     orders = OrderEdge(settings.order_url)
+    billing = BillingEdge(settings.billing_url)
     cashier = Cashier(service, settings, payments, bank, clock)
-    http.mount(service, cashier, payments, orders, clock)
-    handlers.register(service, payments, clock, cashier.refunds_due)
+    desk = means.MeansDesk(bank, billing, means.SavedCards(service.db), clock)
+    http.mount(service, settings, cashier, desk, orders, clock)
+    means.mount(service, desk, orders)
+    admin.mount(service, cashier.refunder)
+    handlers.register(service, cashier)
     service.loop(cashier.recovery_loop)
-    service.loop(cashier.refund_loop)
-    service.shutdown += [bank.close, orders.close]
+    service.loop(cashier.refunder.refund_loop)
+    service.shutdown += [bank.close, orders.close, billing.close]
 
     @service.on_startup
     async def indexes(_: Service) -> None:
         await payments.ensure_indexes()
+        await desk.cards.ensure_indexes()
+        await cashier.refunder.book.ensure_indexes()
 
     return service

@@ -167,11 +167,14 @@ async def health(_: web.Request) -> web.Response:
     return web.json_response({"status": "ok", "service": "bank_sim"})
 
 
-def build_app(bank: Bank, webhook_secret: str = "") -> web.Application:
-    """The simulator's routes over `bank`; QR callbacks are signed with `webhook_secret`."""
+def build_app(
+    bank: Bank, webhook_secret: str = "", callbacks: CallbackSender | None = None
+) -> web.Application:
+    """The simulator's routes over `bank`; QR callbacks are signed with `webhook_secret`
+    (or sent by `callbacks`, which tests give shorter pauses)."""
     app = web.Application(middlewares=[refusals_are_4xx])
     app[BANK] = bank
-    callbacks = CallbackSender(webhook_secret)
+    callbacks = callbacks or CallbackSender(webhook_secret)
     bank.on_settled = callbacks.send
     app.router.add_post("/cards", post_card)
     app.router.add_post("/qr/{qrId}/pay", pay_qr)

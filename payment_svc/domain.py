@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
-from schemas.payment import TokenType
+from schemas.billing import TOP_UP_MAX, TOP_UP_MIN
+from schemas.payment import PaymentPurpose, TokenType
 from schemas.payment_http import CardDetails, PaymentState
 from schemas.saga import SagaResponse
 from servicekit.errors import Conflict, DomainError, InvalidRequest
@@ -61,25 +62,39 @@ def mask_card(digits: str) -> str:
     return f"**** {digits[-4:]}"
 
 
-def mask_phone(phone: str) -> str:
-    digits = phone.lstrip("+")
-    country = f"+{digits[:-10]} " if len(digits) > 10 else ""
-    return f"{country}*** ***-{digits[-4:-2]}-{digits[-2:]}"
+def mask_gift_card(number: str) -> str:
+    return f"GC-****-{number[-4:]}"
 
 
-def masked_means(method: TokenType, card: CardDetails | None, phone: str | None) -> str:
-    """The masked token of what the customer pays with; 400 when it cannot be used."""
-    if method in (TokenType.WALLET, TokenType.GIFT_CARD):
-        raise InvalidRequest(f"{method} payments are not supported yet")
-    if method is TokenType.QR_PAY:
-        if not phone:
-            raise InvalidRequest("phone is required for QR_PAY (SBP)")
-        return mask_phone(phone)
+def card_expired(exp_month: int, exp_year: int, now: datetime) -> bool:
+    """A card is good through the last day of its expiry month."""
+    return (exp_year, exp_month) < (now.year, now.month)
+
+
+def check_new_card(card: CardDetails | None) -> CardDetails:
+    """The typed card, or a 400 saying what is wrong with it."""
     if card is None:
-        raise InvalidRequest("card is required for BANK_CARD")
+        raise InvalidRequest("card (or the meansId of a saved card) is required for BANK_CARD")
     if not 12 <= len(card.digits) <= 19 or not luhn_ok(card.digits):
         raise InvalidRequest("card number is invalid")
-    return mask_card(card.digits)
+    return card
+
+
+def check_top_up(amount: int, method: TokenType) -> None:
+    if not TOP_UP_MIN <= amount <= TOP_UP_MAX:
+        raise InvalidRequest(
+            f"a top-up is from {TOP_UP_MIN} to {TOP_UP_MAX} kopecks (100 ₽ to 100 000 ₽)"
+        )
+    if method not in (TokenType.BANK_CARD, TokenType.QR_PAY):
+        raise InvalidRequest("a wallet is topped up by BANK_CARD or QR_PAY")
+
+
+def short_balance(what: str, balance: int, amount: int) -> str | None:
+    """Why an account of `balance` cannot pay `amount`; None when it can."""
+    if balance >= amount:
+        return None
+    where = f" {what}" if what else ""
+    return f"not enough money{where}: balance {balance}, to pay {amount} (kopecks)"
 
 
 # --- the order's payment state ----------------------------------------------------------------
@@ -108,6 +123,13 @@ def check_payable(order_status: str, total: int, state: OrderPayments) -> None:
         raise Conflict("the order has nothing to pay")
 
 
+class Via(StrEnum):
+    """Who moves the money of an attempt: the bank (card, SBP) or billing (wallet, gift card)."""
+
+    BANK = "bank"
+    BILLING = "billing"
+
+
 @dataclass(frozen=True)
 class Attempt:
     payment_id: str
@@ -119,6 +141,16 @@ class Attempt:
     method: TokenType
     masked: str
     created_at: datetime
+    purpose: PaymentPurpose = PaymentPurpose.ORDER
+    means_id: str | None = None  # a saved card, or the gift card paid from
+    account_id: str | None = None  # billing's account (wallet: username; gift card: its id)
+
+    @property
+    def via(self) -> Via:
+        return Via.BILLING if self.method in BILLING_METHODS else Via.BANK
+
+
+BILLING_METHODS = frozenset({TokenType.WALLET, TokenType.GIFT_CARD})
 
 
 # --- the bank's answer ----------------------------------------------------------------------------
@@ -149,6 +181,24 @@ def settle(captured: bool, decline_reason: str | None, reverse_asked: bool) -> S
 class Captured:
     status: P
     amount: int
+    refunded: int = 0  # given back (or on its way back) by admin refunds
+
+
+# --- refunds ------------------------------------------------------------------------------------
+
+
+def check_refundable(status: P, amount: int, reserved: int, wanted: int) -> None:
+    """An admin refund: only of a captured payment, never more than is left of it."""
+    if status is not P.SUCCEEDED:
+        raise Conflict(f"the payment is {status}: it has nothing to refund")
+    left = amount - reserved
+    if wanted > left:
+        raise Conflict(f"the refund exceeds what is left of the payment ({left} kopecks)")
+
+
+def rest_to_refund(amount: int, reserved: int) -> int:
+    """What a full refund (the saga's REVERSE) still gives back after the admin refunds."""
+    return max(amount - reserved, 0)
 
 
 def confirmation(
@@ -161,6 +211,8 @@ def confirmation(
         return SagaResponse.FAIL, "no payment for the order"
     if payment.status is not P.SUCCEEDED:
         return SagaResponse.FAIL, f"the payment is {payment.status}"
+    if payment.refunded:
+        return SagaResponse.FAIL, f"{payment.refunded} of the payment was refunded"
     if total is None:
         return SagaResponse.FAIL, "the request carries no order total to check"
     if payment.amount != total:

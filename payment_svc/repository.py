@@ -36,6 +36,12 @@ def attempt_doc(a: Attempt) -> Doc:
         "currency": a.currency,
         "method": a.method.value,
         "masked": a.masked,
+        "purpose": a.purpose.value,
+        "via": a.via.value,
+        "meansId": a.means_id,
+        "accountId": a.account_id,
+        "refunded": 0,
+        "refundReserved": 0,
         "status": P.PENDING.value,
         "createdAt": a.created_at,
         "updatedAt": a.created_at,
@@ -75,7 +81,14 @@ class Payments:
         return order_state(await self.orders.find_one({"_id": order_id}, session=session))
 
     async def stale_pending(self, before: datetime, limit: int = 100) -> list[Doc]:
-        query = {"status": P.PENDING.value, "createdAt": {"$lt": before}}
+        """Bank attempts still PENDING long after they began: their answer was lost. (A QR
+        charge the bank answered is rechecked by `recheckAt`; billing always replies.)"""
+        query = {
+            "status": P.PENDING.value,
+            "createdAt": {"$lt": before},
+            "via": {"$ne": "billing"},
+            "qr": None,
+        }
         return await self.payments.find(query).limit(limit).to_list()
 
     async def due_rechecks(self, now: datetime, limit: int = 100) -> list[Doc]:
@@ -157,6 +170,12 @@ class Payments:
         for name in unset:
             new.pop(name, None)
         return new
+
+    async def mark_credited(self, payment_id: str, request_id: str, session: Session) -> None:
+        """Billing credited what this payment bought (a top-up): shown with the payment."""
+        await self.payments.update_one(
+            {"_id": payment_id}, {"$set": {"credited": request_id}}, session=session
+        )
 
     async def postpone_refund(self, doc: Doc, due: datetime) -> None:
         await self.payments.update_one(

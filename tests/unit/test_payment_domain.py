@@ -44,28 +44,73 @@ def test_a_transition_outside_the_machine_is_refused_naming_both_states(current:
 
 
 def test_a_card_is_shown_only_by_its_last_four_digits():
-    assert domain.masked_means(TokenType.BANK_CARD, card(), None) == "**** 4242"
+    assert domain.mask_card(card().digits) == "**** 4242"
 
 
-def test_an_sbp_phone_is_shown_only_by_its_last_four_digits():
-    assert domain.masked_means(TokenType.QR_PAY, None, "+79991234567") == "+7 *** ***-45-67"
+def test_a_gift_card_is_shown_only_by_its_last_four_digits():
+    assert domain.mask_gift_card("GC-4821-0093-1177") == "GC-****-1177"
 
 
 @pytest.mark.parametrize(
-    ("method", "means", "phone", "message"),
-    [
-        (TokenType.BANK_CARD, None, None, "card is required"),
-        (TokenType.BANK_CARD, card("4242 4242 4242 4241"), None, "card number is invalid"),
-        (TokenType.QR_PAY, None, None, "phone is required"),
-        (TokenType.WALLET, None, None, "not supported yet"),
-        (TokenType.GIFT_CARD, None, None, "not supported yet"),
-    ],
+    ("typed", "message"),
+    [(None, "card .*is required"), (card("4242 4242 4242 4241"), "card number is invalid")],
 )
-def test_means_that_cannot_pay_are_refused_with_a_reason(
-    method: TokenType, means: CardDetails | None, phone: str | None, message: str
+def test_a_new_card_that_cannot_pay_is_refused_with_a_reason(
+    typed: CardDetails | None, message: str
 ):
     with pytest.raises(InvalidRequest, match=message):
-        domain.masked_means(method, means, phone)
+        domain.check_new_card(typed)
+
+
+@pytest.mark.parametrize(
+    ("amount", "method", "message"),
+    [
+        (9_999, TokenType.BANK_CARD, "a top-up is from 10000"),
+        (10_000_001, TokenType.QR_PAY, "a top-up is from"),
+        (50_000, TokenType.WALLET, "BANK_CARD or QR_PAY"),
+        (50_000, TokenType.GIFT_CARD, "BANK_CARD or QR_PAY"),
+    ],
+)
+def test_a_top_up_out_of_bounds_or_from_the_ledger_is_refused(
+    amount: int, method: TokenType, message: str
+):
+    with pytest.raises(InvalidRequest, match=message):
+        domain.check_top_up(amount, method)
+
+
+def test_a_top_up_within_bounds_by_card_or_sbp_is_accepted():
+    domain.check_top_up(10_000, TokenType.BANK_CARD)
+    domain.check_top_up(10_000_000, TokenType.QR_PAY)
+
+
+def test_a_balance_short_of_the_amount_says_both_figures():
+    assert domain.short_balance("in the wallet", 100_000, 100_000) is None
+    why = domain.short_balance("in the wallet", 99_999, 100_000)
+    assert why == "not enough money in the wallet: balance 99999, to pay 100000 (kopecks)"
+
+
+def test_a_card_expires_after_the_last_day_of_its_month():
+    from datetime import UTC, datetime
+
+    now = datetime(2026, 12, 4, tzinfo=UTC)
+    assert not domain.card_expired(12, 2026, now)
+    assert domain.card_expired(11, 2026, now)
+
+
+def test_an_admin_refund_never_takes_more_than_is_left_of_a_captured_payment():
+    domain.check_refundable(P.SUCCEEDED, 10_000, 4_000, 6_000)
+    with pytest.raises(Conflict, match="left of the payment \\(2000 kopecks\\)"):
+        domain.check_refundable(P.SUCCEEDED, 10_000, 8_000, 2_001)
+    with pytest.raises(Conflict, match="REFUNDED: it has nothing to refund"):
+        domain.check_refundable(P.REFUNDED, 10_000, 0, 1)
+    assert domain.rest_to_refund(10_000, 4_000) == 6_000
+
+
+def test_a_payment_partly_refunded_does_not_confirm_an_order():
+    response, reason = domain.confirmation(
+        OrderPayments(paid="p1"), Captured(P.SUCCEEDED, 2500, 500), 2500
+    )
+    assert response is SagaResponse.FAIL and "500 of the payment was refunded" in (reason or "")
 
 
 def test_an_order_awaiting_payment_with_nothing_running_is_payable():
