@@ -1,6 +1,7 @@
-"""`sagashop chaos`: the whole system under realistic load while random service processes are
-SIGKILLed and restarted, the database is killed once and the bank turns slow; afterwards every
-invariant is checked (launcher/invariants.py) and written to a JSON report."""
+"""`sagashop chaos`: the whole system under realistic load (card, saved-card, QR, wallet and
+gift-card payments, top-ups, gift-card purchases and activations) while random service
+processes are SIGKILLed and restarted, the database is killed once and the bank turns slow;
+afterwards every invariant is checked (launcher/invariants.py) and written to a JSON report."""
 
 from __future__ import annotations
 
@@ -64,6 +65,7 @@ class ChaosReport:
     config: dict[str, Any]
     schedule: list[Event] = field(default_factory=list)
     fates: dict[str, int] = field(default_factory=dict)
+    means: dict[str, int] = field(default_factory=dict)  # payments and top-ups by means
     retries: int = 0
     errors: list[str] = field(default_factory=list)
     quiet_after_last_kill_s: float | None = None
@@ -227,7 +229,15 @@ async def run_load(
         return True
 
     customers = [
-        Customer(stack.urls, random.Random(rng.random()), catalog, scarce, stats, cfg.patience)
+        Customer(
+            stack.urls,
+            random.Random(rng.random()),
+            catalog,
+            scarce,
+            stats,
+            cfg.patience,
+            sent=stack.state / "sent",
+        )
         for _ in range(cfg.concurrency)
     ]
     chaos = asyncio.create_task(monkey.run(stop))
@@ -241,6 +251,7 @@ async def run_load(
     report.quiet_after_last_kill_s = await quiet(stack, monkey.last_kill, cfg.quiet_timeout)
     supervisor.cancel()
     report.schedule, report.fates = monkey.schedule, dict(stats.orders)
+    report.means = dict(stats.means)
     report.retries, report.errors = stats.retries, stats.errors
 
 
@@ -272,6 +283,7 @@ def print_report(report: ChaosReport, path: Path) -> None:
     for e in report.schedule:
         print(f"  t={e.at:7.2f}s  {e.what:<18} {e.target}")
     print("\norders by fate: " + ", ".join(f"{k}: {v}" for k, v in sorted(report.fates.items())))
+    print("payments by means: " + ", ".join(f"{k}: {v}" for k, v in sorted(report.means.items())))
     print(f"step retries while services were down: {report.retries}")
     print(f"quiet {report.quiet_after_last_kill_s}s after the last kill")
     print("\ninvariants:")

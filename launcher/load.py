@@ -5,68 +5,20 @@ killed under it: it is retried with the same order id / Idempotency-Key until it
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import random
-import time
 import uuid
-from collections import Counter
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from pathlib import Path
+from typing import Any
 
-import aiohttp
-
+from launcher.load_money import Purse
+from launcher.load_retry import LoadStats, persist
 from launcher.shopper import DECLINED_CARD, FINAL, EdgeError, Shopper
 
+__all__ = ["Customer", "LoadStats"]
 log = logging.getLogger("sagashop.load")
-T = TypeVar("T")
-RETRYABLE = (aiohttp.ClientError, TimeoutError, ConnectionError)
-
-
-@dataclass
-class LoadStats:
-    orders: Counter[str] = field(default_factory=Counter)  # fate -> count
-    retries: int = 0
-    errors: list[str] = field(default_factory=list)
-    order_ids: list[str] = field(default_factory=list)
-
-
-async def persist(
-    step: Callable[[], Awaitable[T]], stats: LoadStats, what: str, patience: float = 120.0
-) -> T:
-    """Run `step` until it answers: 5xx/503 and lost connections are a service restarting."""
-    started = time.monotonic()
-    deadline = started + patience
-    delay = 0.2
-    while True:
-        try:
-            return await step()
-        except EdgeError as exc:
-            if not retryable(exc):
-                raise
-            if time.monotonic() > deadline:
-                raise GaveUp(what, time.monotonic() - started, exc) from exc
-        except RETRYABLE as exc:
-            if time.monotonic() > deadline:
-                raise GaveUp(what, time.monotonic() - started, exc) from exc
-        stats.retries += 1
-        await asyncio.sleep(delay)
-        delay = min(delay * 1.5, 3.0)
-
-
-class GaveUp(Exception):
-    """A step that kept failing in a retryable way for longer than the driver's patience."""
-
-    def __init__(self, what: str, waited: float, last: BaseException) -> None:
-        super().__init__(f"{what}: still failing after {waited:.0f}s, last: {last!r}")
-
-
-def retryable(exc: EdgeError) -> bool:
-    """A service restarting (5xx), or our earlier try of the same Idempotency-Key still
-    counted as running (409 until its dead process's lease runs out)."""
-    in_progress = exc.status == 409 and "in progress" in str(exc.body)
-    return exc.status >= 500 or in_progress
 
 
 @dataclass
@@ -77,6 +29,11 @@ class Customer:
     scarce: list[int]  # products with a few units many customers want
     stats: LoadStats
     patience: float = 600.0  # how long to wait for an order to settle
+    sent: Path | None = None  # the e-mail log gift-card codes arrive in (None: no gift cards)
+    purse: Purse = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.purse = Purse(self.rng, self.stats, self.sent, self.patience)
 
     async def shop(self, orders: int, next_order: Callable[[], bool]) -> None:
         async with Shopper(self.urls) as s:
@@ -104,6 +61,7 @@ class Customer:
         if fate < 0.05:
             await persist(lambda: s.cancel(order), self.stats, "cancel")
             return "cancelled cart"
+        means = await self.purse.prepare(s, order["total"])
         order = await self.checkout(s, order)
         if order["status"] == "FAILED":
             return "failed at checkout"
@@ -112,12 +70,11 @@ class Customer:
         if fate < 0.18:
             await persist(lambda: s.cancel(order), self.stats, "cancel")
             return "cancelled before paying"
-        if self.rng.random() < 0.15:
+        if means.label == "card" and self.rng.random() < 0.15:
             key = str(uuid.uuid4())
             await persist(lambda: s.pay(order, DECLINED_CARD, key=key), self.stats, "pay")
-        key = str(uuid.uuid4())
         try:
-            paid = await persist(lambda: s.pay(order, key=key), self.stats, "pay")
+            paid = await self.purse.pay(s, order, means)
         except EdgeError as exc:
             if exc.status == 409 and "CANCELLED" in str(exc.body):
                 return "cancelled (unpaid in time) while paying"

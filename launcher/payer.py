@@ -111,7 +111,12 @@ class Payer:
 
     # -- gift cards ------------------------------------------------------------------------
     async def order_gift_card(
-        self, amount: int, donee_email: str, donee_name: str = "Анна", design: str = "classic"
+        self,
+        amount: int,
+        donee_email: str,
+        donee_name: str = "Анна",
+        design: str = "classic",
+        key: str | None = None,
     ) -> Body:
         """An order for a gift card, AWAITING_PAYMENT: paid with `pay` like any order."""
         body = {
@@ -120,7 +125,7 @@ class Payer:
             "amount": amount,
             "design": design,
         }
-        headers = {"Idempotency-Key": new_key()}
+        headers = {"Idempotency-Key": key or new_key()}
         return dict(
             await self.call(
                 "order_svc", "POST", "/gift-card-orders", body, headers=headers, expect=(200, 201)
