@@ -36,8 +36,9 @@ def purpose(p: Doc) -> str:
 
 @dataclass
 class BankBook:
-    """The bank ledger, last line per key (a QR charge is written pending, then paid); token
-    lines are the bank keeping a card, not money."""
+    """The bank ledger: a charge line per key, then `settle` lines with its later answers (a
+    QR charge is written pending, then paid or expired: the last answer wins); `card` and
+    `secret` lines are the bank keeping a card or its webhook key, not money."""
 
     charges: dict[str, Doc] = field(default_factory=dict)
     refunds: dict[str, Doc] = field(default_factory=dict)
@@ -48,6 +49,8 @@ class BankBook:
         for row in ledger:
             if row.get("op") == "charge":
                 book.charges[row["key"]] = row
+            elif row.get("op") == "settle" and row.get("key") in book.charges:
+                book.charges[row["key"]] = {**book.charges[row["key"]], "answer": row["answer"]}
             elif row.get("op") == "refund":
                 book.refunds[row["key"]] = row
         return book
