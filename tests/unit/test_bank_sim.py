@@ -4,23 +4,12 @@ answers, and a ledger that survives a restart."""
 
 from __future__ import annotations
 
-import contextlib
 import random
-import uuid
-from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
-
-from aiohttp.test_utils import TestClient, TestServer
 
 from payment_svc.adapters import HttpBank
-from payment_svc.bank_cards import DEFAULT_DECLINES
-from payment_svc.bank_ledger import Ledger
-from payment_svc.bank_rules import Bank
-from payment_svc.bank_sim import build_app
-from schemas.payment_http import BankConfig, BankStatus, ChargeRequest
-
-GOOD_CARD = {"number": "4242424242424242", "expMonth": 12, "expYear": 2099, "cvc": "123"}
+from schemas.payment_http import BankStatus, ChargeRequest
+from tests.support.bank_sim import GOOD_CARD, bank_at, charge, ledger_of, post
 
 
 class LoseFirstAnswer(random.Random):
@@ -33,36 +22,6 @@ class LoseFirstAnswer(random.Random):
     def random(self) -> float:
         self.calls += 1
         return 0.0 if self.calls == 1 else 1.0
-
-
-@contextlib.asynccontextmanager
-async def bank_at(
-    ledger: Path, rng: random.Random | None = None, **config: Any
-) -> AsyncIterator[TestClient[Any, Any]]:
-    settings = BankConfig(declines=DEFAULT_DECLINES, **config)
-    app = build_app(Bank(Ledger(ledger), settings, rng))
-    async with TestClient(TestServer(app)) as client:
-        yield client
-
-
-def charge(amount: int = 2500, key: str | None = None, **means: Any) -> dict[str, Any]:
-    return {
-        "idempotencyKey": key or str(uuid.uuid4()),
-        "amount": amount,
-        "currency": "RUB",
-        **(means or {"card": GOOD_CARD}),
-    }
-
-
-async def post(client: TestClient[Any, Any], path: str, body: dict[str, Any]) -> tuple[int, Any]:
-    resp = await client.post(path, json=body)
-    return resp.status, await resp.json()
-
-
-async def ledger_of(client: TestClient[Any, Any]) -> dict[str, int]:
-    resp = await client.get("/ledger")
-    body: dict[str, int] = await resp.json()
-    return body
 
 
 async def test_the_same_idempotency_key_charges_once_and_answers_the_same(tmp_path: Path):
