@@ -1,0 +1,78 @@
+"""Helpers for the money e2e tests: registered shoppers, an admin, balances that settle, what
+the bank's books say and which e-mails reached whom."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from pymongo import AsyncMongoClient
+
+from launcher.mailbox import mails_to
+from launcher.shopper import Shopper
+from launcher.stack import Stack
+from tests.support.kafka import eventually
+
+NewShopper = Callable[[], Awaitable[Shopper]]
+
+
+@asynccontextmanager
+async def registered_shoppers(urls: dict[str, str]) -> AsyncIterator[NewShopper]:
+    """A factory of registered, logged-in customers; all closed on the way out."""
+    made: list[Shopper] = []
+
+    async def new() -> Shopper:
+        s = await Shopper(urls).__aenter__()
+        made.append(s)
+        await s.register()
+        return s
+
+    try:
+        yield new
+    finally:
+        for s in made:
+            await s.__aexit__()
+
+
+async def make_admin(stack: Stack, s: Shopper) -> Shopper:
+    """The role straight in auth_svc's database (the CLI's way is tested with auth_svc), then
+    a fresh login so the session carries it."""
+    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(stack.mongo)
+    try:
+        await client["auth_svc"].users.update_one(
+            {"_id": s.name.lower()}, {"$addToSet": {"roles": "admin"}}
+        )
+    finally:
+        await client.close()
+    await s.call("auth_svc", "POST", "/login", {"username": s.name, "password": "shopper-pass-1"})
+    return s
+
+
+async def wallet_reaches(s: Shopper, balance: int, timeout: float = 30.0) -> dict[str, Any]:
+    """The wallet once its balance is `balance` (credits arrive a moment after the bank)."""
+
+    async def reached() -> dict[str, Any] | None:
+        wallet = await s.wallet()
+        return wallet if wallet["balance"] == balance else None
+
+    return dict(await eventually(reached, timeout=timeout))
+
+
+async def bank_totals(s: Shopper) -> dict[str, int]:
+    """What the bank moved so far (the simulator's `GET /ledger`)."""
+    return dict(await s.call("bank_sim", "GET", "/ledger"))
+
+
+async def mail_about(sent: Path, to: str, *words: str, timeout: float = 30.0) -> dict[str, Any]:
+    """The first e-mail to `to` whose subject and body mention every one of `words`."""
+
+    async def found() -> dict[str, Any] | None:
+        for mail in mails_to(sent, to):
+            text = f"{mail.get('subject', '')} {mail.get('body', '')}"
+            if all(w in text for w in words):
+                return mail
+        return None
+
+    return dict(await eventually(found, timeout=timeout))
