@@ -47,9 +47,8 @@ def code_hash(code: str) -> str:
 
 @dataclass(frozen=True)
 class AttemptWindow:
-    """At most `limit` activation attempts per user in each fixed window of `length`: the
-    attempt is counted before the code is checked, so parallel guesses cannot overtake the
-    count."""
+    """At most `limit` activation attempts per user in each fixed window of `length` (the
+    attempt is counted before its code is checked: see gift_cards.ActivationAttempts)."""
 
     limit: int
     length: timedelta
@@ -64,7 +63,3 @@ class AttemptWindow:
     def retry_after(self, now: datetime) -> int:
         """Whole seconds until the next window opens (at least 1)."""
         return max(1, math.ceil((self.ends(now) - now).total_seconds()))
-
-    def allows(self, counted: int) -> bool:
-        """Whether the `counted`-th attempt of a window (this one included) may be checked."""
-        return counted <= self.limit

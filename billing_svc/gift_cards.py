@@ -103,21 +103,24 @@ class ActivationAttempts:
     def _key(self, username: str, now: datetime) -> str:
         return f"{username}:{self.window.bucket(now)}"
 
-    async def count(self, username: str, now: datetime) -> int:
-        """Count one more attempt in the current window; how many there are now (this one and
-        any counted in parallel included)."""
+    async def take(self, username: str, now: datetime) -> bool:
+        """Count one attempt in the user's current window if it has one left; False if not.
+        The check and the count are one conditional write, so parallel attempts can never
+        take more than the window's limit between them."""
         key = self._key(username, now)
+        left = {"_id": key, "count": {"$lt": self.window.limit}}
         counted = {
             "$inc": {"count": 1},
             "$setOnInsert": {"username": username, "expiresAt": self.window.ends(now)},
         }
         try:
-            await self.counters.update_one({"_id": key}, counted, upsert=True)
+            # no counter yet: this creates it with count 1
+            await self.counters.update_one(left, counted, upsert=True)
+            return True
         except DuplicateKeyError:
-            # a parallel attempt created the counter first: it exists now, count on it
-            await self.counters.update_one({"_id": key}, counted, upsert=True)
-        counter = await self.counters.find_one({"_id": key})
-        return int(counter["count"]) if counter else 1
+            # the counter exists and is full, or a parallel attempt has just created it
+            done = await self.counters.update_one(left, {"$inc": {"count": 1}})
+            return done.modified_count == 1
 
     async def give_back(self, username: str, now: datetime) -> None:
         """A successful activation was no guess: it does not use up the user's attempts."""

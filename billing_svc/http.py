@@ -81,7 +81,7 @@ def register(
         body = await read_body(request, ActivateRequest)
         now = clock()
         # counted before the code is looked at: parallel guesses all count
-        if not attempts.window.allows(await attempts.count(caller.username, now)):
+        if not await attempts.take(caller.username, now):
             raise TooManyRequests(
                 "too many wrong gift card codes; try again later",
                 retry_after=attempts.window.retry_after(now),
