@@ -65,7 +65,9 @@ def register(service: Service, cashier: Cashier) -> None:
     @service.subscribe(topics.BILLING_REPLIES, BillingReply)
     async def on_billing(msg: BillingReply, tx: Tx) -> None:
         ok = msg.response is SagaResponse.SUCCESS
-        if msg.op is LedgerOp.DEBIT:
+        if await payments.get(msg.payment_id, tx.session) is None:
+            log.warning("billing replied %s for unknown payment %s", msg.request_id, msg.payment_id)
+        elif msg.op is LedgerOp.DEBIT:
             outcome = Outcome(ok, msg.request_id, None if ok else msg.reason or "refused")
             await cashier.record_in(tx, msg.payment_id, outcome)
         elif not ok:

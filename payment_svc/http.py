@@ -5,6 +5,7 @@ bank's signed `POST /bank/callbacks`."""
 from __future__ import annotations
 
 import io
+import logging
 import uuid
 
 import segno
@@ -36,6 +37,7 @@ from servicekit.identity import Caller, customer, session_id
 from servicekit.mongo import Doc
 from servicekit.service import Service
 
+log = logging.getLogger(__name__)
 SIGNATURE_HEADER = "X-Bank-Signature"
 
 
@@ -225,6 +227,7 @@ def mount(
             raise InvalidRequest("not a bank callback") from exc
         if await payments.get(callback.idempotency_key) is None:
             raise NotFound("Payment not found")
+        log.info("bank callback for %s: %s", callback.idempotency_key, callback.status)
         if callback.status is not BankStatus.PENDING:
             captured = callback.status is BankStatus.SUCCEEDED
             outcome = Outcome(captured, callback.charge_id, callback.decline_reason)

@@ -42,6 +42,9 @@ class Client:
     async def patch(self, path: str, json: Any = None, **kw: Any) -> tuple[int, Any]:
         return await self.call("PATCH", path, json, **kw)
 
+    async def delete(self, path: str, **kw: Any) -> tuple[int, Any]:
+        return await self.call("DELETE", path, **kw)
+
     def cookie(self, name: str) -> str | None:
         for morsel in self.http.cookie_jar:
             if morsel.key == name:
