@@ -29,6 +29,8 @@ def gift_card_order(
     """The new order's document: never the cart (no `cartOf`), so the customer's NEW order is
     untouched; unpaid after `pay_for` seconds the unpaid-order sweeper cancels it."""
     position = domain.gift_card_position(req.amount, req.design)
+    # Mongo keeps milliseconds: the first answer shows the times every later read will
+    now = now.replace(microsecond=now.microsecond // 1000 * 1000)
     return {
         "_id": str(uuid.uuid4()),
         "kind": domain.OrderKind.GIFT_CARD.value,
