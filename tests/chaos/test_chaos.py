@@ -1,4 +1,5 @@
-"""A small, replayable chaos run in `make test`: the whole system under load while random
+"""A small, replayable chaos run in `make test`: the whole system under load (orders paid by
+card, saved card, QR, wallet after a top-up and gift card bought and activated) while random
 service processes, and once the database, are SIGKILLed; every invariant must hold. The seed
 and the kill schedule are printed so a failure can be replayed with `sagashop chaos`."""
 
@@ -37,3 +38,7 @@ async def test_killing_services_and_the_database_under_load_breaks_no_invariant(
     assert not broken, broken
     assert not report.errors, report.errors[:5]
     assert report.fates.get("saga confirmed", 0) > 0
+    money = {c.name for c in report.checks if "wallet" in c.name or "bank" in c.name}
+    assert len(money) >= 3, [c.name for c in report.checks]
+    used = {label.rsplit(" ", 1)[0] for label in report.means}
+    assert {"saved card", "qr", "wallet", "gift card"} <= used, report.means

@@ -11,7 +11,7 @@ from typing import Any
 from pymongo import AsyncMongoClient
 
 from launcher.mailbox import mails_to
-from launcher.shopper import Shopper
+from launcher.shopper import EdgeError, Shopper
 from launcher.stack import Stack
 from tests.support.kafka import eventually
 
@@ -51,10 +51,16 @@ async def make_admin(stack: Stack, s: Shopper) -> Shopper:
 
 
 async def wallet_reaches(s: Shopper, balance: int, timeout: float = 30.0) -> dict[str, Any]:
-    """The wallet once its balance is `balance` (credits arrive a moment after the bank)."""
+    """The wallet once its balance is `balance`: credits arrive a moment after the bank, and
+    the wallet itself is opened a moment after registration (404 until then)."""
 
     async def reached() -> dict[str, Any] | None:
-        wallet = await s.wallet()
+        try:
+            wallet = await s.wallet()
+        except EdgeError as exc:
+            if exc.status != 404:
+                raise
+            return None
         return wallet if wallet["balance"] == balance else None
 
     return dict(await eventually(reached, timeout=timeout))
