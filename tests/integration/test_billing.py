@@ -39,7 +39,7 @@ from tests.support.http import Client
 from tests.support.infra import Infra
 from tests.support.kafka import eventually, publish, publish_all
 
-Mongo_ = AsyncMongoClient[dict[str, Any]]
+MongoClient = AsyncMongoClient[dict[str, Any]]
 
 
 @pytest.fixture(scope="module")
@@ -204,7 +204,7 @@ async def issued_card(infra: Infra, buyer: str, amount: int = 150_000) -> dict[s
 
 
 async def test_an_issued_card_is_emailed_once_with_its_code_and_activates_for_the_caller(
-    infra: Infra, billing: ServiceProcess, mongo: Mongo_, ivan: Customer, maria: Customer
+    infra: Infra, billing: ServiceProcess, mongo: MongoClient, ivan: Customer, maria: Customer
 ):
     card = await issued_card(infra, buyer=maria.username)
     delivery, issued = card["delivery"], card["issued"]
@@ -245,7 +245,7 @@ async def test_a_card_activates_once_a_second_activation_or_another_user_gets_40
 
 
 async def test_a_repeated_issue_request_issues_nothing_new_and_sends_no_second_code(
-    infra: Infra, billing: ServiceProcess, mongo: Mongo_, ivan: Customer
+    infra: Infra, billing: ServiceProcess, mongo: MongoClient, ivan: Customer
 ):
     card = await issued_card(infra, buyer=ivan.username)
     order_id = card["request"]["orderId"]
@@ -346,7 +346,7 @@ async def test_a_redelivered_message_is_applied_once(infra: Infra, ivan: Custome
 
 # -- the invariant (last: it checks what every test above left) ------------------------------
 async def test_every_balance_equals_the_sum_of_its_entries_and_none_is_negative(
-    billing: ServiceProcess, mongo: Mongo_
+    billing: ServiceProcess, mongo: MongoClient
 ):
     db = mongo[billing.name]
     sums: dict[tuple[str, str], int] = {}
