@@ -31,6 +31,7 @@ def refund_doc(
         "method": payment["method"],
         "masked": payment["masked"],
         "via": payment.get("via", "bank"),
+        "chargeId": payment.get("chargeId"),
         "status": R.PENDING.value,
         "createdBy": admin,
         "idemKey": key,

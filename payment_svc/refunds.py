@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 
 from payment_svc import domain, effects
@@ -31,6 +31,7 @@ from schemas.payment_http import PaymentState as P
 from schemas.payment_http import RefundState as R
 from servicekit import faults
 from servicekit.mongo import Doc
+from servicekit.retry import is_db_unavailable
 from servicekit.service import Service
 from servicekit.unit import Tx
 
@@ -82,11 +83,21 @@ class Refunder:
             self._due.clear()
             now = self.clock()
             for doc in await self.payments.due_refunds(now):
-                await self.refund_payment(doc)
+                await self._one(self.refund_payment, doc)
             for ref in await self.book.due(now):
-                await self.refund_part(ref)
+                await self._one(self.refund_part, ref)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._due.wait(), self.settings.refund_interval_seconds)
+
+    async def _one(self, refund: Callable[[Doc], Awaitable[None]], doc: Doc) -> None:
+        """One refund; a failure is logged and retried next round without holding up the
+        others (a database that is away fails them all, and the loop is restarted)."""
+        try:
+            await refund(doc)
+        except Exception as exc:
+            if is_db_unavailable(exc):
+                raise
+            log.exception("refund of %s failed; trying again later", doc["_id"])
 
     # -- a whole payment -----------------------------------------------------------------------
     async def refund_payment(self, doc: Doc) -> None:

@@ -66,7 +66,7 @@ async def test_the_wallet_edge_shows_the_callers_balance_and_refuses_callers_wit
     await eventually(lambda: mongo[billing.name].wallets.find_one({"_id": user["username"]}))
 
     owner = clients(billing.url, auth.login(user["username"]))
-    body = {"username": user["username"], "balance": 0, "currency": "RUB"}
+    body = {"username": user["username"], "balance": 0, "currency": "RUB", "entries": []}
     assert await owner.get("/wallet") == (200, body)
     assert (await clients(billing.url).get("/wallet"))[0] == 401
     assert (await clients(billing.url, "not-a-session").get("/wallet"))[0] == 401

@@ -73,8 +73,11 @@ class Customer(Client):
         headers = {"Idempotency-Key": key or str(uuid.uuid4())}
         return await self.post("/top-ups", body, headers=headers)
 
-    async def wallet(self) -> dict[str, Any]:
+    async def wallet(self) -> dict[str, Any] | None:
+        """The wallet from billing's edge; None until billing has opened it."""
         status, body = await self.get("/wallet", base=self.billing)
+        if status == 404:
+            return None
         assert status == 200, body
         result: dict[str, Any] = body
         return result
