@@ -51,9 +51,9 @@ class OrderBook:
         return found
 
     async def cancel(self, tx: Tx, doc: Doc, by: str, reason: str) -> Doc:
-        """CANCELLED from NEW, AWAITING_PAYMENT or PAID (a gift-card order: until its card is
-        issued); a checked-out order's holds are released and captured money refunded (REVERSE
-        through the outbox)."""
+        """CANCELLED from NEW, AWAITING_PAYMENT or PAID (a gift-card order: until it is paid);
+        a checked-out order's holds are released and captured money refunded (REVERSE through
+        the outbox)."""
         current, kind = S(doc["status"]), domain.kind_of(doc)
         domain.check_transition(current, S.CANCELLED, kind)
         new = await self.orders.update(
@@ -65,10 +65,7 @@ class OrderBook:
             at=self.clock(),
             unset=("cartOf", "expiresAt"),
         )
-        if kind is domain.OrderKind.GIFT_CARD:
-            # nothing was reserved for a gift card: only captured money goes back
-            if current in domain.HOLDS_MONEY:
-                effects.release(tx, new, refund=True, only_payment=True)
-        elif current is not S.NEW:
+        # nothing was reserved for a gift card, and it is cancelled only before it is paid
+        if kind is not domain.OrderKind.GIFT_CARD and current is not S.NEW:
             effects.release(tx, new, refund=current in domain.HOLDS_MONEY)
         return new

@@ -25,10 +25,12 @@ TRANSITIONS: dict[S, frozenset[S]] = {
     S.CANCELLED: frozenset(),
 }
 # Business feature: a gift card has nothing to confirm, pick or deliver, so its order skips
-# the saga; billing issuing the card completes it. It may be cancelled until then.
+# the saga; billing issuing the card completes it. It may be cancelled until it is paid: a paid
+# order has already asked billing for its card (and the donee may hold the code), so a refund
+# then would leave the card issued and the money back with the buyer.
 GIFT_CARD_TRANSITIONS: dict[S, frozenset[S]] = {
     S.AWAITING_PAYMENT: frozenset({S.PAID, S.CANCELLED}),
-    S.PAID: frozenset({S.COMPLETED, S.CANCELLED}),
+    S.PAID: frozenset({S.COMPLETED}),
     S.COMPLETED: frozenset(),
     S.CANCELLED: frozenset(),
 }
