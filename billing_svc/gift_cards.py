@@ -21,6 +21,7 @@ from pymongo.errors import DuplicateKeyError
 from billing_svc.codes import AttemptWindow
 from billing_svc.repository import ACTIVE, ENTRIES, GIFT_CARDS
 from schemas.billing import GiftCardIssueRequest
+from servicekit.errors import StaleWrite
 from servicekit.mongo import Doc
 
 ISSUED = "ISSUED"
@@ -65,8 +66,13 @@ class GiftCards:
         return await self.cards.find_one({"orderId": order_id}, session=session)
 
     async def issue(self, card: Doc, entry: Doc, session: AsyncClientSession) -> None:
-        """The new card and the entry that credits its initial value, together."""
-        await self.cards.insert_one(card, session=session)
+        """The new card and the entry that credits its initial value, together. A clash with
+        another card's random number or code (or a parallel issue for the order) is a
+        StaleWrite: the handler runs again, with new random values or finding the card."""
+        try:
+            await self.cards.insert_one(card, session=session)
+        except DuplicateKeyError as exc:
+            raise StaleWrite(f"gift card clash for order {card['orderId']}: {exc}") from exc
         await self.entries.insert_one(entry, session=session)
 
     async def by_code(self, code_hash: str) -> Doc | None:
