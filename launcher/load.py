@@ -59,7 +59,7 @@ class Customer:
                 order = await persist(lambda: self.adjust(s, order, extra), self.stats, "adjust")
         fate = self.rng.random()
         if fate < 0.05:
-            await persist(lambda: s.cancel(order), self.stats, "cancel")
+            await persist(lambda: self.cancel(s, order), self.stats, "cancel")
             return "cancelled cart"
         means = await self.purse.prepare(s, order["total"])
         order = await self.checkout(s, order)
@@ -68,7 +68,7 @@ class Customer:
         if fate < 0.12:
             return "never paid"
         if fate < 0.18:
-            await persist(lambda: s.cancel(order), self.stats, "cancel")
+            await persist(lambda: self.cancel(s, order), self.stats, "cancel")
             return "cancelled before paying"
         if means.label == "card" and self.rng.random() < 0.15:
             key = str(uuid.uuid4())
@@ -143,6 +143,18 @@ class Customer:
                 return current
 
         return await persist(attempt, self.stats, "checkout")
+
+    async def cancel(self, s: Shopper, order: dict[str, Any]) -> dict[str, Any]:
+        """After a lost answer the retry finds the order cancelled already (409): done."""
+        try:
+            return await s.cancel(order)
+        except EdgeError as exc:
+            if exc.status != 409:
+                raise
+            current = await s.order(order["id"])
+            if current["status"] != "CANCELLED":
+                raise
+            return current
 
     async def process(self, s: Shopper, order: dict[str, Any]) -> dict[str, Any]:
         try:
