@@ -119,8 +119,10 @@ class Cashier:
             domain.check_payable(order_status, attempt.amount, state)
             if not await self.payments.claim(attempt.order_id, attempt.payment_id, tx.session):
                 raise StaleWrite(f"order {attempt.order_id} claimed concurrently")
-            doc = await self.payments.insert(attempt, tx.session)
-            if attempt.via is domain.Via.BILLING:
+            bank = attempt.via is domain.Via.BANK
+            recheck = attempt.created_at + self.grace if bank else None
+            doc = await self.payments.insert(attempt, tx.session, recheck)
+            if not bank:
                 effects.billing(tx, doc, LedgerOp.DEBIT, EntryReason.PAYMENT, attempt.payment_id)
             return doc
 
@@ -222,12 +224,10 @@ class Cashier:
             await asyncio.sleep(self.settings.recovery_interval_seconds)
 
     async def recover(self) -> None:
-        """Attempts whose bank answer was lost (a crash, a timeout), QR codes whose callback
-        has not come, and attempts given up as unseen by the bank that are due a second look."""
-        now = self.clock()
-        for doc in await self.payments.stale_pending(now - self.grace):
-            await self._ask_bank(doc)
-        for doc in await self.payments.due_rechecks(now):
+        """Bank attempts due a look (`recheckAt`): one whose answer was lost (a crash, a
+        timeout: every bank attempt is due one once the longest charge could have taken has
+        passed), a QR code whose callback has not come, one given up as unseen by the bank."""
+        for doc in await self.payments.due_rechecks(self.clock()):
             await self._ask_bank(doc)
 
     async def _ask_bank(self, doc: Doc) -> None:

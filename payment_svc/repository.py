@@ -65,7 +65,6 @@ class Payments:
             [("username", ASCENDING), ("idemKey", ASCENDING)], unique=True
         )
         await self.payments.create_index([("orderId", ASCENDING)])
-        await self.payments.create_index([("status", ASCENDING), ("createdAt", ASCENDING)])
         await self.payments.create_index([("status", ASCENDING), ("refundDueAt", ASCENDING)])
         await self.payments.create_index([("recheckAt", ASCENDING)], sparse=True)
 
@@ -79,17 +78,6 @@ class Payments:
 
     async def order(self, order_id: str, session: Session = None) -> OrderPayments:
         return order_state(await self.orders.find_one({"_id": order_id}, session=session))
-
-    async def stale_pending(self, before: datetime, limit: int = 100) -> list[Doc]:
-        """Bank attempts still PENDING long after they began: their answer was lost. (A QR
-        charge the bank answered is rechecked by `recheckAt`; billing always replies.)"""
-        query = {
-            "status": P.PENDING.value,
-            "createdAt": {"$lt": before},
-            "via": {"$ne": "billing"},
-            "qr": None,
-        }
-        return await self.payments.find(query).limit(limit).to_list()
 
     async def due_rechecks(self, now: datetime, limit: int = 100) -> list[Doc]:
         return await self.payments.find({"recheckAt": due_by(now)}).limit(limit).to_list()
@@ -139,8 +127,14 @@ class Payments:
             raise StaleWrite(f"order {order_id} created concurrently") from exc
         return await self.order(order_id, session)
 
-    async def insert(self, attempt: Attempt, session: Session) -> Doc:
+    async def insert(
+        self, attempt: Attempt, session: Session, recheck_at: datetime | None = None
+    ) -> Doc:
+        """The new attempt; `recheckAt`: when to ask the bank about it, should its answer
+        never be recorded (a crash, a timeout, a QR code without a callback)."""
         doc = attempt_doc(attempt)
+        if recheck_at is not None:
+            doc["recheckAt"] = recheck_at
         await self.payments.insert_one(doc, session=session)
         return doc
 

@@ -24,6 +24,7 @@ from delivery_svc.repository import Repository as DeliveryRepository
 from notification_svc.repository import Notifications
 from orchestra.repository import Sagas
 from order_svc.repository import Orders
+from payment_svc.refund_book import RefundBook
 from payment_svc.repository import Payments
 from store_svc.holds import Reservations
 from tests.support.infra import Infra
@@ -35,9 +36,9 @@ SWEEPS: dict[str, tuple[type[Any], Sweep]] = {
     "store_svc expired reservations": (Reservations, lambda r, now: r.due(now, 100)),
     "delivery_svc expired holds": (DeliveryRepository, lambda r, now: r.expired_holds(now)),
     "notification_svc due notifications": (Notifications, lambda r, now: r.due(now, 100)),
-    "payment_svc stale pending": (Payments, lambda r, now: r.stale_pending(now)),
     "payment_svc due rechecks": (Payments, lambda r, now: r.due_rechecks(now)),
     "payment_svc due refunds": (Payments, lambda r, now: r.due_refunds(now)),
+    "payment_svc due admin refunds": (RefundBook, lambda r, now: r.due(now)),
 }
 
 
