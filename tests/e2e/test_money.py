@@ -108,6 +108,7 @@ async def test_a_saved_card_pays_an_order_and_can_be_removed(system: System, sho
     s = await shoppers()
     card = await s.save_card()
     assert card["last4"] == "4242" and "4242424242424242" not in str(card)
+    assert (await s.save_card())["id"] == card["id"]  # the same card is kept once
     assert [c["id"] for c in (await s.means())["cards"]] == [card["id"]]
     order = await awaiting_payment(system, s, 12_000)
     paid = await s.pay(order, means_id=card["id"])
