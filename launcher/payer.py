@@ -100,7 +100,7 @@ class Payer:
         return dict(await self.call("payment_svc", "GET", "/means", params=params))
 
     async def save_card(self, card: Body | None = None) -> Body:
-        """201 for a new card, 200 for one saved before (a retry after a lost answer)."""
+        """201 for a new card, 200 for one this customer saved before (the same id)."""
         body = {"card": card or GOOD_CARD}
         answer = await self.call("payment_svc", "POST", "/means/cards", body, expect=(200, 201))
         return dict(answer)
