@@ -1,0 +1,1 @@
+"""One module per group of pages; each has `mount(app)` adding its routes."""
