@@ -19,6 +19,7 @@ COPY delivery_svc ./delivery_svc
 COPY billing_svc ./billing_svc
 COPY notification_svc ./notification_svc
 COPY auth_svc ./auth_svc
+COPY web_front ./web_front
 
 RUN pip install --no-cache-dir . \
     && useradd --create-home --uid 10001 --shell /usr/sbin/nologin sagashop

@@ -6,7 +6,11 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: up down status test lint install clean
+CHROMIUM := /usr/bin/chromium
+# root installs directly (CI, these machines); anyone else through sudo
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: up down status test lint install clean chromium
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -25,7 +29,13 @@ down: $(STAMP)
 status: $(STAMP)
 	$(BIN)/sagashop status
 
-test: $(STAMP)
+# the browser tests drive Debian's Chromium (Playwright's own browser download fails here)
+chromium:
+	@test -x $(CHROMIUM) || { $(SUDO) apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends \
+	  chromium fonts-liberation >/dev/null; }
+
+test: $(STAMP) chromium
 	$(BIN)/python -m pytest -q -p no:cacheprovider $(PYTEST_ARGS)
 
 lint: $(STAMP)

@@ -55,6 +55,9 @@ def run_until_signalled(main: Coroutine[Any, Any, T]) -> T:
 
 
 def print_urls(stack: dict[str, object]) -> None:
+    """The shop's address first: it is the one a person opens."""
+    if web := stack.get("web"):
+        print(f"Магазин: {dict(web)['url']}   (open it in a browser)")  # type: ignore[call-overload]
     print(f"kafka  {stack['kafka']}")
     print(f"mongo  {stack['mongo']}")
     for name, svc in dict(stack["services"]).items():  # type: ignore[call-overload]
@@ -160,6 +163,7 @@ def cmd_down(args: argparse.Namespace) -> int:
             time.sleep(0.2)
     # whatever a dead launcher left behind
     leftovers = [s.get("pid") for s in stack.get("services", {}).values()]
+    leftovers += [stack["web"].get("pid")] if stack.get("web") else []
     leftovers += [i.get("pid") for i in stack.get("infra", {}).values()]
     for left in leftovers:
         if left and pid_alive(left):
@@ -179,9 +183,10 @@ def cmd_status(args: argparse.Namespace) -> int:
         return 1
     print(f"launcher pid {stack['launcher_pid']}  state {stack['state']}")
     print(f"kafka {stack['kafka']}   mongo {stack['mongo']}")
-    answers = asyncio.run(_ready_all(stack["services"]))
+    processes = {**stack["services"], **({"web_front": stack["web"]} if stack.get("web") else {})}
+    answers = asyncio.run(_ready_all(processes))
     ok = True
-    for name, svc in stack["services"].items():
+    for name, svc in processes.items():
         alive = pid_alive(svc["pid"])
         status = answers[name]
         ok &= alive and status == "ready"

@@ -12,6 +12,7 @@ import logging
 import os
 import secrets
 import shutil
+import socket
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -34,6 +35,11 @@ SERVICE_PACKAGES = (
     "orchestra",
 )
 
+
+# the shop's pages: a client of every edge (no broker, no database), started last; people open
+# it, so it gets a fixed port when it is free (SAGASHOP_WEB_PORT chooses another)
+WEB_FRONT = "web_front"
+DEFAULT_WEB_PORT = 8000
 
 # neighbour systems' simulators the launcher runs beside the services: name -> module
 SIMULATORS = {"bank_sim": "payment_svc.bank_sim"}
@@ -81,6 +87,27 @@ def available_simulators() -> dict[str, str]:
     }
 
 
+def web_front_available() -> bool:
+    return (ROOT / WEB_FRONT / "__main__.py").exists()
+
+
+def port_is_free(port: int) -> bool:
+    with socket.socket() as s:
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def web_port() -> int:
+    """SAGASHOP_WEB_PORT when set; else 8000 when free (an address people can remember), else
+    any free port (a second stack, e.g. a test run beside `make up`)."""
+    if chosen := os.environ.get("SAGASHOP_WEB_PORT"):
+        return int(chosen)
+    return DEFAULT_WEB_PORT if port_is_free(DEFAULT_WEB_PORT) else free_port()
+
+
 def url_env_name(service: str) -> str:
     """`auth_svc` -> SAGASHOP_AUTH_URL, `bank_sim` -> SAGASHOP_BANK_URL."""
     return f"SAGASHOP_{service.removesuffix('_svc').removesuffix('_sim').upper()}_URL"
@@ -121,9 +148,11 @@ class Stack:
         services: list[str] | None = None,
         external: bool = False,
         extra_env: dict[str, str] | None = None,
+        web: bool = True,
     ) -> None:
         self.state = state
         self.names = services if services is not None else available_services()
+        self.web = web and web_front_available()
         self.external = external
         self.extra_env = extra_env or {}
         self.infra: EmbeddedInfra | None = None
@@ -155,12 +184,16 @@ class Stack:
             "SAGASHOP_OUTBOX_DIR": str(self.state / "sent"),
             # the bank signs its QR callbacks with it and payment_svc checks them: fresh per run
             "SAGASHOP_BANK_WEBHOOK_SECRET": secrets.token_hex(32),
+            # web_front signs its forms' CSRF tokens with it: a restarted front accepts them
+            "SAGASHOP_WEB_SECRET": secrets.token_hex(32),
             **self.extra_env,
         }
-        for name in [*sims, *self.names]:
+        if self.web:
+            ports[WEB_FRONT] = web_port()
+        for name in ports:
             self.procs[name] = ServiceProcess(
                 name,
-                sims.get(name, name),
+                sims.get(name, name),  # a service or the front: `python -m <package>`
                 ports[name],
                 dict(env),
                 self.state / "logs" / f"{name}.log",
@@ -224,10 +257,17 @@ class Stack:
             "launcher_pid": os.getpid(),
             "embedded": not self.external,
             "infra": infra,
-            "services": {
-                n: {"url": p.url, "pid": p.pid, "log": str(p.log_path), "restarts": p.restarts}
-                for n, p in self.procs.items()
-            },
+            "services": {n: self._process(p) for n, p in self.procs.items() if n != WEB_FRONT},
+            "web": self._process(self.procs[WEB_FRONT]) if WEB_FRONT in self.procs else None,
+        }
+
+    @staticmethod
+    def _process(proc: ServiceProcess) -> dict[str, Any]:
+        return {
+            "url": proc.url,
+            "pid": proc.pid,
+            "log": str(proc.log_path),
+            "restarts": proc.restarts,
         }
 
     def write(self) -> None:

@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 import pytest
 import yaml
 
-from launcher.stack import SERVICE_PACKAGES, url_env_name
+from launcher.stack import SERVICE_PACKAGES, WEB_FRONT, url_env_name
 
 ROOT = Path(__file__).resolve().parents[2]
 INFRA = ("kafka", "mongo", "topics")
@@ -160,3 +160,16 @@ def test_host_ports_are_distinct(services):
     assert len(published) == len(set(published)), sorted(published)
     for package in SERVICE_PACKAGES:
         assert host_ports(services[package]), f"{package} is not published on the host"
+
+
+def test_the_web_front_runs_from_our_image_knows_every_edge_and_is_published_on_the_host(services):
+    front = services[WEB_FRONT]
+    assert command_of(front) == ["python", "-m", WEB_FRONT]
+    assert front["build"] == "." and "/ready" in " ".join(front["healthcheck"]["test"])
+    env = env_of(front)
+    for peer in SERVICE_PACKAGES:
+        url = urlsplit(env[url_env_name(peer)])
+        assert url.hostname == peer, peer
+    assert env.get("SAGASHOP_WEB_SECRET")
+    assert {"auth_svc", "store_svc", "order_svc"} <= depends_on(front)
+    assert host_ports(front)
