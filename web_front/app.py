@@ -29,7 +29,6 @@ def create_app(settings: FrontSettings | None = None) -> web.Application:
         app,
         loader=jinja2.FileSystemLoader(PACKAGE / "templates"),
         autoescape=jinja2.select_autoescape(default=True),
-        undefined=jinja2.StrictUndefined,
     )
     env.filters["rubles"] = rubles
 

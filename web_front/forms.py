@@ -18,6 +18,7 @@ KNOWN_ERRORS: tuple[tuple[str, str, str], ...] = (
     ("password must mix", "password", "Пароль должен содержать не только буквы"),
     ("firstname", "firstName", "Введите имя"),
     ("lastname", "lastName", "Введите фамилию"),
+    ("invalid login/password", "", "Неверное имя пользователя или пароль"),
     ("not authorized", "", "Неверное имя пользователя или пароль"),
     ("blocked", "", "Учётная запись заблокирована"),
     ("too many", "", "Слишком много попыток. Подождите немного и попробуйте снова"),

@@ -1,0 +1,138 @@
+"""Browser tests: a real Chromium (Debian's, `make test` installs it) drives the shop started
+as `make up` starts it — one whole system per test module. Fixtures for page authors:
+`shop` (the system), `products` (two products with stock), `customer` (a registered account),
+`customer_page` (a page logged in as that customer), `admin` and `admin_page`."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from playwright.sync_api import APIRequestContext, Browser, Page, Playwright, expect
+
+from tests.browser.system import Account, ShopSystem, new_account
+
+CHROMIUM = os.environ.get("SAGASHOP_CHROMIUM", "/usr/bin/chromium")
+PHONE = {"width": 375, "height": 667}
+DESKTOP = {"width": 1280, "height": 900}
+
+# a person waits a few seconds for a page; the whole system on 2 cores sometimes needs more
+expect.set_options(timeout=15_000)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if not os.access(CHROMIUM, os.X_OK):
+        skip = pytest.mark.skip(reason=f"no Chromium at {CHROMIUM}: `make test` installs it")
+        for item in items:
+            if "tests/browser/" in str(item.fspath):
+                item.add_marker(skip)
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args: dict[str, Any]) -> dict[str, Any]:
+    # the machine's network is closed: Chromium's own background calls only slow it down
+    return {
+        **browser_type_launch_args,
+        "executable_path": CHROMIUM,
+        "args": [
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-dev-shm-usage",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--no-first-run",
+        ],
+    }
+
+
+@pytest.fixture(scope="module")
+def shop() -> Iterator[ShopSystem]:
+    system = ShopSystem()
+    try:
+        system.start()
+        yield system
+    finally:
+        system.stop()
+
+
+@pytest.fixture
+def browser_context_args(shop: ShopSystem) -> dict[str, Any]:
+    return {"base_url": shop.web_url, "locale": "ru-RU", "viewport": DESKTOP}
+
+
+@pytest.fixture(scope="module")
+def products(shop: ShopSystem) -> dict[str, int]:
+    """Two products in stock (one of them in two warehouses): name -> product id."""
+    return {
+        "Чайник электрический": shop.add_product(
+            "Чайник электрический", 249_900, {"msk-1": 5, "spb-1": 3}, "Чайник на 1,7 литра"
+        ),
+        "Кофеварка капельная": shop.add_product("Кофеварка капельная", 499_000, {"msk-1": 2}),
+    }
+
+
+@pytest.fixture(scope="module")
+def api(playwright: Playwright) -> Iterator[APIRequestContext]:
+    context = playwright.request.new_context()
+    yield context
+    context.dispose()
+
+
+def register_account(shop: ShopSystem, api: APIRequestContext, account: Account) -> Account:
+    """An account made through auth's edge (the register page has its own tests)."""
+    answer = api.post(
+        f"{shop.url_of('auth_svc')}/register",
+        data={
+            "username": account.username,
+            "password": account.password,
+            "firstName": account.first_name,
+            "lastName": "Иванова",
+            "email": account.email,
+            "phone": account.phone,
+        },
+    )
+    assert answer.ok, answer.text()
+    return account
+
+
+def log_in(page: Page, account: Account) -> Page:
+    """Log in through the login page, as a person does."""
+    page.goto("/login")
+    page.get_by_label("Имя пользователя").fill(account.username)
+    page.get_by_label("Пароль").fill(account.password)
+    page.get_by_role("button", name="Войти").click()
+    expect(page.get_by_role("button", name="Выйти")).to_be_visible()
+    return page
+
+
+@pytest.fixture
+def customer(shop: ShopSystem, api: APIRequestContext) -> Account:
+    return register_account(shop, api, new_account())
+
+
+@pytest.fixture
+def customer_page(page: Page, customer: Account) -> Page:
+    return log_in(page, customer)
+
+
+@pytest.fixture(scope="module")
+def admin(shop: ShopSystem) -> Account:
+    return shop.create_admin()
+
+
+@pytest.fixture
+def admin_page(
+    browser: Browser, browser_context_args: dict[str, Any], admin: Account
+) -> Iterator[Page]:
+    """A second browser context logged in as the admin (next to a customer's `page`)."""
+    context = browser.new_context(**browser_context_args)
+    yield log_in(context.new_page(), admin)
+    context.close()
+
+
+def new_phone_page(browser: Browser, browser_context_args: dict[str, Any]) -> Page:
+    context = browser.new_context(**{**browser_context_args, "viewport": PHONE})
+    return context.new_page()
