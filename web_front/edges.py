@@ -58,15 +58,15 @@ class Edges:
         # its own session without a cookie jar: one customer's cookie must never reach another
         self._login_http: aiohttp.ClientSession | None = None
 
-    async def login(self, body: dict[str, Any]) -> tuple[Answer, str | None]:
-        """auth's `POST /login`, and the `sessionId` it sets (which `Neighbour` does not
-        show): the front sets that session as its own cookie."""
+    async def login(self, path: str, body: dict[str, Any]) -> tuple[Answer, str | None]:
+        """auth's `POST /login` (or `/login/email`, `/login/phone`) and the `sessionId` it
+        sets, which `Neighbour` does not show: the front sets it as its own cookie."""
         if self._login_http is None:
             self._login_http = aiohttp.ClientSession(
                 timeout=self.timeout, cookie_jar=aiohttp.DummyCookieJar()
             )
         try:
-            async with self._login_http.post(f"{self.auth_url}/login", json=body) as resp:
+            async with self._login_http.post(f"{self.auth_url}{path}", json=body) as resp:
                 if resp.status >= 500:
                     raise ServiceUnavailable("auth is not answering")
                 answer = Answer(resp.status, await resp.json(content_type=None))

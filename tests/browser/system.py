@@ -5,12 +5,13 @@ owns the test's thread), the stack and the product feed are asynchronous."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import subprocess
 import sys
 import tempfile
 import threading
 import uuid
-from collections.abc import Coroutine
+from collections.abc import Coroutine, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -67,6 +68,17 @@ class ShopSystem:
 
     def url_of(self, service: str) -> str:
         return self.stack.procs[service].url
+
+    @contextlib.contextmanager
+    def down(self, service: str) -> Iterator[None]:
+        """`service` killed for the block (as a crash would), then back and ready."""
+        proc = self.stack.procs[service]
+        proc.kill()
+        try:
+            yield
+        finally:
+            proc.start()
+            self.run(proc.wait_ready(120))
 
     def add_product(
         self, name: str, price: int, stock: dict[str, int], description: str = ""

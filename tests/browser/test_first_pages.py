@@ -102,6 +102,15 @@ def test_search_shows_cards_with_price_discount_availability_and_a_picture(
     page.screenshot(path=f"{SHOTS}/search-desktop.png", full_page=True)
 
 
+def test_a_customer_may_log_in_by_email_and_an_admin_sees_the_admin_link(
+    page: Page, customer: Account, admin_page: Page
+):
+    log_in(page, Account(customer.email, customer.password, "", "", ""))
+    expect(page.get_by_role("link", name="Мои заказы")).to_be_visible()
+    expect(page.get_by_role("link", name="Админка")).to_have_count(0)
+    expect(admin_page.get_by_role("link", name="Админка")).to_be_visible()
+
+
 def test_a_product_picture_is_an_svg_drawn_from_its_name(page: Page, products: dict[str, int]):
     answer = page.request.get(f"/images/products/{products['Кофеварка капельная']}.svg")
     assert answer.ok and answer.headers["content-type"].startswith("image/svg+xml")
@@ -233,3 +242,15 @@ def test_an_unknown_page_is_a_russian_404_with_a_way_back(page: Page):
     assert answer is not None and answer.status == 404
     expect(page.get_by_role("heading", name="Страница не найдена")).to_be_visible()
     expect(page.get_by_role("link", name="На главную")).to_be_visible()
+
+
+def test_a_service_that_is_down_gives_a_russian_page_whose_retry_works_once_it_is_back(
+    page: Page, shop: ShopSystem, products: dict[str, int]
+):
+    with shop.down("store_svc"):
+        answer = page.goto("/search?q=чайник")
+        assert answer is not None and answer.status == 503
+        expect(page.get_by_role("heading", name="Сервис временно недоступен")).to_be_visible()
+        expect(page.get_by_text("Traceback")).to_have_count(0)
+    page.get_by_role("link", name="Повторить").click()
+    expect(page.get_by_role("link", name="Чайник электрический")).to_be_visible()

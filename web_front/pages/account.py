@@ -3,6 +3,8 @@ front's own HttpOnly cookie: the browser never talks to auth itself."""
 
 from __future__ import annotations
 
+import re
+
 from aiohttp import web
 
 from servicekit.identity import SESSION_COOKIE
@@ -20,8 +22,12 @@ REGISTER_MISSING = {
     "phone": "Введите номер телефона",
 }
 LOGIN_FIELDS = ("username", "password")
-LOGIN_MISSING = {"username": "Введите имя пользователя", "password": "Введите пароль"}
+LOGIN_MISSING = {
+    "username": "Введите имя пользователя, e-mail или телефон",
+    "password": "Введите пароль",
+}
 SESSION_SECONDS = 7 * 24 * 3600
+PHONE_LIKE = re.compile(r"\+?[\d\s()-]{10,20}")
 
 
 def safe_next(target: str | None) -> str:
@@ -43,10 +49,20 @@ def with_session(response: web.StreamResponse, request: web.Request, token: str)
     )
 
 
-async def log_in(request: web.Request, username: str, password: str) -> tuple[str | None, str]:
+def login_route(login: str) -> tuple[str, str]:
+    """auth's login path and body field for what the person typed: an e-mail, a phone
+    number or a username (004 lets a customer log in by any of them)."""
+    if "@" in login:
+        return "/login/email", "email"
+    if PHONE_LIKE.fullmatch(login):
+        return "/login/phone", "phone"
+    return "/login", "username"
+
+
+async def log_in(request: web.Request, login: str, password: str) -> tuple[str | None, str]:
     """The session token, or None and auth's errorMessage."""
-    body = {"username": username, "password": password}
-    answer, token = await request.app[EDGES].login(body)
+    path, field = login_route(login)
+    answer, token = await request.app[EDGES].login(path, {field: login, "password": password})
     return token, ("" if token else answer.error)
 
 
