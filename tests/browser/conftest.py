@@ -22,12 +22,18 @@ DESKTOP = {"width": 1280, "height": 900}
 expect.set_options(timeout=15_000)
 
 
+def in_browser_suite(item: pytest.Item) -> bool:
+    return f"{os.sep}tests{os.sep}browser{os.sep}" in str(item.path)
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Browser tests run last: Playwright's sync API keeps its own event loop marked as
+    running until the session ends, and the asyncio tests after it could not run theirs."""
+    items.sort(key=in_browser_suite)  # stable: every other test keeps its order
     if not os.access(CHROMIUM, os.X_OK):
         skip = pytest.mark.skip(reason=f"no Chromium at {CHROMIUM}: `make test` installs it")
-        for item in items:
-            if "tests/browser/" in str(item.fspath):
-                item.add_marker(skip)
+        for item in filter(in_browser_suite, items):
+            item.add_marker(skip)
 
 
 @pytest.fixture(scope="session")
