@@ -50,6 +50,7 @@ def test_a_wrong_phone_is_shown_beside_the_field_and_everything_typed_is_kept(pa
     expect(page.get_by_label("Имя пользователя (логин)")).to_have_value(account.username)
     expect(page.get_by_label("E-mail")).to_have_value(account.email)
     expect(page.get_by_label("Номер телефона")).to_have_value("12")
+    page.screenshot(path=f"{SHOTS}/register-error-desktop.png", full_page=True)
     page.get_by_role("link", name=re.compile("Введите телефон")).click()
     expect(page.get_by_label("Номер телефона")).to_be_focused()
 
