@@ -13,7 +13,7 @@ from aiohttp import web
 from web_front import security
 from web_front.edges import EDGES, Edges
 from web_front.money import rubles
-from web_front.pages import account, catalog, system
+from web_front.pages import account, cabinet, catalog, gift_cards, pay, system
 from web_front.settings import FrontSettings
 
 PACKAGE = Path(__file__).resolve().parent
@@ -38,7 +38,7 @@ def create_app(settings: FrontSettings | None = None) -> web.Application:
         await app[EDGES].close()
 
     app.cleanup_ctx.append(edges_ctx)
-    for module in (system, account, catalog):
+    for module in (system, account, catalog, pay, gift_cards, cabinet):
         module.mount(app)
     app.router.add_static("/static", PACKAGE / "static", name="static")
     return app
