@@ -13,7 +13,17 @@ from aiohttp import web
 from web_front import security
 from web_front.edges import EDGES, Edges
 from web_front.money import rubles
-from web_front.pages import account, cabinet, catalog, gift_cards, pay, system
+from web_front.pages import (
+    account,
+    cabinet,
+    cart,
+    catalog,
+    checkout,
+    gift_cards,
+    orders,
+    pay,
+    system,
+)
 from web_front.settings import FrontSettings
 
 PACKAGE = Path(__file__).resolve().parent
@@ -38,7 +48,7 @@ def create_app(settings: FrontSettings | None = None) -> web.Application:
         await app[EDGES].close()
 
     app.cleanup_ctx.append(edges_ctx)
-    for module in (system, account, catalog, pay, gift_cards, cabinet):
+    for module in (system, account, catalog, pay, gift_cards, cabinet, cart, checkout, orders):
         module.mount(app)
     app.router.add_static("/static", PACKAGE / "static", name="static")
     return app

@@ -1,0 +1,170 @@
+""" "Мои заказы": the customer's orders, one order with its status history, delivery and
+payment, "Отменить заказ", a live view of a running order, and the customer's notifications."""
+
+from __future__ import annotations
+
+import math
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import aiohttp_jinja2
+from aiohttp import web
+
+from web_front.edges import call
+from web_front.pages.cart import require_customer
+from web_front.render import render
+
+PAGE_SIZE = 10
+STATUS_WORDS = {
+    "NEW": "Корзина",
+    "AWAITING_PAYMENT": "Ожидает оплаты",
+    "FAILED": "Не оформлен",
+    "PAID": "Оплачен",
+    "IN_PROGRESS": "Подтверждается",
+    "CONFIRMED": "Подтверждён",
+    "ASSEMBLING": "Собирается",
+    "READY_FOR_PICKUP": "Готов к выдаче",
+    "DELIVERING": "Доставляется",
+    "COMPLETED": "Выполнен",
+    "CANCELLED": "Отменён",
+}
+FINAL = frozenset({"FAILED", "COMPLETED", "CANCELLED"})
+CANCELLABLE = frozenset({"NEW", "AWAITING_PAYMENT", "PAID"})
+CASE_WORDS = {
+    "opened": "Оформлена",
+    "in_transit": "В пути",
+    "at_pickup_point": "Ждёт в пункте выдачи",
+    "out_for_delivery": "Курьер везёт заказ",
+    "received": "Получен",
+    "cancelled": "Отменена",
+}
+NOTIFICATION_WORDS = {
+    "registration": "Добро пожаловать",
+    "verification_code": "Код подтверждения",
+    "password_reset": "Восстановление пароля",
+    "order_outcome": "Итог заказа",
+    "payment_result": "Оплата",
+    "order_status": "Статус заказа",
+    "delivery": "Доставка",
+    "gift_card": "Подарочная карта",
+}
+CHANNEL_WORDS = {"email": "e-mail", "sms": "SMS"}
+SENT_WORDS = {"pending": "ждёт отправки", "sending": "отправляется", "sent": "отправлено",
+              "failed": "не доставлено"}  # fmt: skip
+
+
+MOSCOW = ZoneInfo("Europe/Moscow")
+
+
+def moscow_time(stamp: str | None) -> str:
+    """An edge's ISO timestamp as a shopper in Moscow reads it: "04.12.2026 19:14"."""
+    if not stamp:
+        return ""
+    try:
+        return datetime.fromisoformat(stamp).astimezone(MOSCOW).strftime("%d.%m.%Y %H:%M")
+    except ValueError:
+        return stamp
+
+
+def page_number(request: web.Request) -> int:
+    raw = request.query.get("page", "1")
+    return max(1, min(int(raw), 10_000)) if raw.isdigit() else 1
+
+
+async def list_orders(request: web.Request) -> web.Response:
+    await require_customer(request)
+    page = page_number(request)
+    params = {"page": str(page - 1), "pageSize": str(PAGE_SIZE)}
+    answer = await call(request, "order", "GET", "/orders", params=params)
+    found: dict[str, Any] = answer.body if answer.ok else {"items": [], "total": 0}
+    context = {
+        "orders": [o for o in found["items"] if o["status"] != "NEW"],
+        "page": page,
+        "pages": max(1, math.ceil(found["total"] / PAGE_SIZE)),
+        "words": STATUS_WORDS,
+    }
+    return await render(request, "orders/list.html", context)
+
+
+async def order_context(request: web.Request) -> dict[str, Any]:
+    """The order (`GET /get`), its delivery case when there is one, and what may be done."""
+    order_id = request.match_info["id"]
+    answer = await call(request, "order", "GET", "/get", params={"orderId": order_id})
+    if answer.status in (400, 403, 404):
+        raise web.HTTPNotFound()
+    if not answer.ok:
+        raise web.HTTPBadGateway(text=answer.error)
+    order: dict[str, Any] = answer.body
+    case = None
+    if order.get("kind", "GOODS") == "GOODS" and order["status"] not in ("NEW", "AWAITING_PAYMENT"):
+        found = await call(request, "delivery", "GET", f"/cases/{order_id}")
+        case = found.body if found.ok else None
+    return {
+        "order": order,
+        "case": case,
+        "final": order["status"] in FINAL,
+        "cancellable": order["status"] in CANCELLABLE
+        and not (order.get("kind") == "GIFT_CARD" and order["status"] == "PAID"),
+        "words": STATUS_WORDS,
+        "case_words": CASE_WORDS,
+        "notice": request.query.get("done", ""),
+    }
+
+
+async def show_order(request: web.Request) -> web.Response:
+    await require_customer(request)
+    return await render(request, "orders/order.html", await order_context(request))
+
+
+async def live_part(request: web.Request) -> web.Response:
+    """The changing part of the order page, which its JS fetches every 2 s until final."""
+    await require_customer(request)
+    return await render(request, "orders/live.html", await order_context(request))
+
+
+async def cancel(request: web.Request) -> web.StreamResponse:
+    """ "Отменить заказ" at the version the page showed (a paid order is refunded)."""
+    await require_customer(request)
+    order_id = request.match_info["id"]
+    posted = await request.post()
+    version = str(posted.get("version", ""))
+    body = {"id": order_id, "version": int(version) if version.isdigit() else None}
+    answer = await call(request, "order", "PUT", "/cancel", json=body)
+    if answer.ok:
+        raise web.HTTPSeeOther(f"/orders/{order_id}?done=cancelled")
+    context = await order_context(request)
+    stale = "version" in answer.error
+    context["problem"] = (
+        "Заказ изменился, пока вы смотрели на него: вот он сейчас. "
+        "Отменить его ещё можно, если кнопка на месте."
+        if stale
+        else "Этот заказ уже нельзя отменить."
+    )
+    return await render(request, "orders/order.html", context, status=409)
+
+
+async def notifications(request: web.Request) -> web.Response:
+    await require_customer(request)
+    page = page_number(request)
+    params = {"page": str(page - 1), "pageSize": "20"}
+    answer = await call(request, "notification", "GET", "/notifications", params=params)
+    found: dict[str, Any] = answer.body if answer.ok else {"items": [], "total": 0}
+    context = {
+        "items": found["items"],
+        "page": page,
+        "pages": max(1, math.ceil(found["total"] / 20)),
+        "kinds": NOTIFICATION_WORDS,
+        "channels": CHANNEL_WORDS,
+        "sent": SENT_WORDS,
+    }
+    return await render(request, "orders/notifications.html", context)
+
+
+def mount(app: web.Application) -> None:
+    aiohttp_jinja2.get_env(app).filters["moscow_time"] = moscow_time
+    app.router.add_get("/orders", list_orders)
+    app.router.add_get("/orders/{id}", show_order)
+    app.router.add_get("/orders/{id}/live", live_part)
+    app.router.add_post("/orders/{id}/cancel", cancel)
+    app.router.add_get("/notifications", notifications)
