@@ -10,7 +10,7 @@ import aiohttp_jinja2
 import jinja2
 from aiohttp import web
 
-from web_front import security
+from web_front import admin, security
 from web_front.edges import EDGES, Edges
 from web_front.money import rubles
 from web_front.pages import (
@@ -48,7 +48,18 @@ def create_app(settings: FrontSettings | None = None) -> web.Application:
         await app[EDGES].close()
 
     app.cleanup_ctx.append(edges_ctx)
-    for module in (system, account, catalog, pay, gift_cards, cabinet, cart, checkout, orders):
+    for module in (
+        system,
+        account,
+        catalog,
+        pay,
+        gift_cards,
+        cabinet,
+        cart,
+        checkout,
+        orders,
+        admin,
+    ):
         module.mount(app)
     app.router.add_static("/static", PACKAGE / "static", name="static")
     return app

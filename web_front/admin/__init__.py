@@ -1,0 +1,15 @@
+"""The admin pages (`/admin/**`): orders with their saga's timeline, status changes and
+refunds, users, and stock per warehouse. Only users with the admin role reach them."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from web_front import keyed
+from web_front.admin import order_actions, orders, stock, users
+
+
+def mount(app: web.Application) -> None:
+    keyed.install(app)  # the refund form posts with an Idempotency-Key
+    for module in (orders, order_actions, users, stock):
+        module.mount(app)

@@ -1,0 +1,138 @@
+"""The saga of one order as a person reads it: each participant's step (request, reply,
+timings) and a vertical timeline of everything that happened, in Russian. Pure: the saga body
+of orchestra's `GET /sagas/{orderId}` in, plain dictionaries for the template out."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+PARTICIPANTS = {"PAYMENT": "Оплата", "STORE": "Склад", "DELIVERY": "Доставка"}
+SAGA_STATES = {
+    "CONFIRMING": "Ждём подтверждения участников",
+    "CONFIRMED": "Подтверждена",
+    "COMPENSATING": "Идёт компенсация",
+    "CANCELLED": "Отменена (компенсирована)",
+}
+STEP_STATES = {
+    "pending": "ждём ответа",
+    "success": "подтверждено",
+    "fail": "отказ",
+    "reversed": "отменено (компенсация)",
+}
+REPLIES = {
+    "CONFIRM SUCCESS": "подтвердил(а)",
+    "CONFIRM FAIL": "отказал(а)",
+    "REVERSE SUCCESS": "отменил(а) своё действие",
+    "REVERSE FAIL": "не смог(ла) отменить — запрос повторится",
+}
+EVENTS = {
+    "started": "Сага начата: запросы на подтверждение отправлены оплате, складу и доставке",
+    "confirmed": "Все участники подтвердили: заказ подтверждён",
+    "compensating": "Началась компенсация: всем участникам отправлена отмена",
+    "reverse resent": "Не все участники ответили на отмену вовремя: отмена отправлена снова",
+    "cancelled": "Компенсация завершена: заказ отменён",
+}
+REQUESTS = {"CONFIRM": "подтвердить", "REVERSE": "отменить (компенсация)"}
+SILENT = re.compile(r"^no answer in time from (?P<who>[A-Z, ]+)$")
+
+
+@dataclass
+class Step:
+    """One participant: when it was asked, what it answered and how long it took."""
+
+    name: str
+    state: str
+    asked_at: datetime | None = None
+    replies: list[dict[str, Any]] = field(default_factory=list)
+
+
+def when(raw: Any) -> datetime | None:
+    if isinstance(raw, datetime):
+        return raw
+    try:
+        return datetime.fromisoformat(str(raw).replace("Z", "+00:00"))
+    except ValueError:
+        return None
+
+
+def seconds_between(start: datetime | None, end: datetime | None) -> str:
+    if start is None or end is None:
+        return ""
+    return f"{(end - start).total_seconds():.2f}".replace(".", ",") + " с"
+
+
+def reason_in_russian(reason: str | None) -> str:
+    """The saga's English reason with a Russian reading of the ones it is made of."""
+    if not reason:
+        return ""
+    silent = SILENT.match(reason)
+    if silent:
+        names = [PARTICIPANTS.get(p.strip(), p.strip()) for p in silent["who"].split(",")]
+        return f"Нет ответа вовремя от: {', '.join(names)} ({reason})"
+    who, _, why = reason.partition(": ")
+    if who in PARTICIPANTS and why:
+        return f"{PARTICIPANTS[who]} отказал(а): {why}"
+    return reason
+
+
+def entry_text(entry: dict[str, Any]) -> str:
+    event = str(entry.get("event", ""))
+    who = PARTICIPANTS.get(str(entry.get("participant", "")), "")
+    if event in REPLIES and who:
+        text = f"{who} {REPLIES[event]}"
+        return f"{text}: {entry['reason']}" if entry.get("reason") else text
+    if event == "compensating" and entry.get("reason"):
+        return f"{EVENTS[event]}. Причина: {reason_in_russian(entry['reason'])}"
+    return EVENTS.get(event, event)
+
+
+def replay(
+    saga: dict[str, Any], started: datetime | None
+) -> tuple[list[Step], list[dict[str, Any]]]:
+    """Walk the saga's history once: each participant's replies (with how long each took
+    since its request went out) and the timeline entries."""
+    steps = {
+        p: Step(name, STEP_STATES.get(str(saga["steps"].get(p, "")), "—"), started)
+        for p, name in PARTICIPANTS.items()
+    }
+    entries = []
+    reverse_sent: datetime | None = None  # REVERSE goes out when compensation starts
+    for entry in saga.get("history", []):
+        at, event = when(entry.get("at")), str(entry.get("event", ""))
+        if event in ("compensating", "reverse resent"):
+            reverse_sent = at
+        bad = "FAIL" in event or event in ("compensating", "cancelled")
+        entries.append(
+            {"at": at, "after": seconds_between(started, at), "text": entry_text(entry), "bad": bad}
+        )
+        step = steps.get(str(entry.get("participant", "")))
+        if step is not None:
+            request, _, reply = event.partition(" ")
+            asked = reverse_sent if request == "REVERSE" else step.asked_at
+            step.replies.append(
+                {
+                    "request": REQUESTS.get(request, request),
+                    "reply": "успех" if reply == "SUCCESS" else "отказ",
+                    "at": at,
+                    "took": seconds_between(asked, at),
+                    "reason": entry.get("reason"),
+                }
+            )
+    return list(steps.values()), entries
+
+
+def timeline(saga: dict[str, Any]) -> dict[str, Any]:
+    """What the order page shows of a saga: its state, reason, steps and timeline."""
+    started = when(saga.get("createdAt"))
+    steps, entries = replay(saga, started)
+    return {
+        "state": SAGA_STATES.get(str(saga.get("state")), saga.get("state")),
+        "compensated": saga.get("state") in ("COMPENSATING", "CANCELLED"),
+        "reason": reason_in_russian(saga.get("reason")),
+        "started": started,
+        "steps": steps,
+        "entries": entries,
+    }
