@@ -23,10 +23,10 @@ STEP_STATES = {
     "reversed": "отменено (компенсация)",
 }
 REPLIES = {
-    "CONFIRM SUCCESS": "подтвердил(а)",
-    "CONFIRM FAIL": "отказал(а)",
-    "REVERSE SUCCESS": "отменил(а) своё действие",
-    "REVERSE FAIL": "не смог(ла) отменить — запрос повторится",
+    "CONFIRM SUCCESS": "подтверждено",
+    "CONFIRM FAIL": "отказ",
+    "REVERSE SUCCESS": "действие отменено (компенсация)",
+    "REVERSE FAIL": "отменить не удалось — запрос повторится",
 }
 EVENTS = {
     "started": "Сага начата: запросы на подтверждение отправлены оплате, складу и доставке",
@@ -74,7 +74,7 @@ def reason_in_russian(reason: str | None) -> str:
         return f"Нет ответа вовремя от: {', '.join(names)} ({reason})"
     who, _, why = reason.partition(": ")
     if who in PARTICIPANTS and why:
-        return f"{PARTICIPANTS[who]} отказал(а): {why}"
+        return f"{PARTICIPANTS[who]}: отказ — {why}"
     return reason
 
 
@@ -82,7 +82,7 @@ def entry_text(entry: dict[str, Any]) -> str:
     event = str(entry.get("event", ""))
     who = PARTICIPANTS.get(str(entry.get("participant", "")), "")
     if event in REPLIES and who:
-        text = f"{who} {REPLIES[event]}"
+        text = f"{who}: {REPLIES[event]}"
         return f"{text}: {entry['reason']}" if entry.get("reason") else text
     if event == "compensating" and entry.get("reason"):
         return f"{EVENTS[event]}. Причина: {reason_in_russian(entry['reason'])}"
