@@ -7,6 +7,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+from playwright._impl._api_structures import SetCookieParam
 from playwright.sync_api import APIRequestContext, Page, expect
 
 from tests.browser.system import ShopSystem
@@ -60,3 +61,12 @@ def fill_new_card(page: Page, number: str, save: bool = False) -> None:
 
 def expect_paid(page: Page) -> None:
     expect(page.get_by_text("Оплачено", exact=True)).to_be_visible()
+
+
+def share_session(source: Page, target: Page) -> None:
+    """`target` (another context, e.g. a phone-sized one) logged in as `source` is."""
+    cookies: list[SetCookieParam] = [
+        {"name": c["name"], "value": c["value"], "domain": c["domain"], "path": c["path"]}
+        for c in source.context.cookies()
+    ]
+    target.context.add_cookies(cookies)

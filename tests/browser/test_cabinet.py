@@ -11,7 +11,13 @@ from typing import Any
 from playwright.sync_api import APIRequestContext, Browser, Page, expect
 
 from tests.browser.conftest import new_phone_page
-from tests.browser.money_helpers import GOOD_CARD, awaiting_order, expect_paid, fill_new_card
+from tests.browser.money_helpers import (
+    GOOD_CARD,
+    awaiting_order,
+    expect_paid,
+    fill_new_card,
+    share_session,
+)
 from tests.browser.system import Account, ShopSystem
 
 SHOTS = Path("/tmp/shots/cabinet")
@@ -53,7 +59,7 @@ def test_a_wallet_topped_up_by_card_shows_its_new_balance_and_pays_an_order(
     expect(customer_page.get_by_role("cell", name="Пополнение")).to_be_visible()
     customer_page.screenshot(path=SHOTS / "cabinet-desktop.png", full_page=True)
     phone = new_phone_page(browser, browser_context_args)
-    phone.context.add_cookies(customer_page.context.cookies())
+    share_session(customer_page, phone)
     phone.goto("/cabinet")
     phone.screenshot(path=SHOTS / "cabinet-phone.png", full_page=True)
     phone.context.close()

@@ -16,6 +16,7 @@ from tests.browser.money_helpers import (
     awaiting_order,
     expect_paid,
     fill_new_card,
+    share_session,
 )
 from tests.browser.system import ShopSystem
 
@@ -97,7 +98,7 @@ def test_sbp_shows_the_qr_picture_and_the_simulated_bank_app_pays_it(
     assert svg.ok and svg.headers["content-type"].startswith("image/svg+xml")
     page.screenshot(path=SHOTS / "sbp-desktop.png", full_page=True)
     phone = new_phone_page(browser, browser_context_args)
-    phone.context.add_cookies(page.context.cookies())
+    share_session(page, phone)
     phone.goto(page.url)
     expect(phone.get_by_role("img", name="QR-код для оплаты через СБП")).to_be_visible()
     phone.screenshot(path=SHOTS / "sbp-phone.png", full_page=True)
