@@ -11,6 +11,9 @@ document.addEventListener("DOMContentLoaded", function () {
   var address = form.elements.namedItem("address");
   var company = form.elements.namedItem("courierCompany");
   var submitted = false;
+  // what the shown price is for: a late "change" of an untouched field must not ask again
+  // (and so uncheck the confirmation the person has just given)
+  var quotedFor = form.querySelector("input[name=quoteId]") ? address.value.trim() + "|" + company.value : "";
 
   function chosen(name) {
     var checked = form.querySelector("input[name=" + name + "]:checked");
@@ -36,11 +39,15 @@ document.addEventListener("DOMContentLoaded", function () {
   }
 
   function askQuote() {
+    var wanted = address.value.trim() + "|" + company.value;
+    if (wanted === quotedFor) { return; }
     if (!address.value.trim() || !company.value) {
+      quotedFor = "";
       quote.textContent = "";
       update();
       return;
     }
+    quotedFor = wanted;
     var data = new FormData(form);
     data.delete("quoteId");
     data.delete("cost");
@@ -50,11 +57,15 @@ document.addEventListener("DOMContentLoaded", function () {
       headers: { "X-Requested-With": "fetch" }
     }).then(function (response) { return response.text(); })
       .then(function (html) { quote.innerHTML = html; update(); })
-      .catch(function () { quote.textContent = "Не удалось узнать стоимость: попробуйте ещё раз."; });
+      .catch(function () {
+        quotedFor = "";
+        quote.textContent = "Не удалось узнать стоимость: попробуйте ещё раз.";
+      });
   }
 
   document.getElementById("ask-quote").addEventListener("click", function (event) {
     event.preventDefault();
+    quotedFor = "";  // asked for on purpose: a fresh price
     askQuote();
   });
   address.addEventListener("change", askQuote);
