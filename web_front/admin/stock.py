@@ -18,7 +18,7 @@ MAX_UNITS = 1_000_000
 
 @admin_only
 async def find_product(request: web.Request) -> web.Response:
-    q = request.query.get("q", "").strip()[:200]
+    q = request.query.get("product", "").strip()[:200]
     found = await read(request, "store", "/products", q=q, page="0", pageSize="20") if q else None
     return await render(request, "admin/stock_search.html", {"q": q, "found": found})
 

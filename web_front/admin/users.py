@@ -35,7 +35,7 @@ ACTIONS = {
 
 @admin_only
 async def user_list(request: web.Request) -> web.Response:
-    q = request.query.get("q", "").strip()[:100]
+    q = request.query.get("who", "").strip()[:100]
     raw_page = request.query.get("page", "1")
     page = max(1, min(int(raw_page), 100_000)) if raw_page.isdigit() else 1
     params = {"page": str(page - 1), "pageSize": str(PAGE_SIZE), **({"q": q} if q else {})}
@@ -45,7 +45,7 @@ async def user_list(request: web.Request) -> web.Response:
         "q": q,
         "page": page,
         "pages": max(1, math.ceil(found["total"] / PAGE_SIZE)),
-        "query": urlencode({"q": q} if q else {}),
+        "query": urlencode({"who": q} if q else {}),
         "done": request.query.get("done", ""),
     }
     return await render(request, "admin/users.html", context)
@@ -78,7 +78,7 @@ async def act(request: web.Request) -> web.StreamResponse:
     answer = await call(request, "auth", "POST", f"/admin/users/{quote(username)}/{action}")
     body_of(answer)  # an unknown user: the 404 page
     done = ACTIONS[action][2].format(u=username)
-    raise web.HTTPSeeOther(f"/admin/users?{urlencode({'q': username, 'done': done})}")
+    raise web.HTTPSeeOther(f"/admin/users?{urlencode({'who': username, 'done': done})}")
 
 
 def mount(app: web.Application) -> None:
