@@ -17,7 +17,7 @@ from web_front.render import render
 
 PAGE_SIZE = 10
 STATUS_WORDS = {
-    "NEW": "Корзина",
+    "NEW": "Создан",
     "AWAITING_PAYMENT": "Ожидает оплаты",
     "FAILED": "Не оформлен",
     "PAID": "Оплачен",
