@@ -44,7 +44,7 @@ def test_my_orders_lists_a_checked_out_order_with_its_status_history(
     entry.get_by_role("link").first.click()
     expect(page.get_by_test_id("order-status")).to_have_text("Ожидает оплаты")
     expect(page.get_by_role("row", name="Чайник электрический")).to_contain_text("4 998,00")
-    expect(page.get_by_text("Самовывоз из пункта выдачи")).to_be_visible()
+    expect(page.get_by_text("Самовывоз: Пункт выдачи «")).to_be_visible()
     expect(page.get_by_text("страница обновляется сама")).to_be_visible()
     page.screenshot(path=f"{SHOTS}/order-desktop.png", full_page=True)
 
@@ -96,6 +96,46 @@ def test_someone_elses_order_is_not_found(
     page.context.close()
 
 
+def order_svc_call(page: Page, shop: ShopSystem, method: str, path: str, body: Any) -> Any:
+    """order_svc's edge with the browser's own session, as another tab or the payment would."""
+    session = next(c["value"] for c in page.context.cookies() if c["name"] == "sessionId")
+    answer = page.request.fetch(
+        f"{shop.url_of('order_svc')}{path}",
+        method=method,
+        data=body,
+        headers={"Cookie": f"sessionId={session}", "Idempotency-Key": new_account().username},
+    )
+    assert answer.ok, answer.text()
+    return answer.json()
+
+
+def test_the_order_page_follows_the_status_without_a_reload(
+    customer_page: Page, products: dict[str, int], shop: ShopSystem
+):
+    page = customer_page
+    put_in_cart(page, products["Кофеварка капельная"], 1)
+    check_out_with_pickup(page)
+    order_id = order_id_from_url(page)
+    page.goto(f"/orders/{order_id}")
+    expect(page.get_by_test_id("order-status")).to_have_text("Ожидает оплаты")
+    order_svc_call(page, shop, "PUT", "/cancel", {"id": order_id})
+    expect(page.get_by_test_id("order-status")).to_have_text("Отменён")
+    expect(page.get_by_text("страница обновляется сама")).to_have_count(0)
+
+
+def test_a_gift_card_order_shows_the_donee_and_the_amount_instead_of_delivery(
+    customer_page: Page, shop: ShopSystem
+):
+    page = customer_page
+    body = {"doneeName": "Мария", "doneeEmail": "maria@example.ru", "amount": 300_000}
+    order = order_svc_call(page, shop, "POST", "/gift-card-orders", body)
+    page.goto(f"/orders/{order['id']}")
+    expect(page.get_by_role("heading", name="Подарочная карта")).to_be_visible()
+    expect(page.get_by_text("Мария (maria@example.ru)")).to_be_visible()
+    expect(page.locator("dl.facts")).to_contain_text("3 000,00\u00a0₽")
+    expect(page.get_by_role("heading", name="Доставка")).to_have_count(0)
+
+
 def test_the_notifications_page_lists_the_greeting_with_its_promo_code(customer_page: Page):
     page = customer_page
     page.get_by_role("link", name="Мои заказы").click()
@@ -104,6 +144,7 @@ def test_the_notifications_page_lists_the_greeting_with_its_promo_code(customer_
     visible_after_reloads(page, greeting)
     expect(greeting).to_contain_text("Промокод на первую покупку")
     expect(greeting).to_contain_text("SMS на +7")
+    page.screenshot(path=f"{SHOTS}/notifications-desktop.png", full_page=True)
 
 
 def test_on_a_phone_the_orders_pages_fit_the_screen(

@@ -87,6 +87,22 @@ async def list_orders(request: web.Request) -> web.Response:
     return await render(request, "orders/list.html", context)
 
 
+async def delivery_names(request: web.Request, delivery: dict[str, Any] | None) -> dict[str, str]:
+    """The pickup point's name and address, or the courier company's name, for the delivery
+    the order carries only ids of."""
+    if not delivery:
+        return {}
+    if delivery.get("type") == "pickup":
+        found = await call(request, "delivery", "GET", "/pickup-points")
+        points = found.body.get("items", []) if found.ok else []
+        point = next((p for p in points if p["id"] == delivery.get("pointId")), None)
+        return {"point": f"{point['name']}, {point['address']}"} if point else {}
+    found = await call(request, "delivery", "GET", "/couriers")
+    couriers = found.body.get("items", []) if found.ok else []
+    names = {c["id"]: c["name"] for c in couriers}
+    return {"courier": names.get(str(delivery.get("courierCompany")), "")}
+
+
 async def order_context(request: web.Request) -> dict[str, Any]:
     """The order (`GET /get`), its delivery case when there is one, and what may be done."""
     order_id = request.match_info["id"]
@@ -103,6 +119,7 @@ async def order_context(request: web.Request) -> dict[str, Any]:
     return {
         "order": order,
         "case": case,
+        "names": await delivery_names(request, order.get("delivery")),
         "final": order["status"] in FINAL,
         "cancellable": order["status"] in CANCELLABLE
         and not (order.get("kind") == "GIFT_CARD" and order["status"] == "PAID"),
