@@ -179,3 +179,28 @@ def test_on_a_phone_the_cart_and_checkout_fit_the_screen(
     assert page.evaluate("document.documentElement.scrollWidth") <= 375
     page.screenshot(path=f"{SHOTS}/checkout-phone.png", full_page=True)
     page.context.close()
+
+
+def test_without_javascript_the_server_asks_for_the_cost_and_its_confirmation(
+    browser: Browser,
+    browser_context_args: dict[str, Any],
+    customer: Account,
+    products: dict[str, int],
+):
+    context = browser.new_context(**browser_context_args, java_script_enabled=False)
+    page = log_in(context.new_page(), customer)
+    put_in_cart(page, products["Чайник электрический"], 1)
+    page.goto("/checkout")
+    page.get_by_label("Доставка курьером").check()
+    page.get_by_label("Адрес доставки").fill("Тула, пр. Ленина, 5")
+    page.get_by_label("Курьерская компания").select_option(index=1)
+    page.get_by_role("button", name="Рассчитать стоимость доставки").click()
+    expect(page.get_by_text("Стоимость доставки:")).to_contain_text("₽")
+    page.get_by_role("button", name="Оплатить заказ").click()
+    expect(page.get_by_role("alert")).to_contain_text("Отметьте «подтвердить стоимость доставки»")
+    expect(page.get_by_label("Адрес доставки")).to_have_value("Тула, пр. Ленина, 5")
+    page.get_by_role("button", name="Рассчитать стоимость доставки").click()
+    page.get_by_label("подтвердить стоимость доставки").check()
+    page.get_by_role("button", name="Оплатить заказ").click()
+    page.wait_for_url(PAY_URL)
+    context.close()
