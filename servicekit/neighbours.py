@@ -17,6 +17,8 @@ from servicekit.retry import transient_retry
 class Answer:
     status: int
     body: Any
+    headers: dict[str, str] = field(default_factory=dict)
+    cookies: dict[str, str] = field(default_factory=dict)  # what the answer set (Set-Cookie)
 
     @property
     def ok(self) -> bool:
@@ -44,21 +46,34 @@ class Neighbour:
         json: Any = None,
         params: dict[str, str] | None = None,
         idempotent: bool = True,
+        headers: dict[str, str] | None = None,
+        timeout_seconds: float | None = None,
     ) -> Answer:
         """One request; 5xx and connection failures are retried when `idempotent`, and
-        become 503 ServiceUnavailable if they persist."""
+        become 503 ServiceUnavailable if they persist. `timeout_seconds` overrides the
+        neighbour's for a call known to take longer (a payment waits for the bank)."""
         if self._http is None:
+            # no cookie jar: a cookie one caller's answer sets must never go out with another's
             self._http = aiohttp.ClientSession(
-                timeout=aiohttp.ClientTimeout(total=self.timeout_seconds)
+                timeout=aiohttp.ClientTimeout(total=self.timeout_seconds),
+                cookie_jar=aiohttp.DummyCookieJar(),
             )
         cookies = {SESSION_COOKIE: session_id} if session_id else None
+        # never None: aiohttp takes timeout=None as "no timeout at all"
+        timeout = aiohttp.ClientTimeout(total=timeout_seconds or self.timeout_seconds)
         try:
             async for attempt in transient_retry(
                 attempts=3 if idempotent else 1, max_delay=self.timeout_seconds * 2
             ):
                 with attempt:
                     async with self._http.request(
-                        method, f"{self.base_url}{path}", json=json, params=params, cookies=cookies
+                        method,
+                        f"{self.base_url}{path}",
+                        json=json,
+                        params=params,
+                        cookies=cookies,
+                        headers=headers,
+                        timeout=timeout,
                     ) as resp:
                         if resp.status >= 500:
                             resp.raise_for_status()
@@ -67,7 +82,8 @@ class Neighbour:
                             if resp.content_type == "application/json"
                             else await resp.text()
                         )
-                        return Answer(resp.status, body)
+                        set_cookies = {name: m.value for name, m in resp.cookies.items()}
+                        return Answer(resp.status, body, dict(resp.headers), set_cookies)
         except (aiohttp.ClientError, TimeoutError) as exc:
             raise ServiceUnavailable(f"{self.name} is not answering, try again") from exc
         raise ServiceUnavailable(f"{self.name} is not answering")  # pragma: no cover
