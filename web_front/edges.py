@@ -6,10 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-import aiohttp
 from aiohttp import web
 
-from servicekit.errors import ServiceUnavailable
 from servicekit.identity import SESSION_COOKIE
 from servicekit.neighbours import Answer, Neighbour
 from web_front.settings import FrontSettings
@@ -23,7 +21,11 @@ EDGE_NAMES = (
     "billing",
     "notification",
     "orchestra",
+    "bank",  # the bank simulator: its "customer's bank app" pays an SBP QR code
 )
+# a state-changing call that waits for a neighbour of its own (a payment waits for the bank,
+# a checkout for the store and delivery): longer than a page's read
+SLOW_CALL_SECONDS = 30.0
 
 
 @dataclass(frozen=True)
@@ -53,33 +55,15 @@ class Edges:
             for name in EDGE_NAMES
         }
 
-        self.auth_url = settings.auth_url
-        self.timeout = aiohttp.ClientTimeout(total=settings.edge_timeout_seconds)
-        # its own session without a cookie jar: one customer's cookie must never reach another
-        self._login_http: aiohttp.ClientSession | None = None
-
     async def login(self, path: str, body: dict[str, Any]) -> tuple[Answer, str | None]:
         """auth's `POST /login` (or `/login/email`, `/login/phone`) and the `sessionId` it
-        sets, which `Neighbour` does not show: the front sets it as its own cookie."""
-        if self._login_http is None:
-            self._login_http = aiohttp.ClientSession(
-                timeout=self.timeout, cookie_jar=aiohttp.DummyCookieJar()
-            )
-        try:
-            async with self._login_http.post(f"{self.auth_url}{path}", json=body) as resp:
-                if resp.status >= 500:
-                    raise ServiceUnavailable("auth is not answering")
-                answer = Answer(resp.status, await resp.json(content_type=None))
-                morsel = resp.cookies.get(SESSION_COOKIE)
-                return answer, (morsel.value if morsel and answer.ok else None)
-        except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
-            raise ServiceUnavailable("auth is not answering") from exc
+        sets: the front sets it as its own cookie."""
+        answer = await self.by_name["auth"].call("POST", path, json=body, idempotent=False)
+        return answer, (answer.cookies.get(SESSION_COOKIE) if answer.ok else None)
 
     async def close(self) -> None:
         for neighbour in self.by_name.values():
             await neighbour.close()
-        if self._login_http is not None:
-            await self._login_http.close()
 
 
 def session_of(request: web.Request) -> str | None:
@@ -94,13 +78,24 @@ async def call(
     json: Any = None,
     params: dict[str, str] | None = None,
     idempotent: bool | None = None,
+    key: str | None = None,
 ) -> Answer:
     """Call `edge` on behalf of the visitor (their session forwarded); a state-changing call
-    is not retried unless the caller says it is safe (ServiceUnavailable when it is away)."""
+    is not retried unless the caller says it is safe (ServiceUnavailable when it is away).
+    `key`: the form's Idempotency-Key, so a double click or a resubmit answers the first
+    request instead of doing it twice; such a call may wait for the edge's own neighbours."""
     edges: Edges = request.app[EDGES]
     safe = method == "GET" if idempotent is None else idempotent
+    headers = {"Idempotency-Key": key} if key else None
     return await edges.by_name[edge].call(
-        method, path, session_of(request), json=json, params=params, idempotent=safe
+        method,
+        path,
+        session_of(request),
+        json=json,
+        params=params,
+        idempotent=safe,
+        headers=headers,
+        timeout_seconds=SLOW_CALL_SECONDS if key else None,
     )
 
 

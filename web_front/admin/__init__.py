@@ -5,11 +5,9 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from web_front import keyed
 from web_front.admin import order_actions, orders, stock, users
 
 
 def mount(app: web.Application) -> None:
-    keyed.install(app)  # the refund form posts with an Idempotency-Key
     for module in (orders, order_actions, users, stock):
         module.mount(app)

@@ -8,11 +8,10 @@ from urllib.parse import quote
 
 from aiohttp import web
 
-from web_front import keyed
 from web_front.admin import labels
 from web_front.admin.access import admin_only
 from web_front.admin.orders import render_order
-from web_front.edges import EDGES, call
+from web_front.edges import call
 from web_front.forms import Form, read_form
 from web_front.money import kopecks_from_text, rubles
 
@@ -71,13 +70,12 @@ async def refund(request: web.Request) -> web.StreamResponse:
     refund_errors(form, amount)
     if not form.ok:
         return await render_order(request, {"refund": form}, status=400)
-    payment_url = request.app[EDGES].by_name["payment"].base_url
     body = {
         "paymentId": form.values["paymentId"],
         "amount": amount,
         "reason": form.values["reason"],
     }
-    answer = await keyed.post(request, f"{payment_url}/refunds", body, form.values["key"])
+    answer = await call(request, "payment", "POST", "/refunds", json=body, key=form.values["key"])
     if not answer.ok:
         place_refund_error(form, answer.error)
         return await render_order(request, {"refund": form}, status=400)

@@ -10,7 +10,6 @@ from typing import Any
 
 from aiohttp import web
 
-from web_front import keyed
 from web_front.edges import call
 from web_front.forms import Form, read_form
 from web_front.money import kopecks_from_text, rubles
@@ -80,8 +79,8 @@ async def top_up(request: web.Request) -> web.StreamResponse:
     form = await read_form(request, ("amount", "means", "key", *CARD_FIELDS))
     body = top_up_body(form)
     if body is not None:
-        url = f"{keyed.settings_of(request).payment_url}/top-ups"
-        answer = await keyed.post(request, url, body, form.values["key"])
+        key = form.values["key"]
+        answer = await call(request, "payment", "POST", "/top-ups", json=body, key=key)
         if answer.ok:
             raise web.HTTPSeeOther(f"/cabinet/top-ups/{answer.body['paymentId']}")
         form.errors[""] = payment_error_text(answer.error)
@@ -144,7 +143,6 @@ async def delete_card(request: web.Request) -> web.StreamResponse:
 
 
 def mount(app: web.Application) -> None:
-    keyed.install(app)
     app.router.add_get("/cabinet", cabinet)
     app.router.add_post("/cabinet/top-ups", top_up)
     app.router.add_get("/cabinet/top-ups/{paymentId}", top_up_result)

@@ -6,17 +6,14 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator
 from typing import Any
 
-import aiohttp
 from aiohttp import web
 
 from servicekit.errors import ServiceUnavailable
-from servicekit.identity import SESSION_COOKIE
 from servicekit.neighbours import Answer
 from web_front.cart import find_cart
-from web_front.edges import EDGES, call, session_of
+from web_front.edges import call
 from web_front.forms import Form, read_form
 from web_front.pages.cart import require_customer
 from web_front.render import render
@@ -41,7 +38,6 @@ EDGE_FIELDS = (  # order_svc's and delivery_svc's English errors -> field, Russi
     ("version", "", "Корзина изменилась, пока вы оформляли заказ: проверьте данные ещё раз"),
 )
 IN_PROGRESS_WAITS = 20  # a double click: the second request waits for the first one's answer
-CHECKOUT_HTTP = web.AppKey("checkout_http", aiohttp.ClientSession)
 
 
 def place_edge_error(form: Form, message: str) -> None:
@@ -139,22 +135,13 @@ def delivery_of(form: Form) -> dict[str, Any] | None:
 
 
 async def put_checkout(request: web.Request, key: str, body: dict[str, Any]) -> Answer:
-    """order_svc's `PUT /checkout` with the form's Idempotency-Key (the shared edge client sends
-    no headers). A twin request still running answers 409 "in progress": wait for its answer."""
-    http = request.app[CHECKOUT_HTTP]
-    url = f"{request.app[EDGES].by_name['order'].base_url}/checkout"
-    headers = {"Idempotency-Key": key, "Cookie": f"{SESSION_COOKIE}={session_of(request) or ''}"}
-    try:
-        for _ in range(IN_PROGRESS_WAITS):
-            async with http.put(url, json=body, headers=headers) as resp:
-                if resp.status >= 500:
-                    raise ServiceUnavailable("order is not answering")
-                answer = Answer(resp.status, await resp.json(content_type=None))
-            if not (answer.status == 409 and "in progress" in answer.error):
-                return answer
-            await asyncio.sleep(0.5)
-    except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
-        raise ServiceUnavailable("order is not answering") from exc
+    """order_svc's `PUT /checkout` with the form's Idempotency-Key. A twin request still
+    running answers 409 "in progress": wait for its answer."""
+    for _ in range(IN_PROGRESS_WAITS):
+        answer = await call(request, "order", "PUT", "/checkout", json=body, key=key)
+        if not (answer.status == 409 and "in progress" in answer.error):
+            return answer
+        await asyncio.sleep(0.5)
     raise ServiceUnavailable("order is still checking out")
 
 
@@ -184,16 +171,6 @@ async def submit(request: web.Request) -> web.StreamResponse:
 
 
 def mount(app: web.Application) -> None:
-    async def http_client(app: web.Application) -> AsyncIterator[None]:
-        # no cookie jar: one customer's session must never reach another's request
-        timeout = aiohttp.ClientTimeout(total=app[EDGES].by_name["order"].timeout_seconds * 3)
-        app[CHECKOUT_HTTP] = aiohttp.ClientSession(
-            timeout=timeout, cookie_jar=aiohttp.DummyCookieJar()
-        )
-        yield
-        await app[CHECKOUT_HTTP].close()
-
-    app.cleanup_ctx.append(http_client)
     app.router.add_get("/checkout", show)
     app.router.add_post("/checkout", submit)
     app.router.add_post("/checkout/quote", quote)

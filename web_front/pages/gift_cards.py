@@ -10,7 +10,6 @@ from typing import Any
 from aiohttp import web
 
 from schemas.billing import GIFT_CARD_MAX, GIFT_CARD_MIN, GiftCardDesign
-from web_front import keyed
 from web_front.edges import call
 from web_front.forms import Form, read_form
 from web_front.money import kopecks_from_text, rubles
@@ -29,9 +28,13 @@ ACTIVATION_ERRORS = {
     400: "Введите код из письма: от 4 до 64 букв и цифр",
     404: "Карта с таким кодом не найдена: проверьте код в письме",
     409: "Эта карта уже активирована",
-    # billing's window is 15 minutes; the Retry-After header does not reach web_front
-    429: "Слишком много неверных кодов. Попробуйте снова через 15 минут",
 }
+
+
+def too_many_attempts(retry_after: str | None) -> str:
+    """billing's 429, with its `Retry-After` (seconds) in whole minutes."""
+    minutes = -(-int(retry_after) // 60) if retry_after and retry_after.isdigit() else 15
+    return f"Слишком много неверных кодов. Попробуйте снова через {minutes} мин."
 
 
 async def render_buy(request: web.Request, form: Form, status: int = 200) -> web.Response:
@@ -78,8 +81,8 @@ async def buy(request: web.Request) -> web.StreamResponse:
     body = check_buy(form)
     if body is None:
         return await render_buy(request, form, status=400)
-    url = f"{keyed.settings_of(request).order_url}/gift-card-orders"
-    answer = await keyed.post(request, url, body, form.values["key"])
+    key = form.values["key"]
+    answer = await call(request, "order", "POST", "/gift-card-orders", json=body, key=key)
     if not answer.ok:
         field = "doneeEmail" if "email" in answer.error.lower() else ""
         form.errors[field] = (
@@ -127,13 +130,15 @@ async def activate(request: web.Request) -> web.Response:
     body = {"code": form.values["code"]}
     answer = await call(request, "billing", "POST", "/gift-cards/activate", json=body)
     if not answer.ok:
-        form.errors["code"] = ACTIVATION_ERRORS.get(answer.status, answer.error)
+        if answer.status == 429:
+            form.errors["code"] = too_many_attempts(answer.headers.get("Retry-After"))
+        else:
+            form.errors["code"] = ACTIVATION_ERRORS.get(answer.status, answer.error)
         return await render_activate(request, form, status=answer.status)
     return await render_activate(request, Form(values={"next": form.values["next"]}), answer.body)
 
 
 def mount(app: web.Application) -> None:
-    keyed.install(app)
     app.router.add_get("/gift-cards/buy", buy_page)
     app.router.add_post("/gift-cards/buy", buy)
     app.router.add_get("/gift-cards/activate", activate_page)

@@ -11,7 +11,6 @@ from typing import Any
 
 from aiohttp import web
 
-from web_front import keyed
 from web_front.edges import call, visitor
 from web_front.forms import Form, read_form
 from web_front.pay_views import (
@@ -80,8 +79,8 @@ async def submit(request: web.Request) -> web.StreamResponse:
     means = means_body(form, date.today())
     if means is None:
         return await render_pay(request, order, form, status=400)
-    url = f"{keyed.settings_of(request).payment_url}/pay"
-    answer = await keyed.post(request, url, {"orderId": order["id"], **means}, form.values["key"])
+    body = {"orderId": order["id"], **means}
+    answer = await call(request, "payment", "POST", "/pay", json=body, key=form.values["key"])
     if answer.status == 409:
         return await render_failed(request, order, payment_error_text(answer.error))
     if not answer.ok:
@@ -155,8 +154,8 @@ async def bank_app_scan(request: web.Request, payment: dict[str, Any]) -> None:
     await read_form(request, ())
     qr = payment.get("qr")
     if qr and payment["status"] == "PENDING":
-        url = f"{keyed.settings_of(request).bank_url}/qr/{qr['qrId']}/pay"
-        await keyed.post(request, url, {})  # 409 = paid already (a second click): fine
+        # 409 = paid already (a second click): fine
+        await call(request, "bank", "POST", f"/qr/{qr['qrId']}/pay", json={})
 
 
 async def qr_picture(request: web.Request) -> web.Response:
@@ -173,7 +172,6 @@ async def bank_app_pays(request: web.Request) -> web.StreamResponse:
 
 
 def mount(app: web.Application) -> None:
-    keyed.install(app)
     base = "/pay/{orderId}"
     app.router.add_get(base, pay_page)
     app.router.add_post(base, submit)
