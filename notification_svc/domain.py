@@ -3,13 +3,15 @@ happens after a send fails."""
 
 from __future__ import annotations
 
+import random as _random
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
+from notification_svc.texts import render_kind
 from schemas.auth import AccountNotificationRequest, UserRegistered
 from schemas.notification import Channel, RegistrationNotification
 from servicekit.errors import NotFound
@@ -36,6 +38,8 @@ class Status(StrEnum):
     SENDING = "sending"
     SENT = "sent"
     FAILED = "failed"
+    # the customer turned this channel off: nothing was sent, nothing will be
+    SKIPPED = "skipped"
 
 
 class NotificationNotFound(NotFound):
@@ -75,6 +79,9 @@ class Notification:
     sent_at: datetime | None = None
     provider_id: str | None = None
     error: str | None = None
+    # what the provider told us after accepting: "accepted", then an SMS receipt's
+    # "delivered" / "failed"
+    delivery: str | None = None
 
     def expired(self, now: datetime) -> bool:
         return self.expires_at is not None and self.expires_at <= now
@@ -87,6 +94,18 @@ class Notification:
 
     def failed(self, error: str) -> Notification:
         return replace(self, status=Status.FAILED, error=error, secret=None, due_at=None)
+
+    def respecting(self, channels: frozenset[Channel] | None) -> Notification:
+        """Skipped when the customer turned its channel off, unless they must get it."""
+        if channels is None or self.channel in channels or must_get(self) or self.due_at is None:
+            return self
+        return replace(
+            self,
+            status=Status.SKIPPED,
+            error="channel turned off by the customer",
+            secret=None,
+            due_at=None,
+        )
 
 
 def greeting(user: UserRegistered, promo_id: uuid.UUID, now: datetime) -> Notification:
@@ -132,26 +151,21 @@ class Message:
     to: str
     subject: str
     text: str
-
-
-Text = Callable[[dict[str, Any], str | None], tuple[str, str]]
-# the order-side kinds' texts (subject, body), filled in by notification_svc.orders
-ORDER_TEXTS: dict[Kind, Text] = {}
+    html: str = ""
 
 
 def render(n: Notification) -> Message:
-    if n.kind in ORDER_TEXTS:
-        subject, text = ORDER_TEXTS[n.kind](n.payload, n.secret)
-        return Message(n.to, subject, text)
-    if n.kind is Kind.REGISTRATION:
-        text = f"Welcome to sagashop! Your promo code: {n.payload['promoId']}"
-        return Message(n.to, "Welcome to sagashop", text)
-    until = f" It is valid until {n.expires_at:%Y-%m-%d %H:%M} UTC." if n.expires_at else ""
-    if n.kind is Kind.VERIFICATION_CODE:
-        text = f"Your sagashop verification code: {n.secret}.{until}"
-        return Message(n.to, "Your sagashop verification code", text)
-    text = f"Your sagashop password reset code: {n.secret}.{until} If you did not ask, ignore it."
-    return Message(n.to, "Reset your sagashop password", text)
+    """The notification's words, from its kind's template (notification_svc/templates)."""
+    rendered = render_kind(n.kind.value, n.payload, n.secret, n.expires_at)
+    return Message(n.to, rendered.subject, rendered.text, rendered.html)
+
+
+def must_get(n: Notification) -> bool:
+    """A message the customer's channel choice does not stop: codes, reset links, gift cards
+    (the donee chose nothing) and a pickup notice (it says where the order waits)."""
+    if n.kind in (Kind.VERIFICATION_CODE, Kind.PASSWORD_RESET, Kind.GIFT_CARD):
+        return True
+    return n.kind is Kind.DELIVERY and "pickupPointDelivery" in n.payload
 
 
 # -- what a send attempt ends in ---------------------------------------------------------
@@ -177,17 +191,28 @@ Outcome = Sent | Retry | Failed
 
 @dataclass(frozen=True)
 class RetryPolicy:
-    """A failed send is tried again after a delay that doubles per attempt, up to a cap;
-    after `attempts` attempts the failure is final."""
+    """A failed send is tried again after a delay that doubles per attempt, up to a cap, with
+    a random part (jitter: many messages failing at once do not come back all at once);
+    after `attempts` attempts, or once the next try would fall later than `give_up_after`
+    since the notification was made, the failure is final and keeps its reason."""
 
     attempts: int = 5
     first_delay: timedelta = timedelta(seconds=1)
     max_delay: timedelta = timedelta(minutes=5)
+    give_up_after: timedelta = timedelta(hours=1)
+    jitter: float = 0.25  # up to this share of the delay is added at random
+    random: Callable[[], float] = field(default=_random.random, compare=False)
 
     def delay(self, attempts_made: int) -> timedelta:
         return min(self.first_delay * 2 ** max(attempts_made - 1, 0), self.max_delay)
 
-    def after_failure(self, attempts_made: int, error: str, now: datetime) -> Retry | Failed:
+    def after_failure(
+        self, attempts_made: int, error: str, now: datetime, created_at: datetime | None = None
+    ) -> Retry | Failed:
         if attempts_made >= self.attempts:
             return Failed(f"gave up after {attempts_made} attempts: {error}")
-        return Retry(error, now + self.delay(attempts_made))
+        delay = self.delay(attempts_made)
+        at = now + delay + delay * (self.jitter * self.random())
+        if created_at is not None and at - created_at > self.give_up_after:
+            return Failed(f"gave up after {attempts_made} attempts in {now - created_at}: {error}")
+        return Retry(error, at)

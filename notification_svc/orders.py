@@ -1,83 +1,18 @@
 """Order-side notifications (SPEC §7): the saga outcome, payment results, 003's order
-notifications, delivery notices and gift cards — what each says, to which channel, and the
-id that makes the same event notify once however often it is delivered."""
+notifications, delivery notices and gift cards — to which channel, and the id that makes the
+same event notify once however often it is delivered (what each says: the templates)."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
 
-from notification_svc.domain import ORDER_TEXTS, Kind, Notification, notification_id
+from notification_svc.domain import Kind, Notification, notification_id
 from schemas.billing import GiftCardDelivery
 from schemas.delivery import DeliveryNotification
 from schemas.notification import Channel, OrderNotification
-from schemas.payment import PaymentNotification, PaymentRequestType
-from schemas.saga import SagaNotification, SagaResponse
-
-
-def _outcome(p: dict[str, Any], _: str | None) -> tuple[str, str]:
-    if p["response"] == SagaResponse.SUCCESS:
-        return "Your order is confirmed", f"Order {p['orderId']} is confirmed and being prepared."
-    return (
-        "Your order was cancelled",
-        f"Order {p['orderId']} could not be confirmed and was cancelled; any payment is refunded.",
-    )
-
-
-def _payment(p: dict[str, Any], _: str | None) -> tuple[str, str]:
-    what = "Refund" if p["requestType"] == PaymentRequestType.REVERSE else "Payment"
-    means = f"{p['tokenType']} {p['maskedTokenId']}"
-    if p["response"] == SagaResponse.SUCCESS:
-        return f"{what} succeeded", f"{what} for order {p['orderId']} by {means} succeeded."
-    return (
-        f"{what} failed",
-        f"{what} for order {p['orderId']} by {means} failed: {p.get('errorMsg', '')}",
-    )
-
-
-def _order_status(p: dict[str, Any], _: str | None) -> tuple[str, str]:
-    said = {
-        "requires_payment": "awaits your payment",
-        "success_payment": "is paid",
-        "completed": "is completed. Thank you!",
-    }[p["notificationType"]]
-    return f"Order {p['orderNum']}", f"Order {p['orderNum']} {said}"
-
-
-def _delivery(p: dict[str, Any], _: str | None) -> tuple[str, str]:
-    if pickup := p.get("pickupPointDelivery"):
-        return (
-            "Your order is at the pickup point",
-            f"Order {p['orderId']} awaits you at {pickup['address']} from {pickup['availDate']}.",
-        )
-    home = p["homeDelivery"]
-    slot = home["timeSlot"]
-    return (
-        "Your order is on its way",
-        f"Order {p['orderId']} comes to {home['homeAddress']} on {home['deliveryDate']} "
-        f"between {slot['beginTime']} and {slot['endTime']}.",
-    )
-
-
-def _gift_card(p: dict[str, Any], secret: str | None) -> tuple[str, str]:
-    card = f" No. {p['giftCardNumber']}" if "giftCardNumber" in p else ""
-    worth = f" worth {p['amount'] / 100:.2f} {p.get('currency', 'RUB')}" if "amount" in p else ""
-    return (
-        "A gift card for you",
-        f"{p['doneeFirstName']}, you have a sagashop gift card{card}{worth}. "
-        f"Activation code: {secret}",
-    )
-
-
-ORDER_TEXTS.update(
-    {
-        Kind.ORDER_OUTCOME: _outcome,
-        Kind.PAYMENT_RESULT: _payment,
-        Kind.ORDER_STATUS: _order_status,
-        Kind.DELIVERY: _delivery,
-        Kind.GIFT_CARD: _gift_card,
-    }
-)
+from schemas.payment import PaymentNotification
+from schemas.saga import SagaNotification
 
 
 def _notice(
