@@ -2,8 +2,9 @@
 
 Every send carries an idempotency key (the notification id): a provider that has seen the key
 answers with the first send's id and sends nothing, which closes the window where the sender
-died after sending but before recording it. The logging adapters stand in for the real
-systems by appending JSON lines under `outbox_dir`; a real adapter plugs in by configuration
+died after sending but before recording it. `smtp` (notification_svc.smtp) and `http`
+(notification_svc.sms_http) speak the real protocols; the logging adapters append JSON lines
+under `outbox_dir` instead; another adapter plugs in by configuration
 (`SAGASHOP_SMS_GATEWAY=package.module:factory`).
 """
 
@@ -41,8 +42,10 @@ class SmsGateway(Protocol):
 
 
 class EmailSender(Protocol):
-    async def send_email(self, to: str, subject: str, body: str, idempotency_key: str) -> str:
-        """Send; return the provider's message id."""
+    async def send_email(
+        self, to: str, subject: str, body: str, idempotency_key: str, html: str = ""
+    ) -> str:
+        """Send (`body` the text part, `html` the HTML one); return the provider's message id."""
         ...
 
 
@@ -55,7 +58,7 @@ class Channels:
         if channel is Channel.SMS:
             return await self.sms.send_sms(message.to, message.text, idempotency_key)
         return await self.email.send_email(
-            message.to, message.subject, message.text, idempotency_key
+            message.to, message.subject, message.text, idempotency_key, message.html
         )
 
 
@@ -112,7 +115,9 @@ class LoggingEmailSender:
     def __init__(self, directory: Path) -> None:
         self.log = JsonLines(directory / "email.jsonl")
 
-    async def send_email(self, to: str, subject: str, body: str, idempotency_key: str) -> str:
+    async def send_email(
+        self, to: str, subject: str, body: str, idempotency_key: str, html: str = ""
+    ) -> str:
         if not EMAIL.match(to):
             raise PermanentSendError("not an e-mail address")
         record = {"to": to, "subject": subject, "body": body}
@@ -130,8 +135,12 @@ class FakeProvider:
     async def send_sms(self, to: str, text: str, idempotency_key: str) -> str:
         return self._send(idempotency_key, channel="sms", to=to, text=text)
 
-    async def send_email(self, to: str, subject: str, body: str, idempotency_key: str) -> str:
-        return self._send(idempotency_key, channel="email", to=to, subject=subject, text=body)
+    async def send_email(
+        self, to: str, subject: str, body: str, idempotency_key: str, html: str = ""
+    ) -> str:
+        return self._send(
+            idempotency_key, channel="email", to=to, subject=subject, text=body, html=html
+        )
 
     def _send(self, key: str, **message: str) -> str:
         if self.failures:
@@ -143,9 +152,29 @@ class FakeProvider:
         return self.sent[-1]["providerId"]
 
 
+def http_sms_gateway(settings: NotificationSettings) -> SmsGateway:
+    from notification_svc.sms_http import HttpSmsGateway  # it imports this module
+
+    return HttpSmsGateway(settings)
+
+
+def smtp_email_sender(settings: NotificationSettings) -> EmailSender:
+    from notification_svc.smtp import SmtpEmailSender  # it imports this module
+
+    return SmtpEmailSender(settings)
+
+
 Factory = Callable[[NotificationSettings], Any]
-SMS_GATEWAYS: dict[str, Factory] = {"logging": lambda s: LoggingSmsGateway(s.outbox_dir)}
-EMAIL_SENDERS: dict[str, Factory] = {"logging": lambda s: LoggingEmailSender(s.outbox_dir)}
+# "logging" appends JSON lines (unit and single-service tests); "http" and "smtp" speak to a
+# real gateway and mail server (the launcher's simulators, or the real thing)
+SMS_GATEWAYS: dict[str, Factory] = {
+    "logging": lambda s: LoggingSmsGateway(s.outbox_dir),
+    "http": http_sms_gateway,
+}
+EMAIL_SENDERS: dict[str, Factory] = {
+    "logging": lambda s: LoggingEmailSender(s.outbox_dir),
+    "smtp": smtp_email_sender,
+}
 
 
 def load_factory(spec: str, builtin: dict[str, Factory]) -> Factory:

@@ -20,7 +20,7 @@ def build(
     settings = settings or NotificationSettings()
     service = Service(settings)
     handlers.register(service, clock)
-    http.register(service)
+    http.register(service, clock, settings.sms_webhook_secret)
     sender = Sender(
         Notifications(service.db), channels or configured_channels(settings), settings, clock
     )

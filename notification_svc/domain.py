@@ -79,9 +79,15 @@ class Notification:
     sent_at: datetime | None = None
     provider_id: str | None = None
     error: str | None = None
-    # what the provider told us after accepting: "accepted", then an SMS receipt's
-    # "delivered" / "failed"
-    delivery: str | None = None
+    # the SMS gateway's delivery receipt: "delivered" or "failed" (e-mail has none)
+    receipt: str | None = None
+
+    @property
+    def delivery(self) -> str:
+        """How far it got: the receipt's word, else "accepted" once the provider took it."""
+        if self.receipt:
+            return self.receipt
+        return "accepted" if self.status is Status.SENT else self.status.value
 
     def expired(self, now: datetime) -> bool:
         return self.expires_at is not None and self.expires_at <= now

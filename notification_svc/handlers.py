@@ -46,7 +46,9 @@ def register(service: Service, clock: Clock) -> None:
         return (await Accounts(tx.db).channels(username, tx.session)).get(channel.value)
 
     async def queue(tx: Tx, n: domain.Notification) -> None:
-        await Notifications(tx.db).add(n, tx.session)
+        """Queue it, or keep it as skipped when the customer turned its channel off."""
+        chosen = await Accounts(tx.db).chosen(n.username, tx.session)
+        await Notifications(tx.db).add(n.respecting(chosen), tx.session)
 
     @service.subscribe(topics.SAGA_NOTIFICATIONS, SagaNotification, load)
     async def saga_outcome(msg: SagaNotification, tx: Tx) -> None:

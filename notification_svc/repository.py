@@ -70,6 +70,7 @@ def from_doc(doc: Doc) -> Notification:
         sent_at=doc.get("sentAt"),
         provider_id=doc.get("providerId"),
         error=doc.get("error"),
+        receipt=(doc.get("receipt") or {}).get("status"),
     )
 
 
@@ -102,10 +103,35 @@ class Accounts:
 
     async def channels(self, username: str, session: AsyncClientSession) -> dict[str, str]:
         """The user's addresses by channel (empty if they have no account here)."""
+        doc = await self._read(username, session)
+        return dict(doc["channels"]) if doc else {}
+
+    async def chosen(self, username: str, session: AsyncClientSession) -> frozenset[Channel] | None:
+        """The channels the user chose to be notified by; None: never chose (all of them)."""
+        doc = await self._read(username, session)
+        if doc is None or "chosen" not in doc:
+            return None
+        return frozenset(Channel(c) for c in doc["chosen"])
+
+    async def _read(self, username: str, session: AsyncClientSession) -> Doc | None:
         doc = await find_by_id(self.collection, username, session)
         if doc is not None:
             remember(self.collection, doc)  # read-only here: the next message may read it too
-        return dict(doc["channels"]) if doc else {}
+        return doc
+
+    async def preferences(self, username: str) -> tuple[dict[str, str], list[str]] | None:
+        """The user's addresses and chosen channels (all they have, if they never chose)."""
+        doc = await self.collection.find_one({"_id": username})
+        if doc is None:
+            return None
+        return dict(doc["channels"]), list(doc.get("chosen", doc["channels"].keys()))
+
+    async def choose(self, username: str, channels: list[str], now: datetime) -> bool:
+        """Keep the user's choice of channels; False if they have no account here."""
+        result = await self.collection.update_one(
+            {"_id": username}, {"$set": {"chosen": channels, "chosenAt": now}}
+        )
+        return result.matched_count == 1
 
 
 class Notifications:
@@ -165,6 +191,17 @@ class Notifications:
             ordered=False,
         )
         return result.modified_count
+
+    async def receipt(
+        self, notification_id: str, status: str, error: str | None, now: datetime
+    ) -> bool:
+        """Keep an SMS gateway's delivery receipt; a later receipt replaces an earlier one
+        (the gateway repeats one we did not answer). False: no such SMS here."""
+        receipt = {"status": status, "at": now, **({"error": error} if error else {})}
+        result = await self.collection.update_one(
+            {"_id": notification_id, "channel": Channel.SMS.value}, {"$set": {"receipt": receipt}}
+        )
+        return result.matched_count == 1
 
     async def get(self, notification_id: str) -> Notification | None:
         doc = await self.collection.find_one({"_id": notification_id}, PUBLIC)

@@ -46,7 +46,8 @@ async def deliver(
     except PermanentSendError as exc:
         return Failed(n.redact(str(exc)))
     except Exception as exc:  # the neighbour may be back soon: try again later
-        return policy.after_failure(n.attempts, n.redact(f"{type(exc).__name__}: {exc}"), clock())
+        error = n.redact(f"{type(exc).__name__}: {exc}")
+        return policy.after_failure(n.attempts, error, clock(), n.created_at)
     return Sent(provider_id, clock())
 
 
@@ -64,6 +65,7 @@ class Sender:
         self.policy = RetryPolicy(
             attempts=settings.send_attempts,
             first_delay=timedelta(seconds=settings.send_retry_seconds),
+            give_up_after=timedelta(seconds=settings.send_give_up_seconds),
         )
         self.poll_seconds = settings.send_poll_seconds
         self.batch = settings.send_batch

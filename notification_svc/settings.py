@@ -11,12 +11,27 @@ class NotificationSettings(ServiceSettings):
     # factory(settings) returns the adapter (a real gateway plugs in here)
     sms_gateway: str = "logging"
     email_sender: str = "logging"
+    # SMTP (`email_sender = "smtp"`): the server, and the shop as the sender
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = 8025
+    smtp_username: str = ""
+    smtp_password: str = ""
+    smtp_starttls: bool = False
+    shop_name: str = "sagashop"
+    shop_email: str = "shop@sagashop.local"
+    # the SMS gateway (`sms_gateway = "http"`), and our own edge, where its receipts come,
+    # signed with the shared secret (HMAC-SHA256 of the body; empty: receipts are refused)
+    sms_url: str = "http://127.0.0.1:8091"
+    notification_url: str = "http://127.0.0.1:8083"
+    sms_webhook_secret: str = ""
     # where the logging adapters append what they "send" (sms.jsonl, email.jsonl)
     outbox_dir: Path = Path(".sagashop/sent")
     # the sender loop
     send_poll_seconds: float = 0.2
     send_batch: int = 20
     send_attempts: int = 5
+    # after this long since the notification was made a temporary failure is final
+    send_give_up_seconds: float = 3600.0
     send_retry_seconds: float = 1.0
     send_timeout_seconds: float = 10.0
     # a claim older than this is taken over (the sender died between sending and recording);
