@@ -3,7 +3,10 @@ edge's OpenAPI document, and the body helpers every route uses."""
 
 from __future__ import annotations
 
+import contextvars
+import hashlib
 import json
+import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Literal, TypeVar
@@ -12,10 +15,20 @@ from aiohttp import web
 from pydantic import BaseModel, ValidationError
 from pydantic.json_schema import models_json_schema
 
-from servicekit.errors import InvalidRequest
+from servicekit.errors import DomainError, InvalidRequest
 
 M = TypeVar("M", bound=BaseModel)
 RouteHandler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+# The largest integer a request may carry: every JSON reader keeps it exact (2**53 - 1), it
+# fits BSON's 8-byte integers, and a page number times a page size (<= 1000) still does.
+MAX_INT = 2**53 - 1
+DIGITS = re.compile(r"[0-9]{1,16}")  # ASCII only: int() also takes "²" and "٣" ... or refuses
+# the digest of the body read_body parsed in this request's task (see body_digest)
+_body_digest: contextvars.ContextVar[str] = contextvars.ContextVar("body_digest", default="")
+
+
+class UnsupportedMediaType(DomainError):
+    status = 415
 
 
 @dataclass(frozen=True)
@@ -78,23 +91,70 @@ def validation_message(exc: ValidationError) -> str:
 
 
 async def read_body(request: web.Request, model: type[M]) -> M:
-    """The request body as `model`, or a 400 that says what is wrong with it."""
+    """The request body as `model`: 400 that says what is wrong with it, 415 unless it is
+    sent as `application/json` (a form or `text/plain` post from another site is not JSON to
+    us, whatever it holds)."""
     raw = await request.read()
     if not raw:
         raise InvalidRequest("request body is required")
+    if request.content_type != "application/json":
+        raise UnsupportedMediaType("request body must be sent as Content-Type: application/json")
     try:
-        return model.model_validate_json(raw)
+        body = model.model_validate_json(raw)
     except ValidationError as exc:
         if any(e["type"] == "json_invalid" for e in exc.errors()):
             raise InvalidRequest("request body is not valid JSON") from exc
         raise InvalidRequest(validation_message(exc)) from exc
+    check_integers(body)
+    canonical = body.model_dump_json(by_alias=True).encode()
+    _body_digest.set(hashlib.sha256(canonical).hexdigest())
+    return body
+
+
+def body_digest() -> str:
+    """A digest of the body `read_body` parsed for the request being answered ("" when it
+    read none), with its meaning kept and its spelling (spaces, key order) dropped: what an
+    Idempotency-Key's first request is compared by."""
+    return _body_digest.get()
 
 
 def read_query(request: web.Request, model: type[M]) -> M:
     try:
-        return model.model_validate(dict(request.query))
+        query = model.model_validate(dict(request.query))
     except ValidationError as exc:
         raise InvalidRequest(validation_message(exc)) from exc
+    check_integers(query)
+    return query
+
+
+def int_param(request: web.Request, name: str, minimum: int = 1) -> int:
+    """The path parameter `name` as an integer from `minimum` to MAX_INT, else a 400."""
+    raw = request.match_info[name]
+    value = int(raw) if DIGITS.fullmatch(raw) else -1
+    if not minimum <= value <= MAX_INT:
+        raise InvalidRequest(f"{name} must be an integer from {minimum} to {MAX_INT}")
+    return value
+
+
+def check_integers(model: BaseModel) -> None:
+    """400 for any integer in `model` beyond ±MAX_INT: the database could not store it, nor
+    a JSON client read it back."""
+    for where, value in _integers(model.model_dump(by_alias=True), ()):
+        if abs(value) > MAX_INT:
+            path = ".".join(map(str, where))
+            raise InvalidRequest(f"{path}: must be between -{MAX_INT} and {MAX_INT}")
+
+
+def _integers(value: Any, where: tuple[Any, ...]) -> list[tuple[tuple[Any, ...], int]]:
+    if isinstance(value, bool):
+        return []
+    if isinstance(value, int):
+        return [(where, value)]
+    if isinstance(value, dict):
+        return [hit for k, v in value.items() for hit in _integers(v, (*where, k))]
+    if isinstance(value, list | tuple | set | frozenset):
+        return [hit for i, v in enumerate(value) for hit in _integers(v, (*where, i))]
+    return []
 
 
 def reply(body: BaseModel | dict[str, Any] | list[Any], status: int = 200) -> web.Response:

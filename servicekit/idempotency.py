@@ -1,5 +1,6 @@
 """Idempotent HTTP: a mutating request carrying an `Idempotency-Key` header is answered once;
-a retry with the same key (same caller) gets the stored answer instead of a second effect."""
+a retry with the same key (same caller) gets the stored answer instead of a second effect, and
+the key sent with another body is refused with 422 (the IETF idempotency-key draft)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,8 @@ from aiohttp import web
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import DuplicateKeyError
 
-from servicekit.errors import Conflict, InvalidRequest
+from servicekit.errors import Conflict, DomainError, InvalidRequest
+from servicekit.http import body_digest
 from servicekit.mongo import Doc, utcnow
 
 HEADER = "Idempotency-Key"
@@ -20,6 +22,12 @@ COLLECTION = "idempotency"
 KEEP_SECONDS = 24 * 3600
 # a request still "running" after this long died with its process: a retry may take it over
 LEASE = timedelta(seconds=30)
+
+
+class KeyReused(DomainError):
+    """The Idempotency-Key was first sent with another request body."""
+
+    status = 422
 
 
 async def ensure_indexes(collection: AsyncCollection[Doc]) -> None:
@@ -40,17 +48,24 @@ async def once(
     owner: str,
     key: str | None,
     answer: Callable[[], Awaitable[web.Response]],
+    fingerprint: str | None = None,
 ) -> web.Response:
     """Run `answer()` once per (owner, key) and replay its response afterwards. A second
     request while the first is still running gets 409; one whose first run died with its
-    process (after LEASE) runs it again."""
+    process (after LEASE) runs it again; one with another body than the first gets 422.
+    The body is told by `fingerprint`, by default the digest of what `read_body` parsed."""
     if key is None:
         return await answer()
     _id = f"{owner}:{key}"
+    digest = body_digest() if fingerprint is None else fingerprint
     try:
-        await collection.insert_one({"_id": _id, "state": "running", "createdAt": utcnow()})
+        await collection.insert_one(
+            {"_id": _id, "state": "running", "fingerprint": digest, "createdAt": utcnow()}
+        )
     except DuplicateKeyError:
         done = await collection.find_one({"_id": _id})
+        if done is not None and done.get("fingerprint", digest) != digest:
+            raise KeyReused(f"this {HEADER} was used with another request body") from None
         if done is not None and done["state"] == "done":
             return web.Response(
                 text=done["body"], status=done["status"], content_type="application/json"

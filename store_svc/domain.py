@@ -11,6 +11,9 @@ from enum import StrEnum
 from schemas.catalog_http import ReservationStatus as R
 from servicekit.errors import Conflict
 
+# the shop's warehouses out of the box (the seed stocks them; settings may name others)
+WAREHOUSES = ("msk-1", "spb-1", "ekb-1", "nsk-1", "kzn-1", "nnv-1", "krd-1", "sam-1")
+
 # --- prices ---------------------------------------------------------------------------------
 
 

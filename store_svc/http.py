@@ -18,19 +18,12 @@ from schemas.catalog_http import (
     StockSetRequest,
 )
 from servicekit.errors import InvalidRequest, NotFound
-from servicekit.http import read_body, read_query, reply
+from servicekit.http import int_param, read_body, read_query, reply
 from servicekit.identity import admin
 from servicekit.mongo import Doc
 from servicekit.unit import Tx
 from store_svc import domain, views
 from store_svc.keeper import StockKeeper
-
-
-def int_param(request: web.Request, name: str) -> int:
-    raw = request.match_info[name]
-    if not raw.isdigit() or int(raw) < 1:
-        raise InvalidRequest(f"{name} must be a positive integer")
-    return int(raw)
 
 
 def mount(keeper: StockKeeper) -> None:
@@ -111,13 +104,15 @@ def mount(keeper: StockKeeper) -> None:
     )
     async def set_stock(request: web.Request) -> web.Response:
         """Set the units on hand in a warehouse (reserved ones included): 409 when that is
-        below the units reserved there."""
+        below the units reserved there, 404 for a warehouse the shop does not have."""
         await admin(request, service.auth)
         sku, warehouse = int_param(request, "sku"), request.match_info["warehouse"].strip()
         if not warehouse or len(warehouse) > 64:
             raise InvalidRequest("warehouse must be 1..64 characters")
         req = await read_body(request, StockSetRequest)
         await product(sku)
+        if not await keeper.warehouse_known(warehouse):
+            raise NotFound(f"Warehouse not found: {warehouse}")
         line = await service.transaction(partial(_count, keeper, sku, warehouse, req.on_hand))
         return reply(views.stock_line(line))
 

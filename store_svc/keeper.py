@@ -47,6 +47,13 @@ class StockKeeper:
         t = self.clock()
         return t.replace(microsecond=t.microsecond // 1000 * 1000)
 
+    async def warehouse_known(self, warehouse_id: str) -> bool:
+        """One of the shop's warehouses: configured, or reported by the warehouse system's
+        stock feed (an admin's count never makes up a new one: its units would be sold)."""
+        if warehouse_id in self.settings.warehouses:
+            return True
+        return await self.stocks.has_warehouse(warehouse_id)
+
     async def ensure_indexes(self) -> None:
         await self.products.ensure_indexes()
         await self.stocks.ensure_indexes()

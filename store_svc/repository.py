@@ -154,6 +154,10 @@ class Stocks:
 
     async def ensure_indexes(self) -> None:
         await self.coll.create_index("productId")
+        await self.coll.create_index("warehouseId")
+
+    async def has_warehouse(self, warehouse_id: str) -> bool:
+        return await self.coll.find_one({"warehouseId": warehouse_id}, {"_id": 1}) is not None
 
     async def lines(self, product_ids: Iterable[int], session: Session = None) -> list[Doc]:
         ids = list(product_ids)

@@ -26,6 +26,7 @@ from schemas import topics
 from schemas.base import WireModel
 from schemas.catalog import Measurments, ProductFeedMessage, StockLevel
 from schemas.envelope import Envelope
+from store_svc.domain import WAREHOUSES
 from store_svc.seed_words import (
     BRANDS,
     EN_ADJECTIVES,
@@ -40,7 +41,6 @@ from store_svc.seed_words import (
 )
 
 NAMESPACE = uuid.UUID("6f1f7f7e-5d8a-4d43-9d0e-3f1c2a8b9e10")
-WAREHOUSES = ("msk-1", "spb-1", "ekb-1", "nsk-1", "kzn-1", "nnv-1", "krd-1", "sam-1")
 # shelf prices in roubles; cost + 20% VAT (tax) make them up exactly, in kopecks
 PRICES = (199, 299, 349, 499, 799, 999, 1490, 1990, 2490, 3990, 5990, 9990, 14990, 24990)
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 from pydantic import Field
 
 from servicekit.settings import ServiceSettings
+from store_svc.domain import WAREHOUSES
 
 
 class StoreSettings(ServiceSettings):
@@ -15,3 +16,6 @@ class StoreSettings(ServiceSettings):
     reservation_sweep_batch: int = Field(default=100, ge=1)
     # product images are served elsewhere (a CDN): `<base>/<productId>.jpg`
     image_base_url: str = "https://images.sagashop.example/products"
+    # the shop's warehouses (SAGASHOP_WAREHOUSES='["msk-1", ...]'); the warehouse system's
+    # stock feed may report more, and those are known from then on
+    warehouses: tuple[str, ...] = WAREHOUSES
