@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from order_svc import admin, checkout, gift_cards, handlers, http
+from order_svc import admin, checkout, gift_cards, handlers, http, reports
 from order_svc.book import Clock, OrderBook
 from order_svc.settings import OrderSettings
 from servicekit import idempotency
@@ -18,6 +18,7 @@ def build(settings: OrderSettings | None = None, clock: Clock = utcnow) -> Servi
     checkout.mount(book)
     gift_cards.mount(book)
     admin.mount(book)
+    reports.mount(book)
     handlers.register(book)
 
     @service.on_startup

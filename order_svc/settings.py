@@ -10,4 +10,20 @@ class OrderSettings(ServiceSettings):
     # 000: an order not paid within 10 minutes of checkout is cancelled
     payment_timeout_seconds: float = 600.0
     unpaid_sweep_seconds: float = 1.0
-    reports_dir: str = ".sagashop/reports"
+    # 003 daily reports: where the `.jsonl` files go (SAGASHOP_REPORT_DIR)
+    report_dir: str = ".sagashop/reports"
+    # neighbour systems' credentials for the report edge (`X-Api-Key`), comma-separated;
+    # empty: only admins may start and read reports
+    report_api_keys: str = ""
+    # orders read per cursor batch, and lines written per file write
+    report_batch: int = 1000
+    # a writer renews its lease every batch; a report whose lease ran out is taken over
+    # (its writer died), so this bounds how late a crashed report is resumed
+    report_lease_seconds: float = 30.0
+    report_poll_seconds: float = 1.0
+    # a report whose writer died this many times is given up (FAILED, event `fail`)
+    report_max_attempts: int = 5
+
+    @property
+    def report_keys(self) -> tuple[str, ...]:
+        return tuple(k.strip() for k in self.report_api_keys.split(",") if k.strip())
