@@ -28,7 +28,10 @@ DAY = date(2026, 11, 23)
 START, END = day_window(DAY)
 
 
-def order(status: S = S.CONFIRMED, paid: datetime | None = None, **extra: object) -> dict[str, object]:
+Doc = dict[str, object]
+
+
+def order(status: S = S.CONFIRMED, paid: datetime | None = None, **extra: object) -> Doc:
     paid = paid or START + timedelta(hours=12)
     history = [
         history_entry(S.AWAITING_PAYMENT, "anna", paid - timedelta(minutes=5)),
