@@ -151,12 +151,19 @@ class Monkey:
         url = self.stack.procs["bank_sim"].url if "bank_sim" in self.stack.procs else None
         if url is None:
             return
-        async with aiohttp.ClientSession() as http:
+        async with aiohttp.ClientSession(headers=self.stack.bank_admin_headers()) as http:
             self.note("slow + timing out", "bank_sim")
-            await http.put(f"{url}/config", json={"latencyMs": 1500, "timeoutRate": 0.2})
+            await configure_bank(http, url, latencyMs=1500, timeoutRate=0.2)
             await asyncio.sleep(seconds)
-            await http.put(f"{url}/config", json={"latencyMs": 0, "timeoutRate": 0.0})
+            await configure_bank(http, url, latencyMs=0, timeoutRate=0.0)
             self.note("healthy again", "bank_sim")
+
+
+async def configure_bank(http: aiohttp.ClientSession, url: str, **config: float) -> None:
+    """A refused change (a wrong token, a bound) must stop the run, not leave the bank
+    healthy while the report says it was slow."""
+    async with http.put(f"{url}/config", json=config) as resp:
+        resp.raise_for_status()
 
 
 async def run_chaos(cfg: ChaosConfig, state: Path | None = None) -> ChaosReport:

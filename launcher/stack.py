@@ -42,7 +42,12 @@ WEB_FRONT = "web_front"
 DEFAULT_WEB_PORT = 8000
 
 # neighbour systems' simulators the launcher runs beside the services: name -> module
-SIMULATORS = {"bank_sim": "payment_svc.bank_sim"}
+SIMULATORS = {
+    "bank_sim": "payment_svc.bank_sim",
+    # the SMTP server notification_svc sends e-mail to (.eml files under sent/mail/)
+    "mail_sim": "notification_svc.smtp_catcher",
+    "sms_sim": "notification_svc.sms_gateway",
+}
 
 
 def home() -> Path:
@@ -161,6 +166,10 @@ class Stack:
         self.procs: dict[str, ServiceProcess] = {}
         self.expected_down: set[str] = set()
         self.status = "starting"
+        # fresh per run: the shop's token for charges and refunds (payment_svc and the bank
+        # only), and the operator's for the bank's config and ledger (chaos and bench use it)
+        self.bank_client_token = secrets.token_hex(32)
+        self.bank_admin_token = secrets.token_hex(32)
 
     async def start(self) -> None:
         self.state.mkdir(parents=True, exist_ok=True)
@@ -182,6 +191,14 @@ class Stack:
             **{url_env_name(n): f"http://127.0.0.1:{p}" for n, p in ports.items()},
             "SAGASHOP_BANK_STATE": str(self.state / "bank-ledger.jsonl"),
             "SAGASHOP_OUTBOX_DIR": str(self.state / "sent"),
+            # notification_svc speaks SMTP and the SMS gateway's HTTP API to the simulators,
+            # which keep what they accepted under sent/ (launcher.mailbox reads it)
+            "SAGASHOP_EMAIL_SENDER": "smtp",
+            "SAGASHOP_SMS_GATEWAY": "http",
+            "SAGASHOP_SMTP_PORT": str(free_port()),
+            "SAGASHOP_MAIL_DIR": str(self.state / "sent" / "mail"),
+            "SAGASHOP_SMS_STATE": str(self.state / "sent" / "sms-gateway.jsonl"),
+            "SAGASHOP_SMS_WEBHOOK_SECRET": secrets.token_hex(32),
             # the bank signs its QR callbacks with it and payment_svc checks them: fresh per run
             "SAGASHOP_BANK_WEBHOOK_SECRET": secrets.token_hex(32),
             # web_front signs its forms' CSRF tokens with it: a restarted front accepts them
@@ -195,7 +212,7 @@ class Stack:
                 name,
                 sims.get(name, name),  # a service or the front: `python -m <package>`
                 ports[name],
-                dict(env),
+                {**env, **self.bank_tokens_of(name)},
                 self.state / "logs" / f"{name}.log",
             )
         self.write()
@@ -204,6 +221,19 @@ class Stack:
         await asyncio.gather(*(p.wait_ready(120) for p in self.procs.values()))
         self.status = "ready"
         self.write()
+
+    def bank_tokens_of(self, name: str) -> dict[str, str]:
+        """The bank's tokens a process is given: none but the shop's payments and the bank."""
+        tokens = {}
+        if name in ("payment_svc", "bank_sim"):
+            tokens["SAGASHOP_BANK_CLIENT_TOKEN"] = self.bank_client_token
+        if name == "bank_sim":
+            tokens["SAGASHOP_BANK_ADMIN_TOKEN"] = self.bank_admin_token
+        return tokens
+
+    def bank_admin_headers(self) -> dict[str, str]:
+        """What a call to the bank's `/config` or `/ledger` carries."""
+        return {"Authorization": f"Bearer {self.bank_admin_token}"}
 
     async def supervise(self, stop: asyncio.Event) -> None:
         """Restart any service process that died; one that keeps dying waits a little longer

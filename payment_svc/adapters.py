@@ -5,7 +5,9 @@ Every bank call carries an idempotency key (a charge: the paymentId; a refund:
 `<paymentId>:refund`), so a call whose answer was lost to a timeout, a dropped connection or a
 5xx is safe to send again: the bank answers the same key with the same result instead of
 moving money twice. Those are the only retries, bounded in attempts and time; a 4xx is the
-bank's final word and is never retried.
+bank's final word and is never retried. Every call carries the shop's client token
+(`SAGASHOP_BANK_CLIENT_TOKEN`, as `Authorization: Bearer`): the bank takes charges and refunds
+from the shop only.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from typing import Any, Protocol
 from urllib.parse import quote
 
 import aiohttp
+from pydantic_settings import BaseSettings, SettingsConfigDict
 from tenacity import (
     AsyncRetrying,
     retry_if_exception,
@@ -70,11 +73,27 @@ class BankApi(Protocol):
     async def close(self) -> None: ...
 
 
+class BankClientSettings(BaseSettings):
+    """The token the bank knows the shop by (the launcher gives it to both)."""
+
+    model_config = SettingsConfigDict(env_prefix="SAGASHOP_", extra="ignore")
+
+    bank_client_token: str = ""
+
+
 class HttpBank:
-    def __init__(self, base_url: str, timeout_seconds: float = 5.0, attempts: int = 3) -> None:
+    def __init__(
+        self,
+        base_url: str,
+        timeout_seconds: float = 5.0,
+        attempts: int = 3,
+        client_token: str | None = None,
+    ) -> None:
         self.base_url = base_url.rstrip("/")
         self.timeout_seconds = timeout_seconds
         self.attempts = attempts
+        token = BankClientSettings().bank_client_token if client_token is None else client_token
+        self._headers = {"Authorization": f"Bearer {token}"} if token else {}
         self._http: aiohttp.ClientSession | None = None
 
     async def tokenize(self, card: CardDetails) -> CardToken:
@@ -115,7 +134,7 @@ class HttpBank:
     ) -> tuple[int, Any]:
         if self._http is None:
             timeout = aiohttp.ClientTimeout(total=self.timeout_seconds)
-            self._http = aiohttp.ClientSession(timeout=timeout)
+            self._http = aiohttp.ClientSession(timeout=timeout, headers=self._headers)
         retrying = AsyncRetrying(
             retry=retry_if_exception(is_transient),
             stop=stop_after_attempt(self.attempts)

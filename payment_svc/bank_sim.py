@@ -3,12 +3,14 @@ tests: `python -m payment_svc.bank_sim` (settings `SAGASHOP_HTTP_HOST`, `SAGASHO
 `SAGASHOP_BANK_STATE` = the ledger file, `SAGASHOP_BANK_LATENCY_MS`,
 `SAGASHOP_BANK_TIMEOUT_RATE`, `SAGASHOP_BANK_HANG_SECONDS`, `SAGASHOP_BANK_DECLINES` as JSON,
 `SAGASHOP_BANK_CALLBACK_LOSS_RATE`, `SAGASHOP_BANK_WEBHOOK_SECRET` = the key QR callbacks are
-signed with; empty: no callbacks).
+signed with; empty: no callbacks; `SAGASHOP_BANK_CLIENT_TOKEN` and `SAGASHOP_BANK_ADMIN_TOKEN`
+= the bearer tokens of the shop's and the operator's calls, see bank_access).
 
 `POST /cards` saves a card and answers its token; `POST /charges` (card, saved-card token, SBP
 phone or SBP QR code), `GET /charges/{idempotencyKey}`, `POST /refunds`; `POST /qr/{qrId}/pay`
 is the customer paying a QR code in their bank app; `GET|PUT /config` changes latency, lost
-answers, declines and lost callbacks at run time; `GET /ledger` answers the money moved.
+answers, declines and lost callbacks at run time (bounded delays); `GET /ledger` answers the
+money moved.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from aiohttp import web
 from pydantic import BaseModel, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from payment_svc.bank_access import BankTokens, BoundedConfigUpdate, token_check
 from payment_svc.bank_cards import DEFAULT_DECLINES
 from payment_svc.bank_ledger import Ledger
 from payment_svc.bank_notifier import CallbackSender
@@ -28,7 +31,6 @@ from payment_svc.bank_rules import Bank, BankError, Invalid
 from schemas.base import WireModel
 from schemas.payment_http import (
     BankConfig,
-    BankConfigUpdate,
     ChargeRequest,
     RefundRequest,
     TokenizeRequest,
@@ -52,6 +54,8 @@ class BankSimSettings(BaseSettings):
     bank_declines: dict[str, str] = DEFAULT_DECLINES
     bank_callback_loss_rate: float = 0.0
     bank_webhook_secret: str = ""
+    bank_client_token: str = ""
+    bank_admin_token: str = ""
     log_level: str = "INFO"
     log_json: bool = True
 
@@ -150,7 +154,7 @@ async def post_refund(request: web.Request) -> web.Response:
 
 async def put_config(request: web.Request) -> web.Response:
     bank = request.app[BANK]
-    update = await parse(request, BankConfigUpdate)
+    update = await parse(request, BoundedConfigUpdate)
     bank.config = bank.config.model_copy(update=update.model_dump(exclude_none=True))
     return answer(bank.config)
 
@@ -168,11 +172,14 @@ async def health(_: web.Request) -> web.Response:
 
 
 def build_app(
-    bank: Bank, webhook_secret: str = "", callbacks: CallbackSender | None = None
+    bank: Bank,
+    webhook_secret: str = "",
+    callbacks: CallbackSender | None = None,
+    tokens: BankTokens | None = None,
 ) -> web.Application:
     """The simulator's routes over `bank`; QR callbacks are signed with `webhook_secret`
-    (or sent by `callbacks`, which tests give shorter pauses)."""
-    app = web.Application(middlewares=[refusals_are_4xx])
+    (or sent by `callbacks`, which tests give shorter pauses); calls need `tokens`."""
+    app = web.Application(middlewares=[token_check(tokens or BankTokens()), refusals_are_4xx])
     app[BANK] = bank
     callbacks = callbacks or CallbackSender(webhook_secret)
     bank.on_settled = callbacks.send
@@ -200,8 +207,15 @@ def main() -> None:
     setup_logging("bank_sim", settings.log_level, settings.log_json)
     bank = Bank(Ledger(settings.bank_state), settings.config())
     log.info("ledger %s: %s", settings.bank_state, bank.ledger.totals().to_wire())
+    tokens = BankTokens(settings.bank_client_token, settings.bank_admin_token)
+    for role, token in (
+        ("charges and refunds", tokens.client),
+        ("config and ledger", tokens.admin),
+    ):
+        if not token:
+            log.warning("no token set: %s are open to anyone who reaches the bank", role)
     web.run_app(
-        build_app(bank, settings.bank_webhook_secret),
+        build_app(bank, settings.bank_webhook_secret, tokens=tokens),
         host=settings.http_host,
         port=settings.http_port,
         access_log=None,
