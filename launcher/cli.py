@@ -222,6 +222,15 @@ def cmd_logs(args: argparse.Namespace) -> int:
 
 
 @command
+def cmd_mail(args: argparse.Namespace) -> int:
+    """List the e-mails the shop sent (the local SMTP server kept them), or show one."""
+    from launcher.mailbox import show
+
+    print(show(home() / "sent", args.which, args.to))
+    return 0
+
+
+@command
 def cmd_admin(args: argparse.Namespace) -> int:
     """`admin create`: create the first admin (or make an existing user an admin)."""
     from auth_svc.admin import create_admin_from_cli
@@ -400,6 +409,9 @@ def parser() -> argparse.ArgumentParser:
     logs.add_argument("service")
     logs.add_argument("-n", "--lines", type=int, default=100)
     logs.add_argument("-f", "--follow", action="store_true")
+    mail = sub.add_parser("mail", help=cmd_mail.__doc__)
+    mail.add_argument("which", nargs="?", help="the number `sagashop mail` lists, or a file name")
+    mail.add_argument("--to", help="only e-mails to this address")
     return p
 
 

@@ -1,32 +1,53 @@
-"""What reached a person's inbox: the e-mails the notification gateway logged, one JSON line
-each, in `<state>/sent/email.jsonl` (the launcher's stand-in for an SMTP server). The gift-card
-activation code reaches the donee only this way."""
+"""What reached a person's inbox: the e-mails the launcher's SMTP server (mail_sim,
+notification_svc.smtp_catcher) accepted, kept as `.eml` files in `<state>/sent/mail/`. The
+gift-card activation code reaches the donee only this way."""
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import json
 import re
 import time
+from email import message_from_bytes, policy
+from email.message import EmailMessage
+from email.utils import getaddresses
 from pathlib import Path
 from typing import Any
 
-CODE = re.compile(r"[Cc]ode\b[^:]*:\s*([A-Za-z0-9][A-Za-z0-9-]{3,63})")
+# "Код активации: K7QF-9M2X-PL4D" (and the English "code: ..." of older mail)
+CODE = re.compile(r"(?:[Cc]ode|[Кк]од)\b[^:\n]*:\s*([A-Za-z0-9][A-Za-z0-9-]{3,63})")
+
+
+def mail_dir(sent: Path) -> Path:
+    return sent / "mail"
+
+
+def read_mail(path: Path) -> dict[str, Any]:
+    """One kept e-mail: its headers, the text part as `body` and the HTML part as `html`."""
+    msg = message_from_bytes(path.read_bytes(), policy=policy.default)
+    assert isinstance(msg, EmailMessage)
+    text = msg.get_body(("plain",))
+    html = msg.get_body(("html",))
+    return {
+        "file": str(path),
+        "messageId": str(msg.get("Message-ID", "")),
+        "from": str(msg.get("From", "")),
+        "to": ", ".join(addr for _, addr in getaddresses([str(msg.get("To", ""))])),
+        "subject": str(msg.get("Subject", "")),
+        "date": str(msg.get("Date", "")),
+        "body": text.get_content() if text is not None else "",
+        "html": html.get_content() if html is not None else "",
+    }
+
+
+def all_mail(sent: Path) -> list[dict[str, Any]]:
+    """Every kept e-mail, oldest first (by when the server wrote it)."""
+    paths = sorted(mail_dir(sent).glob("*.eml"), key=lambda p: (p.stat().st_mtime_ns, p.name))
+    return [read_mail(p) for p in paths]
 
 
 def mails_to(sent: Path, address: str) -> list[dict[str, Any]]:
-    """Every e-mail logged for `address`, oldest first (a line torn by a kill is skipped)."""
-    path = sent / "email.jsonl"
-    if not path.exists():
-        return []
-    mails = []
-    for line in path.read_text().splitlines():
-        with contextlib.suppress(ValueError):
-            mail = json.loads(line)
-            if str(mail.get("to", "")).lower() == address.lower():
-                mails.append(mail)
-    return mails
+    """Every e-mail kept for `address`, oldest first."""
+    return [m for m in all_mail(sent) if m["to"].lower() == address.lower()]
 
 
 def activation_codes(sent: Path, address: str) -> list[str]:
@@ -45,3 +66,23 @@ async def wait_for_codes(
             raise TimeoutError(f"{len(codes)} of {count} activation codes reached {address}")
         await asyncio.sleep(0.3)
     return codes[:count]
+
+
+def show(sent: Path, which: str | None = None, to: str | None = None) -> str:
+    """`sagashop mail`: a numbered list of the kept e-mails (newest last), or one of them
+    (by its number or file name) with its headers and text part."""
+    mails = mails_to(sent, to) if to else all_mail(sent)
+    if which is None:
+        if not mails:
+            return f"no e-mail in {mail_dir(sent)}"
+        rows = [
+            f"{i:4}  {m['date'][:25]:25}  {m['to']:32}  {m['subject']}"
+            for i, m in enumerate(mails, 1)
+        ]
+        return "\n".join(rows)
+    chosen = [m for i, m in enumerate(mails, 1) if which in (str(i), Path(m["file"]).name)]
+    if not chosen:
+        return f"no e-mail {which!r}: `sagashop mail` lists them"
+    m = chosen[0]
+    head = "\n".join(f"{k.capitalize()}: {m[k]}" for k in ("from", "to", "subject", "date"))
+    return f"{head}\nMessage-ID: {m['messageId']}\nFile: {m['file']}\n\n{m['body']}"
