@@ -108,11 +108,12 @@ def test_a_code_for_a_channel_without_an_address_fails_at_once_and_forgets_the_s
 
 @pytest.mark.parametrize(
     ("kind", "subject"),
-    [("verification_code", "verification code"), ("password_reset", "password")],
+    [("verification_code", "Код подтверждения"), ("password_reset", "Сброс пароля")],
 )
 def test_a_code_message_carries_its_secret_and_expiry(kind: str, subject: str) -> None:
     message = render(account_notification(code_request(kind=kind), "msg-1", NOW))
-    assert "731904" in message.text and "2026-11-24 10:10 UTC" in message.text
+    assert "731904" in message.text and "24.11.2026 10:10 UTC" in message.text
+    assert "731904" in message.html
     assert subject in message.subject and message.to == "i@ex.ru"
 
 
@@ -143,10 +144,48 @@ def test_retry_delay_doubles_per_attempt_up_to_its_cap() -> None:
 
 
 def test_a_failure_is_retried_later_until_the_last_attempt_then_final() -> None:
-    policy = RetryPolicy(attempts=3, first_delay=timedelta(seconds=2))
+    policy = RetryPolicy(attempts=3, first_delay=timedelta(seconds=2), random=lambda: 0.0)
     assert policy.after_failure(1, "timeout", NOW) == Retry("timeout", NOW + timedelta(seconds=2))
     assert policy.after_failure(2, "timeout", NOW) == Retry("timeout", NOW + timedelta(seconds=4))
     assert policy.after_failure(3, "timeout", NOW) == Failed("gave up after 3 attempts: timeout")
+
+
+def test_a_retry_comes_back_a_random_part_later_so_failures_at_once_do_not_retry_at_once():
+    def at(draw: float) -> datetime:
+        policy = RetryPolicy(first_delay=timedelta(seconds=4), jitter=0.25, random=lambda: draw)
+        outcome = policy.after_failure(1, "timeout", NOW)
+        assert isinstance(outcome, Retry)
+        return outcome.at
+
+    assert at(0.0) == NOW + timedelta(seconds=4)
+    assert at(1.0) == NOW + timedelta(seconds=5)
+    assert NOW + timedelta(seconds=4) < at(0.5) < NOW + timedelta(seconds=5)
+
+
+def test_a_temporary_failure_becomes_final_once_the_next_try_is_past_the_give_up_time():
+    policy = RetryPolicy(
+        attempts=100, first_delay=timedelta(minutes=1), give_up_after=timedelta(minutes=10)
+    )
+    made = NOW - timedelta(minutes=9, seconds=30)
+    outcome = policy.after_failure(2, "451 try again later", NOW, made)
+    assert isinstance(outcome, Failed) and "451 try again later" in outcome.error
+    assert isinstance(policy.after_failure(2, "451", NOW, NOW), Retry)
+
+
+def test_a_channel_the_customer_turned_off_skips_a_notice_but_not_a_must_get_message():
+    from notification_svc import orders
+    from schemas.saga import SagaNotification
+
+    outcome = SagaNotification.model_validate(
+        {"orderId": "o-3", "username": "ivan", "response": "SUCCESS", "timestamp": NOW}
+    )
+    notice = orders.outcome(outcome, "i@ex.ru", NOW)
+    sms_only = frozenset({Channel.SMS})
+    assert notice.respecting(sms_only).status == Status.SKIPPED
+    assert notice.respecting(None) == notice
+    assert notice.respecting(frozenset({Channel.EMAIL})) == notice
+    code = account_notification(code_request(), "msg-9", NOW)
+    assert code.respecting(sms_only) == code
 
 
 def test_order_side_notifications_say_what_happened_and_notify_once_per_event():
@@ -160,7 +199,7 @@ def test_order_side_notifications_say_what_happened_and_notify_once_per_event():
     first = orders.outcome(outcome, "ivan@example.com", NOW)
     again = orders.outcome(outcome, "ivan@example.com", NOW)
     assert first.id == again.id
-    assert "cancelled" in render(first).text and "refunded" in render(first).text
+    assert "отменён" in render(first).text and "деньги вернутся" in render(first).text
 
     paid = OrderNotification.model_validate(
         {
@@ -175,7 +214,12 @@ def test_order_side_notifications_say_what_happened_and_notify_once_per_event():
     )
     note = orders.order_status(paid, NOW)
     assert (note.username, note.to) == ("ivan", "+79990001122")
-    assert render(note).text == "Order o-1 is paid"
+    assert render(note).text.splitlines() == [
+        "Заказ o-1 оплачен",
+        "- Bike: 1,00\u00a0₽",
+        "Итого: 1,00\u00a0₽",
+        "Доставка: самовывоз",
+    ]
 
 
 def test_a_notice_without_an_address_fails_at_once_instead_of_retrying():
@@ -215,7 +259,8 @@ def test_a_gift_card_e_mails_the_donee_its_activation_code_kept_out_of_the_paylo
     assert "K7QF-9M2X-PL4D" not in str(note.payload)
     assert note.payload["giftCardNumber"] == "GC-1000-2000"
     text = render(note).text
-    assert "Activation code: K7QF-9M2X-PL4D" in text and "GC-1000-2000" in text
+    assert "Код активации: K7QF-9M2X-PL4D" in text and "GC-1000-2000" in text
+    assert "3\u00a0000,00\u00a0₽" in text and "С днём рождения" in text
 
 
 def test_an_old_gift_card_message_without_a_code_sends_its_number_as_the_code():
@@ -224,7 +269,7 @@ def test_an_old_gift_card_message_without_a_code_sends_its_number_as_the_code():
     note = orders.gift_card(gift_delivery(activationCode=None), NOW)
     assert note.secret == "GC-1000-2000"
     assert "GC-1000-2000" not in str(note.payload)
-    assert render(note).text.endswith("Activation code: GC-1000-2000")
+    assert render(note).text.endswith("Код активации: GC-1000-2000")
 
 
 def test_a_gift_card_notifies_once_per_card_whatever_its_code():

@@ -89,7 +89,7 @@ def fake_channels(fake: FakeProvider) -> Channels:
 
 
 async def attempt(n, fake: FakeProvider, attempts: int = 3):
-    policy = RetryPolicy(attempts=attempts, first_delay=timedelta(seconds=1))
+    policy = RetryPolicy(attempts=attempts, first_delay=timedelta(seconds=1), random=lambda: 0.0)
     return await deliver(n, fake_channels(fake), policy, lambda: NOW, timeout=1.0)
 
 
