@@ -231,6 +231,16 @@ def cmd_mail(args: argparse.Namespace) -> int:
 
 
 @command
+def cmd_report_bench(args: argparse.Namespace) -> int:
+    """Measure writing a daily report (003) over N sold units while the order edge serves."""
+    from launcher.report_bench import report_bench
+
+    for noisy in ("aiokafka", "launcher", "pymongo"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    return run_until_signalled(report_bench(args.units))
+
+
+@command
 def cmd_admin(args: argparse.Namespace) -> int:
     """`admin create`: create the first admin (or make an existing user an admin)."""
     from auth_svc.admin import create_admin_from_cli
@@ -412,6 +422,8 @@ def parser() -> argparse.ArgumentParser:
     mail = sub.add_parser("mail", help=cmd_mail.__doc__)
     mail.add_argument("which", nargs="?", help="the number `sagashop mail` lists, or a file name")
     mail.add_argument("--to", help="only e-mails to this address")
+    report_bench = sub.add_parser("report-bench", help=cmd_report_bench.__doc__)
+    report_bench.add_argument("--units", type=int, default=100_000)
     return p
 
 
