@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from aiohttp import web
 from pydantic import BaseModel, Field
 
@@ -100,7 +98,7 @@ async def create_admin_from_cli(settings: AuthSettings, req: RegisterRequest) ->
     relay publishes the registration event)."""
     accounts = Accounts(Service(settings), settings)
     try:
-        await accounts.repo.ensure_indexes(timedelta(seconds=settings.login_window_seconds))
+        await accounts.ensure_indexes()
         return await create_admin(accounts, req)
     finally:
         await accounts.service.mongo.close()

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from auth_svc import admin, http, recovery
 from auth_svc.accounts import Accounts, Clock
 from auth_svc.settings import AuthSettings
@@ -21,6 +19,6 @@ def build(settings: AuthSettings | None = None, clock: Clock = utcnow) -> Servic
 
     @service.on_startup
     async def indexes(_: Service) -> None:
-        await accounts.repo.ensure_indexes(timedelta(seconds=settings.login_window_seconds))
+        await accounts.ensure_indexes()
 
     return service

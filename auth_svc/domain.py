@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import math
 import re
 import secrets
 from dataclasses import dataclass
@@ -57,6 +58,15 @@ def normalize_phone(raw: str) -> str:
     return digits
 
 
+def contact_key(raw: str) -> str:
+    """The same key for every spelling of one e-mail or phone (for throttling, before the
+    contact is validated): a lower-cased e-mail, or a phone's digits with 8... as 7..."""
+    if "@" in raw:
+        return raw.strip().lower()
+    digits = re.sub(r"\D", "", raw)
+    return "7" + digits[1:] if re.fullmatch(r"8\d{10}", digits) else digits
+
+
 def check_username(raw: str) -> str:
     if not USERNAME.fullmatch(raw):
         raise InvalidRequest("invalid username: 3-64 letters, digits or . _ @ + -")
@@ -99,18 +109,65 @@ def same_digest(secret: str, stored: str) -> bool:
 
 @dataclass(frozen=True)
 class Throttle:
-    """At most `limit` failures per key within `window`; past that, refuse until the oldest
-    failure in the window leaves it."""
+    """`free` attempts per key, then each further one waits `delay`, doubled per attempt past
+    the free ones up to `max_delay`: slows a guesser down without locking anyone out for good.
+    The count is taken before the attempt is tried, so parallel attempts cannot all pass."""
 
-    limit: int
-    window: timedelta
+    message: str
+    free: int
+    delay: timedelta
+    max_delay: timedelta
 
-    def check(self, failures: list[datetime], now: datetime) -> None:
-        recent = sorted(t for t in failures if t > now - self.window)
-        if len(recent) >= self.limit:
-            oldest_that_counts = recent[-self.limit]
-            retry = oldest_that_counts + self.window - now
-            raise TooManyRequests(
-                "Too many failed login attempts; try again later",
-                retry_after=max(1, int(retry.total_seconds()) + 1),
-            )
+    def wait(self, count: int, last: datetime | None, now: datetime) -> timedelta:
+        """How long the next attempt must still wait after `count` counted ones."""
+        if count < self.free or last is None:
+            return timedelta(0)
+        step = min(self.delay * 2 ** min(count - self.free, 20), self.max_delay)
+        return max(timedelta(0), last + step - now)
+
+    def refuse(self, wait: timedelta) -> TooManyRequests:
+        return TooManyRequests(self.message, retry_after=max(1, math.ceil(wait.total_seconds())))
+
+
+def client_address(forwarded_for: str | None, remote: str | None, trusted_proxies: int) -> str:
+    """The caller's address: each trusted proxy appends the address it got the request from to
+    X-Forwarded-For, so the client is the entry `trusted_proxies` from the right; anything left
+    of it was written by the client and is ignored."""
+    hops = [h.strip() for h in (forwarded_for or "").split(",") if h.strip()]
+    if trusted_proxies <= 0 or not hops:
+        return remote or "unknown"
+    return hops[-min(trusted_proxies, len(hops))]
+
+
+def is_loopback(host: str) -> bool:
+    """`host` is this machine: an address or a Host header, with or without a port."""
+    name = host.strip()
+    if name.startswith("["):
+        name = name[1:].split("]")[0]
+    elif name.count(":") == 1:
+        name = name.split(":")[0]
+    return name in ("localhost", "::1") or name.startswith("127.")
+
+
+def looks_like_contact(username: str) -> bool:
+    """A username that reads as an e-mail or a phone could be mistaken for (or squat) someone
+    else's login identifier: logins try e-mail and phone by shape."""
+    if "@" in username:
+        return True
+    try:
+        normalize_phone(username)
+    except InvalidRequest:
+        return False
+    return True
+
+
+# OWASP's argon2id minimums (memory KiB, time cost): any one pair is enough
+ARGON2_FLOORS = ((47104, 1), (19456, 2), (12288, 3), (9216, 4), (7168, 5))
+
+
+def argon2_floor(time_cost: int, memory_kib: int) -> tuple[int, int]:
+    """The configured cost if it meets one of OWASP's minimums, else the nearest minimum
+    (19 MiB, 2 passes) with the configured values where they are higher."""
+    if any(memory_kib >= m and time_cost >= t for m, t in ARGON2_FLOORS):
+        return time_cost, memory_kib
+    return max(time_cost, 2), max(memory_kib, 19456)

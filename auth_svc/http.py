@@ -1,15 +1,17 @@
 """auth_svc's edge, sessions part: 001 `POST /register`, `POST /login`, `GET /auth`,
-`GET /logout` (paths, bodies, codes, the `sessionId` cookie exactly as in the seed), 004's
-register/login by e-mail or phone, and the profile."""
+`GET /logout` (paths, bodies, codes, the `sessionId` cookie exactly as in the seed; `POST /logout`
+is the safe logout), 004's register/login by e-mail or phone, and the profile."""
 
 from __future__ import annotations
+
+from urllib.parse import urlsplit
 
 from aiohttp import web
 
 from auth_svc import domain
 from auth_svc.accounts import Accounts, user_body
 from schemas.auth import LoginRequest, ProfileBody, ProfilePatch, RegisterRequest, UserBody
-from servicekit.errors import InvalidRequest
+from servicekit.errors import Forbidden, InvalidRequest
 from servicekit.http import read_body, reply
 from servicekit.identity import SESSION_COOKIE, session_id
 from servicekit.mongo import Doc
@@ -17,11 +19,20 @@ from servicekit.mongo import Doc
 OLD_SESSION_COOKIE = "oldSessionId"
 
 
-def client_address(request: web.Request, trust_forwarded: bool) -> str:
-    forwarded = request.headers.get("X-Forwarded-For")
-    if trust_forwarded and forwarded:
-        return forwarded.split(",")[0].strip()
-    return request.remote or "unknown"
+def client_address(request: web.Request, trusted_proxies: int) -> str:
+    return domain.client_address(
+        request.headers.get("X-Forwarded-For"), request.remote, trusted_proxies
+    )
+
+
+def cross_site(request: web.Request) -> bool:
+    """Sent by a page of another site or of another port of this host (SameSite=Lax cookies
+    go along with both): the browser says so in Sec-Fetch-Site, or the Origin is not ours.
+    A request with neither header (a script, an API client, the seed's tests) is not."""
+    if request.headers.get("Sec-Fetch-Site", "") in ("cross-site", "same-site"):
+        return True
+    origin = request.headers.get("Origin")
+    return origin is not None and urlsplit(origin).netloc != request.host
 
 
 def profile(doc: Doc) -> ProfileBody:
@@ -37,7 +48,15 @@ def mount(accounts: Accounts) -> None:
     routes = accounts.service.routes
     settings = accounts.settings
 
-    def with_cookie(body: UserBody, token: str) -> web.Response:
+    def secure(request: web.Request) -> bool:
+        if settings.cookie_secure is not None:
+            return settings.cookie_secure
+        tls = request.secure or (
+            settings.proxy_hops > 0 and request.headers.get("X-Forwarded-Proto") == "https"
+        )
+        return tls or not domain.is_loopback(request.host)
+
+    def with_cookie(request: web.Request, body: UserBody, token: str) -> web.Response:
         response = reply(body)
         response.set_cookie(
             SESSION_COOKIE,
@@ -45,7 +64,7 @@ def mount(accounts: Accounts) -> None:
             max_age=settings.session_ttl_seconds,
             httponly=True,
             samesite="Lax",
-            secure=settings.cookie_secure,
+            secure=secure(request),
             path="/",
         )
         return response
@@ -57,6 +76,10 @@ def mount(accounts: Accounts) -> None:
             username = domain.normalize_email(req.email)
         elif by == "phone" and req.phone:
             username = domain.normalize_phone(req.phone)
+        address = client_address(request, settings.proxy_hops)
+        for contact in (req.email, req.phone):
+            if contact:  # a registration may send a message there, and costs an argon2 hash
+                await accounts.check_send(domain.contact_key(contact), address)
         return reply(await accounts.register(req, username=username))
 
     @routes.post("/register", body=RegisterRequest, response=UserBody)
@@ -80,11 +103,11 @@ def mount(accounts: Accounts) -> None:
         if not (name and req.password):
             what = "Username" if field == "username" else field.capitalize()
             raise InvalidRequest(f"{what} and password should be provided")
-        address = client_address(request, settings.trust_forwarded)
+        address = client_address(request, settings.proxy_hops)
         body, token = await accounts.login(name, req.password, address)
         for old in (request.cookies.get(OLD_SESSION_COOKIE), session_id(request)):
             await accounts.end_session(old)  # login rotates the session
-        return with_cookie(body, token)
+        return with_cookie(request, body, token)
 
     @routes.post("/login", body=LoginRequest, response=UserBody)
     async def login_username(request: web.Request) -> web.Response:
@@ -106,9 +129,20 @@ def mount(accounts: Accounts) -> None:
         """Who owns this session (used by every other edge): 401 none, 403 blocked."""
         return reply(user_body(await accounts.who(session_id(request))))
 
-    @routes.get("/logout")
+    @routes.post("/logout")
     async def logout(request: web.Request) -> web.Response:
-        """End the session; the cookie is emptied."""
+        """End the session; the cookie is emptied. Refused (403) from another site's page."""
+        return await end_session(request)
+
+    @routes.get("/logout")
+    async def logout_by_get(request: web.Request) -> web.Response:
+        """Seed 001's logout, kept for its clients; a browser's cross-site navigation (a link
+        or an image on another site) is refused, so it cannot log anyone out. Use POST."""
+        return await end_session(request)
+
+    async def end_session(request: web.Request) -> web.Response:
+        if cross_site(request):
+            raise Forbidden("cross-site logout refused")
         await accounts.end_session(session_id(request))
         response = reply({})
         response.set_cookie(SESSION_COOKIE, "", max_age=0, httponly=True, samesite="Lax", path="/")
@@ -124,11 +158,8 @@ def mount(accounts: Accounts) -> None:
         """Change first or last name (004)."""
         user = await accounts.who(session_id(request))
         patch = await read_body(request, ProfilePatch)
-        changes = {
-            k: v
-            for k, v in {"firstName": patch.first_name, "lastName": patch.last_name}.items()
-            if v
-        }
+        named = {"firstName": patch.first_name, "lastName": patch.last_name}
+        changes = {k: domain.check_name(v, k) for k, v in named.items() if v is not None}
         if changes:
             await accounts.repo.update_user(user["_id"], changes)
         return reply(profile({**user, **changes}))

@@ -10,6 +10,7 @@ from aiohttp import web
 
 from auth_svc import domain
 from auth_svc.accounts import Accounts
+from auth_svc.http import client_address
 from schemas import topics
 from schemas.auth import (
     AccountNotificationKind,
@@ -26,6 +27,7 @@ from servicekit.identity import session_id
 from servicekit.mongo import Doc
 from servicekit.unit import Tx
 
+BAD_RESET_TOKEN = "reset token is invalid, expired or already used"
 CHANNELS = {"email": Channel.EMAIL, "phone": Channel.SMS}
 
 
@@ -68,6 +70,8 @@ def mount(accounts: Accounts) -> None:
             raise InvalidRequest("email or phone should be provided")
         email = domain.normalize_email(req.email) if req.email else None
         phone = domain.normalize_phone(req.phone) if req.phone and not email else None
+        address = client_address(request, settings.proxy_hops)
+        await accounts.check_send(f"reset:{email or phone}", address)
         user = await repo.user_by_contact(email, phone)
         if user is not None and not user.get("blocked"):
             token, now = domain.new_secret(), accounts.clock()
@@ -76,6 +80,7 @@ def mount(accounts: Accounts) -> None:
             kind = AccountNotificationKind.PASSWORD_RESET
 
             async def issue(tx: Tx) -> None:
+                await repo.void_resets(user["_id"], now, tx.session)  # only the newest works
                 await repo.resets.insert_one(
                     {
                         "_id": domain.digest(token),
@@ -100,21 +105,21 @@ def mount(accounts: Accounts) -> None:
         """Set a new password with a reset token; the token is used up and every session of
         the user ends."""
         req = await read_body(request, ResetConfirm)
-        hashed = await accounts.passwords.hash(domain.check_password(req.new_password))
-        now = accounts.clock()
+        password, now = domain.check_password(req.new_password), accounts.clock()
+        live = {"_id": domain.digest(req.reset_token), "usedAt": None, "expiresAt": {"$gt": now}}
+        if await repo.resets.find_one(live) is None:  # before the costly hash
+            raise InvalidRequest(BAD_RESET_TOKEN)
+        hashed = await accounts.passwords.hash(password)
 
         async def reset(tx: Tx) -> None:
-            live = {
-                "_id": domain.digest(req.reset_token),
-                "usedAt": None,
-                "expiresAt": {"$gt": now},
-            }
-            token = await repo.resets.find_one(live, session=tx.session)
-            used = await repo.resets.update_one(live, {"$set": {"usedAt": now}}, session=tx.session)
-            if token is None or used.modified_count != 1:
-                raise InvalidRequest("reset token is invalid, expired or already used")
+            token = await repo.resets.find_one_and_update(
+                live, {"$set": {"usedAt": now}}, session=tx.session
+            )
+            if token is None:  # used or voided meanwhile
+                raise InvalidRequest(BAD_RESET_TOKEN)
             await repo.update_user(token["username"], {"passwordHash": hashed}, tx.session)
             await repo.end_sessions(token["username"], session=tx.session)
+            await repo.void_resets(token["username"], now, tx.session)
 
         await accounts.service.transaction(reset)
         return reply({"reset": True})
@@ -124,6 +129,8 @@ def mount(accounts: Accounts) -> None:
         """Send a 6-digit code to the caller's e-mail or phone (a new code replaces the old)."""
         user = await accounts.who(session_id(request))
         name = request.match_info["channel"]
+        address = client_address(request, settings.proxy_hops)
+        await accounts.check_send(f"verify:{user['_id']}:{name}", address)
         code, now = domain.new_code(), accounts.clock()
         expires = now + timedelta(seconds=settings.code_ttl_seconds)
         kind = AccountNotificationKind.VERIFICATION_CODE
@@ -151,13 +158,16 @@ def mount(accounts: Accounts) -> None:
         name = request.match_info["channel"]
         req = await read_body(request, VerifyConfirm)
         key = {"_id": f"{user['_id']}:{name}"}
-        code = await repo.codes.find_one(key)
-        if code is None or code["expiresAt"] <= accounts.clock():
+        live = {**key, "expiresAt": {"$gt": accounts.clock()}}
+        # the try is counted before the code is compared: parallel guesses cannot share a count
+        code = await repo.codes.find_one_and_update(
+            {**live, "attempts": {"$lt": settings.code_attempts}}, {"$inc": {"attempts": 1}}
+        )
+        if code is None and await repo.codes.find_one(live) is None:
             raise NotFound("no active verification code; request a new one")
-        if code["attempts"] >= settings.code_attempts:
+        if code is None:
             raise TooManyRequests("too many wrong codes; request a new one", retry_after=1)
         if not domain.same_digest(req.code, code["digest"]):
-            await repo.codes.update_one(key, {"$inc": {"attempts": 1}})
             raise InvalidRequest("invalid verification code")
         await repo.update_user(user["_id"], {f"{name}Verified": True})
         await repo.codes.delete_one(key)

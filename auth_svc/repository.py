@@ -21,39 +21,34 @@ class Repository:
     def __init__(self, db: AsyncDatabase[Doc]) -> None:
         self.users = db.users
         self.sessions = db.sessions
-        self.failures = db.login_failures
         self.codes = db.verification_codes
         self.resets = db.reset_tokens
 
-    async def ensure_indexes(self, failure_window: timedelta) -> None:
+    async def ensure_indexes(self) -> None:
         await self.users.create_index("email", unique=True)
         await self.users.create_index("phone", unique=True)
         await self.users.create_index([("createdAt", ASCENDING)])
         await self.sessions.create_index("expiresAt", expireAfterSeconds=0)
         await self.sessions.create_index("username")
-        await self.failures.create_index("key")
-        await self.failures.create_index(
-            "at", expireAfterSeconds=int(failure_window.total_seconds())
-        )
         await self.codes.create_index("expiresAt", expireAfterSeconds=3600)
         await self.resets.create_index("expiresAt", expireAfterSeconds=3600)
+        await self.resets.create_index("username")
 
     # users -------------------------------------------------------------------------------
     async def user(self, username: str, session: Session = None) -> Doc | None:
         return await self.users.find_one({"_id": username.lower()}, session=session)
 
     async def user_by_login(self, login: str) -> Doc | None:
-        """By username, e-mail or phone (whichever the login looks like)."""
+        """By e-mail, phone or username, whichever the login's shape says (a username can no
+        longer look like a contact; an older one that does is still found last)."""
         if "@" in login:
             return await self.users.find_one({"email": login.lower()})
-        by_name = await self.users.find_one({"_id": login.lower()})
-        if by_name is not None:
-            return by_name
         try:
             phone = normalize_phone(login)
         except InvalidRequest:
-            return None
-        return await self.users.find_one({"phone": phone})
+            phone = None
+        by_phone = phone and await self.users.find_one({"phone": phone})
+        return by_phone or await self.users.find_one({"_id": login.lower()})
 
     async def user_by_contact(self, email: str | None, phone: str | None) -> Doc | None:
         query = {"email": email} if email else {"phone": phone}
@@ -91,17 +86,19 @@ class Repository:
         cursor = self.users.find(query).sort("createdAt", ASCENDING).skip(page * size).limit(size)
         return await cursor.to_list(), await self.users.count_documents(query)
 
-    # sessions ----------------------------------------------------------------------------
+    # sessions: stored and ended under the user's _id (the lower-cased username) ------------
     async def add_session(
         self, digest: str, username: str, now: datetime, ttl: timedelta, session: Session = None
     ) -> None:
-        await self.sessions.insert_one(
-            {"_id": digest, "username": username, "createdAt": now, "expiresAt": now + ttl},
-            session=session,
-        )
+        doc = {"_id": digest, "username": username.lower(), "createdAt": now, "lastSeenAt": now}
+        await self.sessions.insert_one({**doc, "expiresAt": now + ttl}, session=session)
 
-    async def live_session(self, digest: str, now: datetime) -> Doc | None:
-        return await self.sessions.find_one({"_id": digest, "expiresAt": {"$gt": now}})
+    async def live_session(self, digest: str, now: datetime, idle: timedelta) -> Doc | None:
+        live = {"_id": digest, "expiresAt": {"$gt": now}, "lastSeenAt": {"$gt": now - idle}}
+        return await self.sessions.find_one(live)
+
+    async def touch_session(self, digest: str, now: datetime) -> None:
+        await self.sessions.update_one({"_id": digest}, {"$max": {"lastSeenAt": now}})
 
     async def end_session(self, digest: str, session: Session = None) -> None:
         await self.sessions.delete_one({"_id": digest}, session=session)
@@ -109,20 +106,17 @@ class Repository:
     async def end_sessions(
         self, username: str, keep: str | None = None, session: Session = None
     ) -> int:
-        query: Doc = {"username": username}
+        query: Doc = {"username": username.lower()}
         if keep:
             query["_id"] = {"$ne": keep}
         return (await self.sessions.delete_many(query, session=session)).deleted_count
 
-    # login failures ----------------------------------------------------------------------
-    async def failures_since(self, keys: list[str], since: datetime) -> dict[str, list[datetime]]:
-        found: dict[str, list[datetime]] = {k: [] for k in keys}
-        async for doc in self.failures.find({"key": {"$in": keys}, "at": {"$gt": since}}):
-            found[doc["key"]].append(doc["at"])
-        return found
-
-    async def record_failure(self, keys: list[str], now: datetime) -> None:
-        await self.failures.insert_many([{"key": k, "at": now} for k in keys])
-
-    async def clear_failures(self, key: str) -> None:
-        await self.failures.delete_many({"key": key})
+    # reset tokens ------------------------------------------------------------------------
+    async def void_resets(self, username: str, now: datetime, session: Session = None) -> None:
+        """Every unused reset token of the user stops working (a newer one was issued, or the
+        password changed)."""
+        await self.resets.update_many(
+            {"username": username.lower(), "usedAt": None},
+            {"$set": {"usedAt": now}},
+            session=session,
+        )

@@ -90,7 +90,7 @@ async def login_submit(request: web.Request) -> web.StreamResponse:
 
 
 async def logout(request: web.Request) -> web.StreamResponse:
-    await call(request, "auth", "GET", "/logout")
+    await call(request, "auth", "POST", "/logout", idempotent=True)
     redirect = web.HTTPSeeOther("/")
     redirect.del_cookie(SESSION_COOKIE, path="/")
     raise redirect
