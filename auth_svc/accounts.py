@@ -139,13 +139,14 @@ class Accounts:
             {"$set": {"passwordHash": stronger}},
         )
 
-    async def check_send(self, target: str, address: str) -> None:
+    async def check_send(self, address: str, *targets: str) -> None:
         """Count a message or hash done on request (a reset, a code, a registration) against
-        its target and the caller's address; 429 past the free ones."""
+        each of its targets and, once, the caller's address; 429 past the free ones."""
         now = self.clock()
         if not (self.settings.send_unlimited_loopback and domain.is_loopback(address)):
             await self.limits.take(f"send-from:{address}", self.per_address, now, self.send_quiet)
-        await self.limits.take(f"send-to:{target}", self.per_target, now, self.send_quiet)
+        for target in targets:
+            await self.limits.take(f"send-to:{target}", self.per_target, now, self.send_quiet)
 
     async def open_session(self, username: str) -> str:
         token = domain.new_secret()

@@ -77,9 +77,9 @@ def mount(accounts: Accounts) -> None:
         elif by == "phone" and req.phone:
             username = domain.normalize_phone(req.phone)
         address = client_address(request, settings.proxy_hops)
-        for contact in (req.email, req.phone):
-            if contact:  # a registration may send a message there, and costs an argon2 hash
-                await accounts.check_send(domain.contact_key(contact), address)
+        # a registration may send a message to its contacts, and costs an argon2 hash
+        contacts = [domain.contact_key(c) for c in (req.email, req.phone) if c]
+        await accounts.check_send(address, *contacts)
         return reply(await accounts.register(req, username=username))
 
     @routes.post("/register", body=RegisterRequest, response=UserBody)

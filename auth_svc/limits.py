@@ -1,6 +1,7 @@
-"""Attempt counters behind the throttles (login, codes, sends). An attempt is counted with a
-compare-and-set on its key's document BEFORE the guarded work runs, so parallel attempts
-cannot all read the same old count and pass: each count value is taken by one request only."""
+"""Attempt counters behind the throttles (login, sends). An attempt is counted BEFORE the
+guarded work runs, atomically: a free attempt by an increment bounded by the free count, a
+delayed one by a compare-and-set on the count, so parallel attempts cannot all read the same
+old count and pass."""
 
 from __future__ import annotations
 
@@ -27,17 +28,29 @@ class Limits:
     async def take(self, key: str, throttle: Throttle, now: datetime, quiet: timedelta) -> None:
         """Count one attempt under `key`, or raise 429 if the throttle says wait. A key's
         count is forgotten after `quiet` without attempts."""
+        moved_on = {"lastAt": now, "expiresAt": now + quiet}
         for _ in range(CONTENDED_TRIES):
             doc = await self.counters.find_one({"_id": key})
-            live = doc is not None and doc["expiresAt"] > now
-            count = doc["count"] if doc and live else 0
-            wait = throttle.wait(count, doc["lastAt"] if doc and live else None, now)
-            if wait > timedelta(0):
-                raise throttle.refuse(wait)
-            fresh = {"count": count + 1, "lastAt": now, "expiresAt": now + quiet}
-            if await self._swap(key, doc, fresh):
+            if doc is None or doc["expiresAt"] <= now:
+                counted = await self._swap(key, doc, {"count": 1, **moved_on})
+            elif doc["count"] < throttle.free:
+                counted = await self._take_free(key, throttle.free, moved_on)
+            else:
+                wait = throttle.wait(doc["count"], doc["lastAt"], now)
+                if wait > timedelta(0):
+                    raise throttle.refuse(wait)
+                counted = await self._swap(key, doc, {"count": doc["count"] + 1, **moved_on})
+            if counted:
                 return
         raise TooManyRequests(throttle.message, retry_after=1)
+
+    async def _take_free(self, key: str, free: int, moved_on: Doc) -> bool:
+        """One of the free attempts: an increment bounded by the count itself, so parallel
+        requests (many good logins from one office address) never lose a race here."""
+        taken = await self.counters.update_one(
+            {"_id": key, "count": {"$lt": free}}, {"$inc": {"count": 1}, "$set": moved_on}
+        )
+        return taken.modified_count == 1
 
     async def _swap(self, key: str, seen: Doc | None, fresh: Doc) -> bool:
         if seen is None:

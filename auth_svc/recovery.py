@@ -61,6 +61,26 @@ def mount(accounts: Accounts) -> None:
         await accounts.set_password(user["_id"], req.new_password, keep_session=token)
         return reply({"changed": True})
 
+    async def issue_reset(user: Doc, channel: Channel) -> None:
+        """A new reset token (older ones stop working), sent through notification_svc."""
+        token, now = domain.new_secret(), accounts.clock()
+        expires = now + timedelta(seconds=settings.reset_ttl_seconds)
+        kind = AccountNotificationKind.PASSWORD_RESET
+        stored = {"_id": domain.digest(token), "username": user["_id"], "expiresAt": expires}
+
+        async def issue(tx: Tx) -> None:
+            await repo.void_resets(user["_id"], now, tx.session)
+            await repo.resets.insert_one(
+                {**stored, "usedAt": None, "createdAt": now}, session=tx.session
+            )
+            tx.emit(
+                topics.AUTH_NOTIFICATIONS,
+                notice(user, kind, channel, token, expires),
+                key=user["username"],
+            )
+
+        await accounts.service.transaction(issue)
+
     @routes.post("/password/reset/request", body=ResetRequest, status=202)
     async def reset_request(request: web.Request) -> web.Response:
         """Send a single-use reset token by e-mail or SMS. The answer is the same whether or
@@ -71,33 +91,10 @@ def mount(accounts: Accounts) -> None:
         email = domain.normalize_email(req.email) if req.email else None
         phone = domain.normalize_phone(req.phone) if req.phone and not email else None
         address = client_address(request, settings.proxy_hops)
-        await accounts.check_send(f"reset:{email or phone}", address)
+        await accounts.check_send(address, f"reset:{email or phone}")
         user = await repo.user_by_contact(email, phone)
         if user is not None and not user.get("blocked"):
-            token, now = domain.new_secret(), accounts.clock()
-            expires = now + timedelta(seconds=settings.reset_ttl_seconds)
-            channel = Channel.EMAIL if email else Channel.SMS
-            kind = AccountNotificationKind.PASSWORD_RESET
-
-            async def issue(tx: Tx) -> None:
-                await repo.void_resets(user["_id"], now, tx.session)  # only the newest works
-                await repo.resets.insert_one(
-                    {
-                        "_id": domain.digest(token),
-                        "username": user["_id"],
-                        "expiresAt": expires,
-                        "usedAt": None,
-                        "createdAt": now,
-                    },
-                    session=tx.session,
-                )
-                tx.emit(
-                    topics.AUTH_NOTIFICATIONS,
-                    notice(user, kind, channel, token, expires),
-                    key=user["username"],
-                )
-
-            await accounts.service.transaction(issue)
+            await issue_reset(user, Channel.EMAIL if email else Channel.SMS)
         return reply({"sent": True}, status=202)
 
     @routes.post("/password/reset/confirm", body=ResetConfirm)
@@ -130,7 +127,7 @@ def mount(accounts: Accounts) -> None:
         user = await accounts.who(session_id(request))
         name = request.match_info["channel"]
         address = client_address(request, settings.proxy_hops)
-        await accounts.check_send(f"verify:{user['_id']}:{name}", address)
+        await accounts.check_send(address, f"verify:{user['_id']}:{name}")
         code, now = domain.new_code(), accounts.clock()
         expires = now + timedelta(seconds=settings.code_ttl_seconds)
         kind = AccountNotificationKind.VERIFICATION_CODE
