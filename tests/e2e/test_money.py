@@ -80,7 +80,7 @@ async def test_a_card_top_up_then_a_wallet_payment_show_the_balance_and_email_th
         ("PAYMENT", -30_000),
         ("TOP_UP", 50_000),
     ]
-    mail = await mail_about(sent, s.email, order["id"], "succeeded")
+    mail = await mail_about(sent, s.email, order["id"], "успешно")
     assert "WALLET" in mail["body"]
 
 
