@@ -68,7 +68,6 @@ def mount(book: OrderBook) -> None:
     @service.on_startup
     async def indexes(_: Service) -> None:
         await reports.ensure_indexes()
-        await service.db.orders.create_index("history.at")
 
     @service.routes.post(
         "/reports", body=ReportRequest, response=ReportStarted, status=202, auth="admin"

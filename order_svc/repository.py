@@ -49,6 +49,8 @@ class Orders:
         await self.orders.create_index([("username", ASCENDING), ("createdAt", DESCENDING)])
         await self.orders.create_index([("status", ASCENDING), ("expiresAt", ASCENDING)])
         await self.orders.create_index([("createdAt", DESCENDING)])
+        # a day's report finds the orders paid that day by their history's times
+        await self.orders.create_index("history.at")
 
     async def get(self, order_id: str, session: Session = None) -> Doc | None:
         return await find_by_id(self.orders, order_id, session)
