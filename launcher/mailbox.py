@@ -5,6 +5,8 @@ gift-card activation code reaches the donee only this way."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import json
 import re
 import time
 from email import message_from_bytes, policy
@@ -46,8 +48,27 @@ def all_mail(sent: Path) -> list[dict[str, Any]]:
 
 
 def mails_to(sent: Path, address: str) -> list[dict[str, Any]]:
-    """Every e-mail kept for `address`, oldest first."""
-    return [m for m in all_mail(sent) if m["to"].lower() == address.lower()]
+    """Every e-mail kept for `address`, oldest first. The server's list (`sent/mail.jsonl`,
+    one line per kept file with its recipients) says which files to read, so a poll reads
+    only this address's mail however much was sent."""
+    wanted = address.lower()
+    files = [
+        mail_dir(sent) / row["file"]
+        for row in listed(sent)
+        if wanted in (str(to).lower() for to in row.get("to", []))
+    ]
+    return [read_mail(path) for path in files if path.exists()]
+
+
+def listed(sent: Path) -> list[dict[str, Any]]:
+    index = mail_dir(sent).with_suffix(".jsonl")
+    if not index.exists():
+        return []
+    rows = []
+    for line in index.read_text().splitlines():
+        with contextlib.suppress(ValueError):
+            rows.append(json.loads(line))
+    return rows
 
 
 def activation_codes(sent: Path, address: str) -> list[str]:
