@@ -266,6 +266,19 @@ async def test_a_session_unused_past_the_idle_timeout_ends(
     assert (await client.get("/auth"))[0] == 401
 
 
+async def test_using_a_session_moves_its_idle_timeout_on(
+    auth: ServiceProcess, client: Client, mongo: Any
+):
+    user = await register(client)
+    assert await login(client, user) == 200
+    sessions = db(mongo, auth).sessions
+    mine = {"username": user["username"].lower()}
+    an_hour_ago = utcnow() - timedelta(hours=1)
+    await sessions.update_many(mine, {"$set": {"lastSeenAt": an_hour_ago}})
+    assert (await client.get("/auth"))[0] == 200
+    assert (await sessions.find_one(mine))["lastSeenAt"] > an_hour_ago + timedelta(minutes=30)
+
+
 async def test_a_newer_reset_token_voids_the_older_one(infra: Infra, client: Client):
     user = await register(client)
     await client.post("/password/reset/request", {"email": user["email"]})
