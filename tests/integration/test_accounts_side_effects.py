@@ -180,14 +180,16 @@ async def test_order_outcomes_fetched_in_one_batch_each_email_their_own_user_onc
     await publish_all(infra.kafka_bootstrap, topics.SAGA_NOTIFICATIONS.name, batch)
 
     def emails() -> list[dict[str, str]]:
-        return [line for line in sent(outbox, "email") if "Order o-" in line["body"]]
+        return [line for line in sent(outbox, "email") if "Заказ o-" in line["body"]]
 
     await eventually(lambda: asyncio.sleep(0, result=len(emails()) >= len(orders)), timeout=30)
     await asyncio.sleep(1.0)  # nothing more comes
     got = {(line["to"], line["subject"], line["body"].split()[1]) for line in emails()}
     assert len(emails()) == len(orders)
-    subjects = {
-        SagaResponse.SUCCESS: "Your order is confirmed",
-        SagaResponse.FAIL: "Your order was cancelled",
+    subjects = {  # notification_svc/templates/order_outcome.j2
+        SagaResponse.SUCCESS: "Заказ {} подтверждён",
+        SagaResponse.FAIL: "Заказ {} отменён",
     }
-    assert got == {(u["email"], subjects[r], order_id) for order_id, (u, r) in orders.items()}
+    assert got == {
+        (u["email"], subjects[r].format(order_id), order_id) for order_id, (u, r) in orders.items()
+    }
