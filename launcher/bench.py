@@ -29,8 +29,8 @@ from launcher.stack import Stack, fresh_state, home
 
 BENCH_ENV = {
     # cheap password hashing (customers register and log in during setup), as the tests do
-    "SAGASHOP_ARGON2_TIME_COST": "1",
-    "SAGASHOP_ARGON2_MEMORY_KIB": "8192",
+    "SAGASHOP_ARGON2_TIME_COST": "2",
+    "SAGASHOP_ARGON2_MEMORY_KIB": "19456",
     # room for every order in a delivery window (7 days x 3 windows x 30 per pickup point
     # would run out in a long run, and walking full windows would slow later levels down):
     # "plenty of delivery slots", as there is plenty of stock

@@ -170,7 +170,7 @@ async def run_chaos(cfg: ChaosConfig, state: Path | None = None) -> ChaosReport:
     rng = random.Random(cfg.seed)
     env = dict(CHAOS_ENV)
     if cfg.argon2_fast:
-        env.update(SAGASHOP_ARGON2_TIME_COST="1", SAGASHOP_ARGON2_MEMORY_KIB="8192")
+        env.update(SAGASHOP_ARGON2_TIME_COST="2", SAGASHOP_ARGON2_MEMORY_KIB="19456")
     with contextlib.ExitStack() as held:
         if state is None:
             # the invariants read the databases whole: every run starts from empty ones
