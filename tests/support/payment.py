@@ -22,6 +22,9 @@ from tests.support.infra import Infra
 GOOD_CARD = {"number": "4242 4242 4242 4242", "expMonth": 12, "expYear": 2099, "cvc": "123"}
 POOR_CARD = {**GOOD_CARD, "number": "4000000000000002"}
 WEBHOOK_SECRET = "integration-webhook-secret"
+# the shop's token at the bank (its config and ledger are left open here: a test that wants
+# them closed starts its bank with SAGASHOP_BANK_ADMIN_TOKEN)
+CLIENT_TOKEN = "integration-bank-client-token"
 
 
 def start_bank(infra: Infra, **env: str) -> ServiceProcess:
@@ -34,6 +37,7 @@ def start_bank(infra: Infra, **env: str) -> ServiceProcess:
             "SAGASHOP_BANK_STATE": str(state / "ledger.jsonl"),
             "SAGASHOP_BANK_HANG_SECONDS": "4",
             "SAGASHOP_BANK_WEBHOOK_SECRET": WEBHOOK_SECRET,
+            "SAGASHOP_BANK_CLIENT_TOKEN": CLIENT_TOKEN,
             **env,
         },
     )
@@ -51,6 +55,7 @@ def start_payment(
             "SAGASHOP_ORDER_URL": order_url,
             "SAGASHOP_AUTH_URL": auth.url,
             "SAGASHOP_BANK_WEBHOOK_SECRET": WEBHOOK_SECRET,
+            "SAGASHOP_BANK_CLIENT_TOKEN": CLIENT_TOKEN,
             **env,
         },
     )
@@ -104,9 +109,14 @@ async def logged_in(
     return c
 
 
-async def bank_call(bank: ServiceProcess, method: str, path: str, body: Any = None) -> Any:
+async def bank_call(
+    bank: ServiceProcess, method: str, path: str, body: Any = None, token: str = CLIENT_TOKEN
+) -> Any:
+    """A call to the bank as the shop (`token`: the client token; the admin token for its
+    config and ledger when the bank was started with one; "" for none)."""
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
     async with (
-        aiohttp.ClientSession() as http,
+        aiohttp.ClientSession(headers=headers) as http,
         http.request(method, f"{bank.url}{path}", json=body) as resp,
     ):
         return resp.status, await resp.json(content_type=None)
@@ -124,8 +134,9 @@ def moved(before: dict[str, int], after: dict[str, int]) -> dict[str, int]:
 
 
 async def scan(bank: ServiceProcess, qr_id: str, **body: str) -> tuple[int, Any]:
-    """The customer's bank app pays (or, with `decline=...`, refuses) the QR code."""
-    result: tuple[int, Any] = await bank_call(bank, "POST", f"/qr/{qr_id}/pay", body)
+    """The customer's bank app pays (or, with `decline=...`, refuses) the QR code: it is the
+    customer's side, so it has no shop token."""
+    result: tuple[int, Any] = await bank_call(bank, "POST", f"/qr/{qr_id}/pay", body, token="")
     return result
 
 
