@@ -63,15 +63,9 @@ async def once(
             {"_id": _id, "state": "running", "fingerprint": digest, "createdAt": utcnow()}
         )
     except DuplicateKeyError:
-        done = await collection.find_one({"_id": _id})
-        if done is not None and done.get("fingerprint", digest) != digest:
-            raise KeyReused(f"this {HEADER} was used with another request body") from None
-        if done is not None and done["state"] == "done":
-            return web.Response(
-                text=done["body"], status=done["status"], content_type="application/json"
-            )
-        if not await take_over(collection, done):
-            raise Conflict("a request with this Idempotency-Key is in progress") from None
+        replay = await earlier_answer(collection, _id, digest)
+        if replay is not None:
+            return replay
     try:
         response = await answer()
     except BaseException:
@@ -82,6 +76,24 @@ async def once(
         {"_id": _id}, {"$set": {"state": "done", "status": response.status, "body": body}}
     )
     return response
+
+
+async def earlier_answer(
+    collection: AsyncCollection[Doc], _id: str, digest: str
+) -> web.Response | None:
+    """The stored answer to the key's first request; None when that one died running and
+    this request takes it over; 422 for another body, 409 while the first still runs."""
+    first = await collection.find_one({"_id": _id})
+    # a key stored before bodies were fingerprinted matches any body
+    if first is not None and first.get("fingerprint", digest) != digest:
+        raise KeyReused(f"this {HEADER} was used with another request body")
+    if first is not None and first["state"] == "done":
+        return web.Response(
+            text=first["body"], status=first["status"], content_type="application/json"
+        )
+    if not await take_over(collection, first):
+        raise Conflict("a request with this Idempotency-Key is in progress")
+    return None
 
 
 async def take_over(collection: AsyncCollection[Doc], running: Doc | None) -> bool:
