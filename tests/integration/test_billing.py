@@ -315,7 +315,9 @@ async def test_bad_activation_bodies_get_400_and_do_not_count_as_attempts(ivan: 
     for body in ({"code": 12345678}, {"code": "ab"}, {}, {"number": "x"}):
         status, answer = await ivan.post("/gift-cards/activate", body)
         assert status == 400 and answer["errorMessage"], (body, answer)
-    raw = await ivan.post("/gift-cards/activate", data=b"not json")
+    raw = await ivan.post(
+        "/gift-cards/activate", data=b"not json", headers={"Content-Type": "application/json"}
+    )
     assert raw[0] == 400
     for _ in range(5):
         assert (await ivan.post("/gift-cards/activate", {"code": "AAAA-BBBB-CCCC-DDDD"}))[0] == 404

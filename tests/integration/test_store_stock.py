@@ -112,19 +112,19 @@ async def test_an_admin_sets_on_hand_but_never_below_the_reserved_units(
     infra: Infra, shopper: Client, admin: Client
 ) -> None:
     pid = unique_id()
-    assert (await admin.put(f"/stock/{pid}/msk", {"onHand": 5}))[0] == 404  # no such product
+    assert (await admin.put(f"/stock/{pid}/msk-1", {"onHand": 5}))[0] == 404  # no such product
     await feed_product(infra.kafka_bootstrap, product(pid, "Кружка"))
     await eventually(lambda: _found(shopper, pid))
-    status, line = await admin.put(f"/stock/{pid}/msk", {"onHand": 5})
+    status, line = await admin.put(f"/stock/{pid}/msk-1", {"onHand": 5})
     assert status == 200 and line["available"] == 5, line
-    assert (await shopper.put(f"/stock/{pid}/msk", {"onHand": 50}))[0] == 403
+    assert (await shopper.put(f"/stock/{pid}/msk-1", {"onHand": 50}))[0] == 403
     assert (await shopper.post("/reservations", order((pid, 3))))[0] == 201
 
-    status, body = await admin.put(f"/stock/{pid}/msk", {"onHand": 2})
+    status, body = await admin.put(f"/stock/{pid}/msk-1", {"onHand": 2})
     assert status == 409 and "3 unit(s) are reserved" in body["errorMessage"]
-    status, line = await admin.put(f"/stock/{pid}/msk", {"onHand": 3})
+    status, line = await admin.put(f"/stock/{pid}/msk-1", {"onHand": 3})
     assert (status, line["reserved"], line["available"]) == (200, 3, 0)
-    status, line = await admin.put(f"/stock/{pid}/msk", {"onHand": 10})
+    status, line = await admin.put(f"/stock/{pid}/msk-1", {"onHand": 10})
     assert (line["onHand"], line["reserved"], line["available"]) == (10, 3, 7)
     assert (await shopper.get(f"/stocks/{pid}"))[1] == {"count": 7}
 

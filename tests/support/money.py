@@ -66,9 +66,9 @@ async def wallet_reaches(s: Shopper, balance: int, timeout: float = 30.0) -> dic
     return dict(await eventually(reached, timeout=timeout))
 
 
-async def bank_totals(s: Shopper) -> dict[str, int]:
-    """What the bank moved so far (the simulator's `GET /ledger`)."""
-    return dict(await s.call("bank_sim", "GET", "/ledger"))
+async def bank_totals(s: Shopper, headers: dict[str, str]) -> dict[str, int]:
+    """What the bank moved so far (the simulator's `GET /ledger`, for its admin)."""
+    return dict(await s.call("bank_sim", "GET", "/ledger", headers=headers))
 
 
 async def mail_about(sent: Path, to: str, *words: str, timeout: float = 30.0) -> dict[str, Any]:
