@@ -18,7 +18,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from launcher.embedded import EmbeddedInfra, create_topics, free_port
+from launcher.embedded import EmbeddedInfra, create_topics, free_ports
 from launcher.processes import ROOT, ServiceProcess
 
 log = logging.getLogger("sagashop")
@@ -105,12 +105,13 @@ def port_is_free(port: int) -> bool:
     return True
 
 
-def web_port() -> int:
+def web_port(spare: int) -> int:
     """SAGASHOP_WEB_PORT when set; else 8000 when free (an address people can remember), else
-    any free port (a second stack, e.g. a test run beside `make up`)."""
+    `spare`, a free port picked with the stack's others (a second stack, e.g. a test run beside
+    `make up`)."""
     if chosen := os.environ.get("SAGASHOP_WEB_PORT"):
         return int(chosen)
-    return DEFAULT_WEB_PORT if port_is_free(DEFAULT_WEB_PORT) else free_port()
+    return DEFAULT_WEB_PORT if port_is_free(DEFAULT_WEB_PORT) else spare
 
 
 def url_env_name(service: str) -> str:
@@ -184,7 +185,9 @@ class Stack:
             await self.infra.start()
             self.kafka, self.mongo = self.infra.kafka_bootstrap, self.infra.mongo_url
         sims = available_simulators()
-        ports = {name: free_port() for name in [*sims, *self.names]}
+        names = [*sims, *self.names]
+        *picked, smtp_port, spare_web_port = free_ports(len(names) + 2)
+        ports = dict(zip(names, picked, strict=True))
         env = {
             "SAGASHOP_KAFKA_BOOTSTRAP": self.kafka,
             "SAGASHOP_MONGO_URL": self.mongo,
@@ -196,7 +199,7 @@ class Stack:
             # which keep what they accepted under sent/ (launcher.mailbox reads it)
             "SAGASHOP_EMAIL_SENDER": "smtp",
             "SAGASHOP_SMS_GATEWAY": "http",
-            "SAGASHOP_SMTP_PORT": str(free_port()),
+            "SAGASHOP_SMTP_PORT": str(smtp_port),
             "SAGASHOP_MAIL_DIR": str(self.state / "sent" / "mail"),
             "SAGASHOP_SMS_STATE": str(self.state / "sent" / "sms-gateway.jsonl"),
             "SAGASHOP_SMS_WEBHOOK_SECRET": secrets.token_hex(32),
@@ -207,7 +210,7 @@ class Stack:
             **self.extra_env,
         }
         if self.web:
-            ports[WEB_FRONT] = web_port()
+            ports[WEB_FRONT] = web_port(spare_web_port)
         for name in ports:
             self.procs[name] = ServiceProcess(
                 name,
