@@ -21,6 +21,9 @@ class PickupPointDelivery(WireModel):
     point_id: NonNegativeInt
     address: NonEmptyStr
     avail_date: date
+    # ours (issue 13): the code the customer shows at the point, and the last day it is kept
+    pickup_code: NonEmptyStr | None = None
+    keep_until: date | None = None
 
 
 class TimeSlot(WireModel):

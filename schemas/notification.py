@@ -31,6 +31,9 @@ class NotificationType(StrEnum):
     REQUIRES_PAYMENT = "requires_payment"
     SUCCESS_PAYMENT = "success_payment"
     COMPLETED = "completed"
+    # ours (issue 13): the order was cancelled (any path; `reason` says why) or returned
+    CANCELLED = "cancelled"
+    RETURNED = "returned"
 
 
 class DeliveryType(StrEnum):
@@ -80,6 +83,8 @@ class OrderNotification(_Addressed):
     delivery_type: DeliveryType
     delivery_address: DeliveryAddress | None = None
     username: NonEmptyStr | None = None
+    # ours: why the order was cancelled (with notificationType cancelled / returned)
+    reason: str | None = None
 
 
 @message

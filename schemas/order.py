@@ -7,6 +7,7 @@ from enum import StrEnum
 from pydantic import model_validator
 
 from schemas.base import NeighbourModel, NonEmptyStr, Timestamp, WireModel, message
+from schemas.saga import Disposition
 
 
 class OrderStatus(StrEnum):
@@ -28,6 +29,7 @@ class OrderStatus(StrEnum):
     DELIVERING = "DELIVERING"
     COMPLETED = "COMPLETED"
     CANCELLED = "CANCELLED"
+    RETURNED = "RETURNED"  # SPEC §5: a completed order returned (admin-accepted), refunded
 
     @classmethod
     def _missing_(cls, value: object) -> OrderStatus | None:
@@ -53,6 +55,9 @@ class OrderStatusUpdate(NeighbourModel):
     reason: str | None = None
     source: NonEmptyStr
     timestamp: Timestamp
+    # with CANCELLED from our own store / delivery: what happens to the goods (damaged or lost:
+    # WRITE_OFF; returned to the warehouse: RESTOCK)
+    disposition: Disposition | None = None
 
 
 class ReportResult(StrEnum):

@@ -18,6 +18,7 @@ from schemas.billing import (
 )
 from schemas.catalog import ProductFeedMessage, StockLevel
 from schemas.delivery import DeliveryNotification
+from schemas.fulfilment import HoldExtension, OrderCancellation, ParcelHandedOver
 from schemas.notification import OrderNotification
 from schemas.order import OrderStatusUpdate, ReportReady
 from schemas.payment import OrderPaymentEvent, PaymentNotification
@@ -51,6 +52,9 @@ TOPIC_MODELS: dict[str, type[WireModel]] = {
     topics.PRODUCT_FEED.name: ProductFeedMessage,
     topics.STOCK_FEED.name: StockLevel,
     topics.ORDER_STATUS_FEED.name: OrderStatusUpdate,
+    topics.ORDER_CANCELLATIONS.name: OrderCancellation,
+    topics.HOLD_EXTENSIONS.name: HoldExtension,
+    topics.PARCELS.name: ParcelHandedOver,
     topics.REPORT_READY.name: ReportReady,
 }
 

@@ -46,6 +46,13 @@ class Confirmator(StrEnum):
     DELIVERY = "DELIVERY"
 
 
+class Disposition(StrEnum):
+    """What the store does with goods it had booked for an order being undone."""
+
+    RESTOCK = "RESTOCK"  # back on hand, sellable again (the default)
+    WRITE_OFF = "WRITE_OFF"  # damaged or lost: booked units leave the stock for good
+
+
 class SagaResponse(StrEnum):
     SUCCESS = "SUCCESS"
     FAIL = "FAIL"
@@ -116,6 +123,8 @@ class ConfirmationRequest(WireModel):
     username: NonEmptyStr | None = Field(default=None, alias="userName")
     delivery: DeliveryChoice | None = None
     payment_id: NonEmptyStr | None = None
+    # REVERSE only: what the store does with goods it booked (None: RESTOCK)
+    disposition: Disposition | None = None
 
 
 @message

@@ -110,8 +110,20 @@ STOCK_FEED = Topic(
     "stock level per product and warehouse from the warehouse side",
 )
 ORDER_STATUS_FEED = Topic(
-    "delivery.order-status-feed", "orderId", "neighbour: warehouse/delivery", ("order_svc",),
+    "delivery.order-status-feed", "orderId", "store_svc,delivery_svc,neighbours", ("order_svc",),
     "003 order status updates from neighbour services",
+)
+ORDER_CANCELLATIONS = Topic(
+    "order.cancellations", "orderId", "order_svc", ("orchestra",),
+    "cancellations and returns of handed-over orders: orchestra compensates (issue 13)",
+)
+HOLD_EXTENSIONS = Topic(
+    "order.hold-extensions", "orderId", "order_svc", ("store_svc", "delivery_svc"),
+    "a paid order's stock and slot holds are kept until {until}",
+)
+PARCELS = Topic(
+    "store.parcels-handed-over", "orderId", "store_svc", ("delivery_svc",),
+    "picking handed the order's parcel over: delivery starts",
 )
 REPORT_READY = Topic(
     "order.reports-ready", "reportId", "order_svc", (),
@@ -141,6 +153,9 @@ ALL: tuple[Topic, ...] = (
     PRODUCT_FEED,
     STOCK_FEED,
     ORDER_STATUS_FEED,
+    ORDER_CANCELLATIONS,
+    HOLD_EXTENSIONS,
+    PARCELS,
     REPORT_READY,
 )
 
