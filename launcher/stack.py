@@ -47,6 +47,12 @@ SIMULATORS = {
     # the SMTP server notification_svc sends e-mail to (.eml files under sent/mail/)
     "mail_sim": "notification_svc.smtp_catcher",
     "sms_sim": "notification_svc.sms_gateway",
+    # the warehouse's staff picking the orders (drives store_svc's picking cases)
+    "warehouse_sim": "store_svc.warehouse_sim",
+    # the courier companies' API: quotes, bookings, tracking events sent to delivery's webhook
+    "carrier_sim": "delivery_svc.carrier_sim",
+    # the pickup points' counters: customers come with their SMS code (or never come)
+    "pickup_sim": "delivery_svc.pickup_sim",
 }
 
 
@@ -207,6 +213,12 @@ class Stack:
             "SAGASHOP_BANK_WEBHOOK_SECRET": secrets.token_hex(32),
             # web_front signs its forms' CSRF tokens with it: a restarted front accepts them
             "SAGASHOP_WEB_SECRET": secrets.token_hex(32),
+            # after payment (issue 13): the warehouse staff's and the pickup counters' service
+            # credentials, the shop's key at the carriers' API and the carriers' webhook secret
+            "SAGASHOP_WAREHOUSE_TOKEN": secrets.token_hex(32),
+            "SAGASHOP_PICKUP_TOKEN": secrets.token_hex(32),
+            "SAGASHOP_CARRIER_TOKEN": secrets.token_hex(32),
+            "SAGASHOP_CARRIER_WEBHOOK_SECRET": secrets.token_hex(32),
             **self.extra_env,
         }
         if self.web:
