@@ -67,6 +67,14 @@ class DeliverySettings(ServiceSettings):
     # "simulator", or "package.module:factory" building a CourierCompanies from these settings
     courier_adapter: str = "simulator"
     courier_companies: list[CourierCompanyConfig] = Field(default_factory=simulated_companies)
+    # the carriers' API (delivery_svc.carriers, courier_adapter "http"; carrier_sim stands in)
+    carrier_url: str = "http://127.0.0.1:8093"
+    carrier_token: str = ""
+    carrier_webhook_secret: str = ""
+    carrier_timeout_seconds: float = Field(default=3.0, gt=0)
+    carrier_attempts: int = Field(default=8, ge=1)
+    carrier_retry_seconds: float = Field(default=30.0, gt=0)
+    carrier_signature_tolerance_seconds: int = Field(default=300, ge=1)
 
     @field_validator("slot_windows")
     @classmethod
