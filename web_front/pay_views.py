@@ -20,6 +20,7 @@ STATUS_NAMES = {
     "DELIVERING": "Доставляется",
     "COMPLETED": "Выполнен",
     "CANCELLED": "Отменён",
+    "RETURNED": "Возвращён",
 }
 KNOWN_PAYMENT_ERRORS = (
     ("insufficient", "Недостаточно средств на карте"),

@@ -19,6 +19,7 @@ STATUS_NAMES = {
     "DELIVERING": "Доставляется",
     "COMPLETED": "Выполнен",
     "CANCELLED": "Отменён",
+    "RETURNED": "Возвращён",
 }
 
 GOODS_MOVES = {

@@ -11,34 +11,13 @@ from zoneinfo import ZoneInfo
 import aiohttp_jinja2
 from aiohttp import web
 
+from servicekit.errors import ServiceUnavailable
+from web_front import lifecycle
 from web_front.edges import call
 from web_front.pages.cart import require_customer
 from web_front.render import render
 
 PAGE_SIZE = 10
-STATUS_WORDS = {
-    "NEW": "Создан",
-    "AWAITING_PAYMENT": "Ожидает оплаты",
-    "FAILED": "Не оформлен",
-    "PAID": "Оплачен",
-    "IN_PROGRESS": "Подтверждается",
-    "CONFIRMED": "Подтверждён",
-    "ASSEMBLING": "Собирается",
-    "READY_FOR_PICKUP": "Готов к выдаче",
-    "DELIVERING": "Доставляется",
-    "COMPLETED": "Выполнен",
-    "CANCELLED": "Отменён",
-}
-FINAL = frozenset({"FAILED", "COMPLETED", "CANCELLED"})
-CANCELLABLE = frozenset({"NEW", "AWAITING_PAYMENT", "PAID"})
-CASE_WORDS = {
-    "opened": "Оформлена",
-    "in_transit": "В пути",
-    "at_pickup_point": "Ждёт в пункте выдачи",
-    "out_for_delivery": "Курьер везёт заказ",
-    "received": "Получен",
-    "cancelled": "Отменена",
-}
 NOTIFICATION_WORDS = {
     "registration": "Добро пожаловать",
     "verification_code": "Код подтверждения",
@@ -67,6 +46,17 @@ def moscow_time(stamp: str | None) -> str:
         return stamp
 
 
+def ru_date(stamp: str | None) -> str:
+    """A date (or the date of a timestamp) as a shopper reads it: "07.12.2026"."""
+    if not stamp:
+        return ""
+    try:
+        when = datetime.fromisoformat(stamp)
+    except ValueError:
+        return stamp
+    return (when.astimezone(MOSCOW) if when.tzinfo else when).strftime("%d.%m.%Y")
+
+
 def page_number(request: web.Request) -> int:
     raw = request.query.get("page", "1")
     return max(1, min(int(raw), 10_000)) if raw.isdigit() else 1
@@ -82,7 +72,7 @@ async def list_orders(request: web.Request) -> web.Response:
         "orders": [o for o in found["items"] if o["status"] != "NEW"],
         "page": page,
         "pages": max(1, math.ceil(found["total"] / PAGE_SIZE)),
-        "words": STATUS_WORDS,
+        "words": lifecycle.STATUS_WORDS,
     }
     return await render(request, "orders/list.html", context)
 
@@ -103,8 +93,41 @@ async def delivery_names(request: web.Request, delivery: dict[str, Any] | None) 
     return {"courier": names.get(str(delivery.get("courierCompany")), "")}
 
 
-async def order_context(request: web.Request) -> dict[str, Any]:
-    """The order (`GET /get`), its delivery case when there is one, and what may be done."""
+async def payment_of(request: web.Request, order: dict[str, Any]) -> dict[str, Any] | None:
+    """The order's payment, to say what was refunded; none when payment is away."""
+    if not order.get("paymentId"):
+        return None
+    try:
+        answer = await call(request, "payment", "GET", f"/payments/{order['paymentId']}")
+    except ServiceUnavailable:
+        return None
+    return answer.body if answer.ok else None
+
+
+async def case_of(request: web.Request, order: dict[str, Any]) -> dict[str, Any] | None:
+    if order.get("kind", "GOODS") != "GOODS" or order["status"] in ("NEW", "AWAITING_PAYMENT"):
+        return None
+    found = await call(request, "delivery", "GET", f"/cases/{order['id']}")
+    return found.body if found.ok else None
+
+
+def refusal(code: str, order: dict[str, Any]) -> str:
+    """Why "Отменить заказ" did not work (shown beside the button, also after a refresh)."""
+    if code == "stale":
+        return (
+            "Заказ изменился, пока вы смотрели на него: вот он сейчас. "
+            "Отменить его ещё можно, если кнопка на месте."
+        )
+    if code == "refused":
+        now = lifecycle.status_word(order["status"])
+        return f"Этот заказ уже нельзя отменить: его статус — «{now}»."
+    return ""
+
+
+async def order_context(request: web.Request, refused: str = "") -> dict[str, Any]:
+    """The order (`GET /get`), its delivery case and payment, its path, and what may be
+    done. `refused`: why the last cancel was refused (stale / refused), kept while the
+    page follows the order."""
     order_id = request.match_info["id"]
     answer = await call(request, "order", "GET", "/get", params={"orderId": order_id})
     if answer.status in (400, 403, 404):
@@ -112,19 +135,21 @@ async def order_context(request: web.Request) -> dict[str, Any]:
     if not answer.ok:
         raise web.HTTPBadGateway(text=answer.error)
     order: dict[str, Any] = answer.body
-    case = None
-    if order.get("kind", "GOODS") == "GOODS" and order["status"] not in ("NEW", "AWAITING_PAYMENT"):
-        found = await call(request, "delivery", "GET", f"/cases/{order_id}")
-        case = found.body if found.ok else None
+    refused = refused or request.query.get("refused", "")
+    pending = lifecycle.pending_cancellation(order)
     return {
         "order": order,
-        "case": case,
+        "case": await case_of(request, order),
+        "payment": await payment_of(request, order),
+        "steps": lifecycle.steps(order),
         "names": await delivery_names(request, order.get("delivery")),
-        "final": order["status"] in FINAL,
-        "cancellable": order["status"] in CANCELLABLE
-        and not (order.get("kind") == "GIFT_CARD" and order["status"] == "PAID"),
-        "words": STATUS_WORDS,
-        "case_words": CASE_WORDS,
+        "final": order["status"] in lifecycle.FINAL and not pending,
+        "cancellable": lifecycle.may_cancel(order),
+        "pending": pending,
+        "problem": refusal(refused, order),
+        "refused": refused if refused in ("stale", "refused") else "",
+        "words": lifecycle.STATUS_WORDS,
+        "case_words": lifecycle.CASE_WORDS,
         "notice": request.query.get("done", ""),
     }
 
@@ -137,11 +162,13 @@ async def show_order(request: web.Request) -> web.Response:
 async def live_part(request: web.Request) -> web.Response:
     """The changing part of the order page, which its JS fetches every 2 s until final."""
     await require_customer(request)
-    return await render(request, "orders/live.html", await order_context(request))
+    context = {**await order_context(request), "refreshed": True}
+    return await render(request, "orders/live.html", context)
 
 
 async def cancel(request: web.Request) -> web.StreamResponse:
-    """ "Отменить заказ" at the version the page showed (a paid order is refunded)."""
+    """ "Отменить заказ" at the version the page showed (a paid order is refunded; after
+    confirmation the cancellation goes through the saga, and the page follows it)."""
     await require_customer(request)
     order_id = request.match_info["id"]
     posted = await request.post()
@@ -150,14 +177,9 @@ async def cancel(request: web.Request) -> web.StreamResponse:
     answer = await call(request, "order", "PUT", "/cancel", json=body)
     if answer.ok:
         raise web.HTTPSeeOther(f"/orders/{order_id}?done=cancelled")
-    context = await order_context(request)
-    stale = "version" in answer.error
-    context["problem"] = (
-        "Заказ изменился, пока вы смотрели на него: вот он сейчас. "
-        "Отменить его ещё можно, если кнопка на месте."
-        if stale
-        else "Этот заказ уже нельзя отменить."
-    )
+    if answer.status not in (400, 409):
+        raise web.HTTPBadGateway(text=answer.error)
+    context = await order_context(request, "stale" if "version" in answer.error else "refused")
     return await render(request, "orders/order.html", context, status=409)
 
 
@@ -180,6 +202,7 @@ async def notifications(request: web.Request) -> web.Response:
 
 def mount(app: web.Application) -> None:
     aiohttp_jinja2.get_env(app).filters["moscow_time"] = moscow_time
+    aiohttp_jinja2.get_env(app).filters["ru_date"] = ru_date
     app.router.add_get("/orders", list_orders)
     app.router.add_get("/orders/{id}", show_order)
     app.router.add_get("/orders/{id}/live", live_part)

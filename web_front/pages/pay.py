@@ -22,7 +22,12 @@ from web_front.pay_views import (
 from web_front.paying import CARD_FIELDS, TEST_CARD_HINT, means_body
 from web_front.render import render
 
-FINAL_ORDER = {"COMPLETED", "CANCELLED", "FAILED"}
+# the payment page follows the order until its saga's outcome; picking and delivery are
+# followed on the order's own page
+FINAL_ORDER = {
+    "CONFIRMED", "ASSEMBLING", "READY_FOR_PICKUP", "DELIVERING", "COMPLETED", "CANCELLED",
+    "RETURNED", "FAILED",
+}  # fmt: skip
 
 
 async def must_be_customer(request: web.Request) -> None:
