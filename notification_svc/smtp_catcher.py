@@ -7,7 +7,7 @@ that folder (one line per kept message: what the "notified once" invariant count
 `python -m notification_svc.smtp_catcher`: SMTP on `SAGASHOP_SMTP_PORT`, and an HTTP side on
 `SAGASHOP_HTTP_PORT`: `GET /messages`, `GET|PUT /config` (refuse the next N with 451, drop
 the connection of the next N, a share of either at random, domains refused with 550),
-`/health`, `/ready`.
+`/health`, `/ready`, and the kept mail read through Mailpit's API (notification_svc.mailpit_api).
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ from aiosmtpd.smtp import SMTP, Envelope, Session
 from pydantic import BaseModel, Field, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from notification_svc import mailpit_api
 from servicekit.logging import setup_logging
 
 log = logging.getLogger("mail_sim")
@@ -80,6 +81,13 @@ class Mailbox:
             except ValueError:
                 continue  # a line torn by a kill
         return rows
+
+    def newest_first(self) -> list[dict[str, Any]]:
+        return [row for row in reversed(self.rows()) if (self.dir / row["file"]).exists()]
+
+    def path_of(self, message_id: str) -> Path | None:
+        path = self.dir / f"{message_id}.eml"
+        return path if mailpit_api.MESSAGE_ID.fullmatch(message_id) and path.exists() else None
 
     def keep(self, data: bytes, to: list[str]) -> bool:
         """Keep the message unless its Message-ID was kept before; True if kept now."""
@@ -174,6 +182,7 @@ def build_app(catcher: Catcher, smtp_host: str, smtp_port: int) -> web.Applicati
     app = web.Application()
     app[CATCHER] = catcher
     app.router.add_get("/messages", messages)
+    mailpit_api.mount(app, catcher.mailbox)
     app.router.add_get("/config", get_config)
     app.router.add_put("/config", put_config)
     app.router.add_get("/health", health)
