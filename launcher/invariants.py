@@ -11,6 +11,11 @@ from collections.abc import Callable
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
+from launcher.fulfilment_invariants import (
+    FULFILMENT_CHECKS,
+    orders_ended,
+    stock_lines_add_up,
+)
 from launcher.money_invariants import MONEY_CHECKS, stuck
 from launcher.snapshot import CONFIRMED_OR_LATER, Check, Doc, Snapshot, check, snapshot
 from launcher.stack import Stack
@@ -18,7 +23,8 @@ from schemas import topics
 
 __all__ = ["Check", "check_all", "quiet"]
 
-STUCK = {"PAID", "IN_PROGRESS"}  # the load always hands paid orders over
+STUCK = {"PAID", "IN_PROGRESS"}  # order_svc hands paid orders over by itself
+SAGA_ENDED = ("CONFIRMED", "CANCELLED", "RETURNED")
 # an unpaid order is cancelled by a sweeper that runs every second; one whose deadline passed
 # only a moment ago may not have been swept yet when the checks run
 SWEEP_GRACE = 10.0
@@ -42,8 +48,11 @@ def overdue(order: Doc, before: float) -> bool:
 
 
 def sagas_final(s: Snapshot) -> Check:
+    """A saga confirmed an order still on its way (or delivered); one that compensated (a
+    refused CONFIRM, or a cancellation or return afterwards) left it cancelled, returned or
+    failed."""
     states = Counter(g["state"] for g in s.sagas)
-    bad = [g["_id"] for g in s.sagas if g["state"] not in ("CONFIRMED", "CANCELLED")]
+    bad = [g["_id"] for g in s.sagas if g["state"] not in SAGA_ENDED]
     orders = {o["_id"]: o["status"] for o in s.orders}
     bad += [
         f"{g['_id']} saga {g['state']} order {orders.get(g['_id'])}"
@@ -52,69 +61,6 @@ def sagas_final(s: Snapshot) -> Check:
     ]
     return check(
         "no saga outside a final state, and each agrees with its order", bad, f"{dict(states)}"
-    )
-
-
-def stock_conserved(s: Snapshot, initial: dict[tuple[int, str], int]) -> Check:
-    live: Counter[tuple[int, str]] = Counter()
-    for r in s.reservations:
-        if r["status"] == "RESERVED":
-            for i in r["items"]:
-                live[(i["productId"], i["warehouseId"])] += i["quantity"]
-    bad = []
-    for line in s.stocks:
-        key = (line["productId"], line["warehouseId"])
-        on_hand, reserved, booked = line["onHand"], line["reserved"], line["booked"]
-        if initial.get(key, on_hand + booked) != on_hand + booked:
-            bad.append(f"{key}: initial {initial.get(key)} != on-hand {on_hand} + booked {booked}")
-        if reserved != live[key]:
-            bad.append(f"{key}: reserved {reserved} != live reservations {live[key]}")
-        if (
-            min(on_hand, reserved, booked, line["available"]) < 0
-            or line["available"] != on_hand - reserved
-        ):
-            bad.append(f"{key}: {on_hand}/{reserved}/{booked}/{line['available']}")
-    demand: Counter[int] = Counter()
-    for o in s.goods_orders:
-        if o["status"] in CONFIRMED_OR_LATER:
-            for item in o["items"]:
-                demand[item["productId"]] += item["quantity"]
-    booked_units: Counter[int] = Counter()
-    for line in s.stocks:
-        booked_units[line["productId"]] += line["booked"]
-    bad += [
-        f"product {p}: booked {booked_units[p]} != confirmed {demand[p]}"
-        for p in set(demand) | set(booked_units)
-        if demand[p] != booked_units[p]
-    ]
-    return check(
-        "stock conserved per product and warehouse",
-        bad,
-        f"{len(s.stocks)} lines, {sum(booked_units.values())} units booked",
-    )
-
-
-def cases_match(s: Snapshot) -> Check:
-    status = {o["_id"]: o["status"] for o in s.goods_orders}
-    bad = []
-    for name, docs, dead in (
-        ("delivery case", s.cases, "cancelled"),
-        ("picking case", s.picking, "cancelled"),
-    ):
-        for d in docs:
-            confirmed = status.get(d["_id"]) in CONFIRMED_OR_LATER
-            if confirmed == (d["status"] == dead):
-                bad.append(f"{name} {d['_id']} {d['status']} for a {status.get(d['_id'])} order")
-        have = {d["_id"] for d in docs if d["status"] != dead}
-        bad += [
-            f"confirmed order {o} without a {name}"
-            for o, st in status.items()
-            if st in CONFIRMED_OR_LATER and o not in have
-        ]
-    return check(
-        "one delivery and one picking case per confirmed order, none live for others",
-        bad,
-        f"{len(s.cases)} delivery cases, {len(s.picking)} picking cases",
     )
 
 
@@ -228,14 +174,18 @@ async def lag(stack: Stack) -> dict[str, int]:
     return behind
 
 
-async def quiet(stack: Stack, last_kill: float, timeout: float) -> float | None:
-    """Wait until no order is in flight, no saga open, no outbox pending and no consumer
-    behind; the seconds from the last kill to then (None if it never got quiet)."""
+async def quiet(
+    stack: Stack, last_kill: float, timeout: float, whole_life: bool = False
+) -> float | None:
+    """Wait until no order is in flight (with `whole_life`: every order has ended), no saga
+    open, no outbox pending and no consumer behind; the seconds from the last kill to then
+    (None if it never got quiet)."""
+    settled = orders_ended if whole_life else orders_settled
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         s = await snapshot(stack)
         busy = (
-            not orders_settled(s).ok
+            not settled(s).ok
             or not sagas_final(s).ok
             or any(s.outboxes.values())
             or any(stuck(p) for p in s.payments)  # a refund still on its way
@@ -247,19 +197,27 @@ async def quiet(stack: Stack, last_kill: float, timeout: float) -> float | None:
 
 
 async def check_all(
-    stack: Stack, initial: dict[tuple[int, str], int], poisoned: int = 0
+    stack: Stack,
+    initial: dict[tuple[int, str], int],
+    poisoned: int = 0,
+    whole_life: bool = False,
 ) -> list[Check]:
+    """Every invariant on one snapshot. `whole_life`: the run waited for every order to end
+    (chaos), so the lifecycle checks hold in full; otherwise (bench) orders may still be on
+    their way through picking and delivery."""
     s = await snapshot(stack)
     pure: list[Callable[[Snapshot], Check]] = [
         orders_settled,
         sagas_final,
         *MONEY_CHECKS,
-        cases_match,
+        *FULFILMENT_CHECKS,
         notified_once,
         outboxes_empty,
     ]
+    if not whole_life:
+        pure.remove(orders_ended)
     checks = [fn(s) for fn in pure]
-    checks.insert(2, stock_conserved(s, initial))
+    checks.insert(2, stock_lines_add_up(s, initial, per_product=whole_life))
     checks.append(await dead_letters(stack, poisoned))
     behind = await lag(stack)
     checks.append(

@@ -131,7 +131,9 @@ def orders_paid_once(s: Snapshot) -> Check:
         amounts = [p["amount"] for p in paid]
         if o["status"] in CONFIRMED_OR_LATER and amounts != [o["total"]]:
             bad.append(f"{o['status']} order {o['_id']} of {o['total']}: paid {amounts}")
-        if o["status"] in ("CANCELLED", "FAILED") and any(kept(p) for p in per_order[o["_id"]]):
+        if o["status"] in ("CANCELLED", "RETURNED", "FAILED") and any(
+            kept(p) for p in per_order[o["_id"]]
+        ):
             bad.append(f"{o['status']} order {o['_id']} still holds its customer's money")
     kept_for_orders = sum(kept(p) for p in s.payments if purpose(p) != "TOP_UP")
     return check(

@@ -13,8 +13,15 @@ import aiohttp
 
 from launcher.payer import DECLINED_CARD, GOOD_CARD, Payer
 
-__all__ = ["DECLINED_CARD", "FINAL", "GOOD_CARD", "EdgeError", "Shopper"]
-FINAL = {"CONFIRMED", "CANCELLED", "FAILED", "COMPLETED"}
+__all__ = ["DECLINED_CARD", "ENDED", "FINAL", "GOOD_CARD", "PAID_OR_LATER", "EdgeError", "Shopper"]
+# the order's life after the saga confirmed it: picking, then delivery (SPEC §5)
+FULFILLING = {"CONFIRMED", "ASSEMBLING", "READY_FOR_PICKUP", "DELIVERING"}
+# where an order's life ends
+ENDED = {"COMPLETED", "CANCELLED", "RETURNED", "FAILED"}
+# the saga has answered: confirmed (and maybe moved on since) or not
+FINAL = FULFILLING | ENDED
+# paid orders are handed to the saga by order_svc itself: PAID may last only a moment
+PAID_OR_LATER = {"PAID", "IN_PROGRESS"} | FINAL
 
 
 class EdgeError(RuntimeError):
@@ -187,4 +194,5 @@ class Shopper(Payer):
             await asyncio.sleep(interval)
 
     async def wait_paid(self, order_id: str, timeout: float = 30.0) -> dict[str, Any]:
-        return await self.wait_status(order_id, {"PAID"}, timeout)
+        """The order once its payment reached it (it may be on its way through the saga)."""
+        return await self.wait_status(order_id, PAID_OR_LATER, timeout)
