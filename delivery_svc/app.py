@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from delivery_svc import cases, handlers, http
+from delivery_svc import cases, handlers, http, pickups, shipping
 from delivery_svc.adapters import CourierCompanies, make_couriers
+from delivery_svc.carriers import CarrierClient
+from delivery_svc.queues import Queues
 from delivery_svc.repository import Repository
 from delivery_svc.reservations import Clock, SlotDesk
 from delivery_svc.settings import DeliverySettings
@@ -15,12 +17,16 @@ def build(
     settings: DeliverySettings | None = None,
     clock: Clock = utcnow,
     couriers: CourierCompanies | None = None,
+    carrier: CarrierClient | None = None,
 ) -> Service:
     settings = settings or DeliverySettings()
     service = Service(settings)
     desk = SlotDesk(Repository(service.db), settings, clock)
     http.mount(service, desk, couriers or make_couriers(settings))
     cases.mount(service, desk)
+    queues = Queues(desk.repo)
+    pickups.mount(service, desk, queues)
+    shipping.mount(service, desk, queues, carrier or CarrierClient.from_settings(settings))
     handlers.register(service, desk)
 
     @service.on_startup

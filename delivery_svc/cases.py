@@ -5,16 +5,16 @@ transaction."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from aiohttp import web
 
-from delivery_svc import domain
+from delivery_svc import domain, parcels
 from delivery_svc.domain import Case, Event
 from delivery_svc.reservations import SlotDesk
 from schemas import topics
 from schemas.delivery import DeliveryNotification, HomeDelivery, PickupPointDelivery, TimeSlot
-from schemas.delivery_http import CaseHistoryEntry, CaseStatusRequest, CaseView
+from schemas.delivery_http import CaseHistoryEntry, CaseStatus, CaseStatusRequest, CaseView
 from schemas.order import OrderStatusUpdate
 from servicekit.errors import NotFound
 from servicekit.http import read_body, reply
@@ -41,6 +41,10 @@ def case_view(case: Case) -> CaseView:
         courier_company=case.courier_company,
         cost=case.cost,
         reason=case.reason,
+        handed_over_at=case.parcel_at,
+        keep_until=case.keep_until,
+        shipment_id=case.shipment_id,
+        failed_attempts=case.failed_attempts,
         history=tuple(CaseHistoryEntry.model_validate(h) for h in case.history),
     )
 
@@ -49,7 +53,12 @@ def emit(tx: Tx, case: Case, events: list[Event], now: datetime) -> None:
     for event in events:
         if isinstance(event, domain.OrderStatusChanged):
             update = OrderStatusUpdate(
-                order_id=case.order_id, status=event.status, source=SOURCE, timestamp=now
+                order_id=case.order_id,
+                status=event.status,
+                reason=event.reason,
+                source=SOURCE,
+                timestamp=now,
+                disposition=event.disposition,
             )
             tx.emit(topics.ORDER_STATUS_FEED, update, key=case.order_id)
         else:
@@ -62,7 +71,11 @@ def notice(
     assert case.username is not None  # a case that moves was opened from a customer's hold
     if isinstance(event, domain.ReadyAtPoint):
         at_point = PickupPointDelivery(
-            point_id=event.point_id, address=event.address, avail_date=event.avail_date
+            point_id=event.point_id,
+            address=event.address,
+            avail_date=event.avail_date,
+            pickup_code=event.code,
+            keep_until=event.keep_until,
         )
         return DeliveryNotification(
             order_id=case.order_id,
@@ -79,6 +92,7 @@ def notice(
 
 def mount(service: Service, desk: SlotDesk) -> None:
     routes, repo = service.routes, desk.repo
+    storage = timedelta(seconds=desk.settings.pickup_storage_seconds)
 
     @routes.get("/cases/{orderId}", response=CaseView, auth="customer")
     async def get_case(request: web.Request) -> web.Response:
@@ -93,8 +107,9 @@ def mount(service: Service, desk: SlotDesk) -> None:
     async def drive(request: web.Request) -> web.Response:
         """Admin: move the delivery case on (409 for a move the case does not allow).
 
-        in_transit, then at_pickup_point (pickup) or out_for_delivery (courier), then
-        received; the same status again changes nothing."""
+        in_transit, then at_pickup_point (pickup: the customer is sent a pickup code) or
+        out_for_delivery (courier), then received; the same status again changes nothing.
+        Not before the warehouse has handed the parcel over (409)."""
         caller = await admin(request, service.auth)
         req = await read_body(request, CaseStatusRequest)
         order_id = request.match_info["orderId"]
@@ -104,7 +119,12 @@ def mount(service: Service, desk: SlotDesk) -> None:
             if case is None:
                 raise NotFound("delivery case not found")
             now = desk.clock()
-            moved, events = domain.advance(case, req.status, now, by=caller.username)
+            if req.status is CaseStatus.AT_PICKUP_POINT:
+                moved, events = parcels.arrive(
+                    case, now, caller.username, parcels.new_code(), storage
+                )
+            else:
+                moved, events = domain.advance(case, req.status, now, by=caller.username)
             if moved is case:
                 return case
             saved = await repo.save_case(case, moved, now, tx.session)

@@ -1,13 +1,18 @@
 """delivery_svc's rules without I/O: courier prices and quotes, and the delivery case's state
-machine (slots and holds are in slots.py).
+machine (slots and holds are in slots.py; the pickup code and the storage period in parcels.py).
 
-Case:   opened -> in_transit -> at_pickup_point (pickup) | out_for_delivery (courier) -> received
+Case:   opened -(parcel handed over)-> in_transit -> at_pickup_point (pickup) |
+        out_for_delivery (courier) -> received
+        at_pickup_point -> returned (not collected in time); in_transit | out_for_delivery ->
+        returned (the carrier brought it back) | lost (the carrier lost it)
         opened | in_transit | at_pickup_point | out_for_delivery -> cancelled (saga REVERSE)
+A case cannot leave `opened` before store_svc has handed the parcel over (`parcel_at`).
 The order hears about it on the status feed (SPEC §5): at_pickup_point -> READY_FOR_PICKUP,
-out_for_delivery -> DELIVERING, received -> COMPLETED. `in_transit` moves the order nowhere:
-§5 has no "in transit" status, ASSEMBLING belongs to the store's picking case, and the next
-status the customer can act on is READY_FOR_PICKUP or DELIVERING. `opened` is told by the saga
-outcome (CONFIRMED), `cancelled` by the saga's compensation (CANCELLED).
+out_for_delivery -> DELIVERING, received -> COMPLETED, returned and lost -> CANCELLED (with the
+goods' disposition: a returned parcel is restocked, a lost one written off). `in_transit` moves
+the order nowhere: §5 has no "in transit" status, ASSEMBLING belongs to the store's picking
+case, and the next status the customer can act on is READY_FOR_PICKUP or DELIVERING. `opened`
+is told by the saga outcome (CONFIRMED), `cancelled` by the saga's compensation (CANCELLED).
 """
 
 from __future__ import annotations
@@ -20,10 +25,13 @@ from typing import Any
 from delivery_svc.slots import MOSCOW, Hold, Slot, Window
 from schemas.delivery_http import CaseStatus, DeliveryKind
 from schemas.order import OrderStatus
-from schemas.saga import CourierChoice
+from schemas.saga import CourierChoice, Disposition
 from servicekit.errors import Conflict
 
 REVERSED_FIRST = "reversed before confirmed"
+NOT_COLLECTED = "not collected in time"
+DELIVERY_FAILED = "delivery failed"
+PARCEL_LOST = "parcel lost"
 
 
 # -- quotes ------------------------------------------------------------------------------------
@@ -85,25 +93,32 @@ def check_quote(
 
 
 # -- cases -------------------------------------------------------------------------------------
+C = CaseStatus
 NEXT: dict[CaseStatus, frozenset[CaseStatus]] = {
-    CaseStatus.OPENED: frozenset({CaseStatus.IN_TRANSIT, CaseStatus.CANCELLED}),
-    CaseStatus.IN_TRANSIT: frozenset(
-        {CaseStatus.AT_PICKUP_POINT, CaseStatus.OUT_FOR_DELIVERY, CaseStatus.CANCELLED}
+    C.OPENED: frozenset({C.IN_TRANSIT, C.CANCELLED}),
+    C.IN_TRANSIT: frozenset(
+        {C.AT_PICKUP_POINT, C.OUT_FOR_DELIVERY, C.RECEIVED, C.RETURNED, C.LOST, C.CANCELLED}
     ),
-    CaseStatus.AT_PICKUP_POINT: frozenset({CaseStatus.RECEIVED, CaseStatus.CANCELLED}),
-    CaseStatus.OUT_FOR_DELIVERY: frozenset({CaseStatus.RECEIVED, CaseStatus.CANCELLED}),
-    CaseStatus.RECEIVED: frozenset(),
-    CaseStatus.CANCELLED: frozenset(),
+    C.AT_PICKUP_POINT: frozenset({C.RECEIVED, C.RETURNED, C.CANCELLED}),
+    C.OUT_FOR_DELIVERY: frozenset({C.RECEIVED, C.RETURNED, C.LOST, C.CANCELLED}),
+    C.RECEIVED: frozenset(),
+    C.RETURNED: frozenset(),
+    C.LOST: frozenset(),
+    C.CANCELLED: frozenset(),
 }
+ENDED = frozenset(s for s, nexts in NEXT.items() if not nexts)
 ONLY_FOR = {
-    CaseStatus.AT_PICKUP_POINT: DeliveryKind.PICKUP,
-    CaseStatus.OUT_FOR_DELIVERY: DeliveryKind.COURIER,
+    C.AT_PICKUP_POINT: DeliveryKind.PICKUP,
+    C.OUT_FOR_DELIVERY: DeliveryKind.COURIER,
 }
 ORDER_STATUS = {
-    CaseStatus.AT_PICKUP_POINT: OrderStatus.READY_FOR_PICKUP,
-    CaseStatus.OUT_FOR_DELIVERY: OrderStatus.DELIVERING,
-    CaseStatus.RECEIVED: OrderStatus.COMPLETED,
+    C.AT_PICKUP_POINT: OrderStatus.READY_FOR_PICKUP,
+    C.OUT_FOR_DELIVERY: OrderStatus.DELIVERING,
+    C.RECEIVED: OrderStatus.COMPLETED,
+    C.RETURNED: OrderStatus.CANCELLED,
+    C.LOST: OrderStatus.CANCELLED,
 }
+DISPOSITION = {C.RETURNED: Disposition.RESTOCK, C.LOST: Disposition.WRITE_OFF}
 
 
 class IllegalTransition(Conflict):
@@ -111,6 +126,14 @@ class IllegalTransition(Conflict):
         what = f" of a {kind} delivery" if kind and ONLY_FOR.get(wanted, kind) is not kind else ""
         super().__init__(
             f"not possible to change the delivery case status{what} from {current} to {wanted}"
+        )
+
+
+class NotHandedOver(Conflict):
+    def __init__(self, order_id: str) -> None:
+        super().__init__(
+            f"the parcel of order {order_id} has not been handed over by the warehouse yet: "
+            "the delivery cannot start"
         )
 
 
@@ -128,6 +151,11 @@ class Case:
     reason: str | None = None
     history: tuple[dict[str, Any], ...] = field(default_factory=tuple)
     version: int = 0
+    parcel_at: datetime | None = None  # store_svc handed the parcel over
+    keep_until: datetime | None = None  # at a pickup point: sent back after this
+    code_hash: str | None = None  # the pickup code's hash (the code itself is never kept)
+    shipment_id: str | None = None  # the carrier's booking
+    failed_attempts: int = 0  # the courier found nobody at home
 
     def moved(self, status: CaseStatus, now: datetime, by: str, reason: str | None = None) -> Case:
         entry = {"status": status.value, "at": now, "by": by}
@@ -139,6 +167,8 @@ class Case:
 @dataclass(frozen=True)
 class OrderStatusChanged:
     status: OrderStatus
+    reason: str | None = None
+    disposition: Disposition | None = None
 
 
 @dataclass(frozen=True)
@@ -146,6 +176,8 @@ class ReadyAtPoint:
     point_id: int
     address: str
     avail_date: date
+    code: str | None = None
+    keep_until: date | None = None
 
 
 @dataclass(frozen=True)
@@ -193,31 +225,42 @@ def check_transition(case: Case, wanted: CaseStatus) -> None:
     allowed = wanted in NEXT[case.status] and ONLY_FOR.get(wanted, case.kind) is case.kind
     if not allowed:
         raise IllegalTransition(case.status, wanted, case.kind)
+    if case.status is C.OPENED and wanted is not C.CANCELLED and case.parcel_at is None:
+        raise NotHandedOver(case.order_id)
 
 
-def cancel(case: Case, now: datetime, reason: str = "reversed") -> Case:
-    check_transition(case, CaseStatus.CANCELLED)
-    return case.moved(CaseStatus.CANCELLED, now, "saga", reason)
+def reverse(case: Case, now: datetime, reason: str = "reversed") -> Case | None:
+    """The saga's REVERSE: a case not yet received is cancelled (its parcel, wherever it is,
+    comes back); an ended one has nothing to take back here (None: a delivered order's return
+    is physical, a returned or lost parcel is already accounted for)."""
+    if case.status in ENDED:
+        return None
+    return case.moved(C.CANCELLED, now, "saga", reason)
 
 
-def advance(case: Case, wanted: CaseStatus, now: datetime, by: str) -> tuple[Case, list[Event]]:
-    """Move the case on (an admin or the courier's feed); the same status again changes
-    nothing and tells nobody twice."""
+def advance(
+    case: Case, wanted: CaseStatus, now: datetime, by: str, reason: str | None = None
+) -> tuple[Case, list[Event]]:
+    """Move the case on (an admin, the pickup point or the carrier); the same status again
+    changes nothing and tells nobody twice."""
     if wanted is case.status:
         return case, []
     check_transition(case, wanted)
-    moved = case.moved(wanted, now, by)
+    moved = case.moved(wanted, now, by, reason)
     return moved, events_of(moved, now)
 
 
 def events_of(case: Case, now: datetime) -> list[Event]:
     events: list[Event] = []
     if case.status in ORDER_STATUS:
-        events.append(OrderStatusChanged(ORDER_STATUS[case.status]))
+        disposition = DISPOSITION.get(case.status)
+        events.append(OrderStatusChanged(ORDER_STATUS[case.status], case.reason, disposition))
     if case.status is CaseStatus.AT_PICKUP_POINT:
         if case.point_id is None or case.address is None:
             raise ValueError(f"pickup case {case.order_id} has no pickup point")
-        events.append(ReadyAtPoint(case.point_id, case.address, now.astimezone(MOSCOW).date()))
+        keep = case.keep_until.astimezone(MOSCOW).date() if case.keep_until else None
+        day = now.astimezone(MOSCOW).date()
+        events.append(ReadyAtPoint(case.point_id, case.address, day, keep_until=keep))
     if case.status is CaseStatus.OUT_FOR_DELIVERY:
         if case.slot is None or case.address is None:
             raise ValueError(f"courier case {case.order_id} has no slot")

@@ -3,8 +3,13 @@ topic in the same transaction; and the sweeper that gives expired holds' places 
 
 CONFIRM opens the delivery case on the order's hold (or on a slot held right now from the
 request's delivery choice when the hold is gone); a second CONFIRM answers SUCCESS again without
-a second case. REVERSE cancels the case and gives the place back; for an order never confirmed
+a second case. REVERSE always answers SUCCESS: it cancels a case not yet received (a booked
+courier shipment is then cancelled at the carrier by shipping.py's loop) and gives the place
+back; a received, returned or lost case has nothing to take back; for an order never confirmed
 it leaves a tombstone so that a late CONFIRM answers FAIL.
+
+Also: the store's `ParcelHandedOver` (delivery starts only then, parcels.hand_over) and
+order_svc's `HoldExtension` (a paid order's live hold is kept at least until `until`).
 """
 
 from __future__ import annotations
@@ -12,16 +17,19 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Sequence
+from dataclasses import replace
 from functools import partial
 
 from pymongo.asynchronous.client_session import AsyncClientSession
 
-from delivery_svc import domain
+from delivery_svc import domain, parcels
+from delivery_svc.cases import emit
 from delivery_svc.repository import Session
 from delivery_svc.reservations import SlotDesk
 from delivery_svc.slots import Hold
 from schemas import topics
-from schemas.delivery_http import CaseStatus, HoldStatus
+from schemas.delivery_http import HoldStatus
+from schemas.fulfilment import HoldExtension, ParcelHandedOver
 from schemas.saga import (
     ConfirmationReply,
     ConfirmationRequest,
@@ -68,14 +76,29 @@ async def reverse(desk: SlotDesk, msg: ConfirmationRequest, session: Session) ->
         hold = await repo.hold(msg.order_id, session)
         username = hold.username if hold else msg.username
         await repo.insert_case(domain.tombstone(msg.order_id, username, now), now, session)
-    elif case.status is not CaseStatus.CANCELLED:
-        try:
-            cancelled = domain.cancel(case, now)
-        except DomainError as exc:
-            return exc.message  # received by the customer: nothing to take back here
+    elif (cancelled := domain.reverse(case, now)) is not None:
         await repo.save_case(case, cancelled, now, session)
     await desk.release(msg.order_id, session)
     return None
+
+
+async def hand_over(desk: SlotDesk, msg: ParcelHandedOver, tx: Tx) -> None:
+    repo, now = desk.repo, desk.clock()
+    case = await repo.case(msg.order_id, tx.session)
+    moved = parcels.hand_over(case, msg.timestamp, now) if case else None
+    if case is None or moved is None:
+        status = case.status if case else "no case"
+        log.warning("parcel of %s handed over ignored (%s)", msg.order_id, status)
+        return
+    saved = await repo.save_case(case, moved[0], now, tx.session)
+    emit(tx, saved, moved[1], now)
+
+
+async def extend(desk: SlotDesk, msg: HoldExtension, session: Session) -> None:
+    hold = await desk.repo.hold(msg.order_id, session)
+    if hold is None or hold.status is not HoldStatus.HELD or hold.expires_at >= msg.until:
+        return
+    await desk.repo.save_hold(hold, replace(hold, expires_at=msg.until), desk.clock(), session)
 
 
 def register(service: Service, desk: SlotDesk) -> None:
@@ -102,6 +125,14 @@ def register(service: Service, desk: SlotDesk) -> None:
             ),
             key=msg.order_id,
         )
+
+    @service.subscribe(topics.PARCELS, ParcelHandedOver)
+    async def on_parcel(msg: ParcelHandedOver, tx: Tx) -> None:
+        await hand_over(desk, msg, tx)
+
+    @service.subscribe(topics.HOLD_EXTENSIONS, HoldExtension)
+    async def on_extension(msg: HoldExtension, tx: Tx) -> None:
+        await extend(desk, msg, tx.session)
 
     async def expire(tx: Tx, *, order_id: str) -> bool:
         return await desk.expire(order_id, tx.session)

@@ -91,6 +91,11 @@ def to_case(doc: Doc) -> Case:
         reason=doc.get("reason"),
         history=tuple(doc.get("history", ())),
         version=doc["version"],
+        parcel_at=doc.get("parcelAt"),
+        keep_until=doc.get("keepUntil"),
+        code_hash=doc.get("codeHash"),
+        shipment_id=doc.get("shipmentId"),
+        failed_attempts=doc.get("failedAttempts", 0),
     )
 
 
@@ -106,6 +111,11 @@ def case_fields(case: Case, now: datetime) -> Doc:
         "cost": case.cost,
         "reason": case.reason,
         "history": list(case.history),
+        "parcelAt": case.parcel_at,
+        "keepUntil": case.keep_until,
+        "codeHash": case.code_hash,
+        "shipmentId": case.shipment_id,
+        "failedAttempts": case.failed_attempts,
         "updatedAt": now,
     }
 
@@ -122,6 +132,7 @@ class Repository:
         await self.quotes.create_index("purgeAt", expireAfterSeconds=0)
         await self.holds.create_index([("status", ASCENDING), ("expiresAt", ASCENDING)])
         await self.cases.create_index("username")
+        await self.cases.create_index([("status", ASCENDING), ("kind", ASCENDING)])
 
     # -- pickup points -------------------------------------------------------------------
     async def seed_points(self, points: list[PickupPointConfig]) -> None:

@@ -49,8 +49,10 @@ def simulated_companies() -> list[CourierCompanyConfig]:
 
 class DeliverySettings(ServiceSettings):
     service_name: str = "delivery_svc"
-    # a pre-reserved slot is kept this long for the order to be paid and confirmed
-    slot_hold_ttl_seconds: float = 600.0
+    # a pre-reserved slot is kept this long for the order to be paid and confirmed: the payment
+    # timeout (600 s) plus 5 minutes, so that order_svc's HoldExtension for an order paid in
+    # the last moment still finds the hold alive
+    slot_hold_ttl_seconds: float = 900.0
     quote_ttl_seconds: float = 900.0
     sweep_interval_seconds: float = 1.0
     # Moscow wall-clock windows; a hold takes the earliest window with a free place that begins
@@ -75,6 +77,19 @@ class DeliverySettings(ServiceSettings):
     carrier_attempts: int = Field(default=8, ge=1)
     carrier_retry_seconds: float = Field(default=30.0, gt=0)
     carrier_signature_tolerance_seconds: int = Field(default=300, ge=1)
+
+    # the pickup points' side (delivery_svc.pickup_sim stands in): its API, the token it calls
+    # us with (and we call it with), how long a parcel waits at the point for its customer,
+    # and how many wrong codes per order before 429 for `pickup_code_lock_seconds`
+    pickup_url: str = "http://127.0.0.1:8094"
+    pickup_token: str = ""
+    pickup_storage_seconds: float = Field(default=3 * 86400.0, gt=0)
+    pickup_code_attempts: int = Field(default=5, ge=1)
+    pickup_code_lock_seconds: float = Field(default=900.0, gt=0)
+    # how often parcels are sent on (to the point, booked with the carrier), and when a courier
+    # parcel with no carrier event for `tracking_timeout_seconds` is looked up at the carrier
+    dispatch_interval_seconds: float = Field(default=1.0, gt=0)
+    tracking_timeout_seconds: float = Field(default=3600.0, gt=0)
 
     @field_validator("slot_windows")
     @classmethod

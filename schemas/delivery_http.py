@@ -47,13 +47,17 @@ class HoldStatus(StrEnum):
 
 
 class CaseStatus(StrEnum):
-    """opened -> in_transit -> at_pickup_point | out_for_delivery -> received; or cancelled."""
+    """opened -> (parcel handed over) in_transit -> at_pickup_point | out_for_delivery ->
+    received; or `returned` (not collected in time, or the carrier brought it back), `lost`
+    (the carrier lost it), `cancelled` (the saga's REVERSE)."""
 
     OPENED = "opened"
     IN_TRANSIT = "in_transit"
     AT_PICKUP_POINT = "at_pickup_point"
     OUT_FOR_DELIVERY = "out_for_delivery"
     RECEIVED = "received"
+    RETURNED = "returned"
+    LOST = "lost"
     CANCELLED = "cancelled"
 
 
@@ -63,7 +67,8 @@ DRIVABLE = (
     CaseStatus.OUT_FOR_DELIVERY,
     CaseStatus.RECEIVED,
 )
-"""The statuses an admin may move a case to; `opened` and `cancelled` belong to the saga."""
+"""The statuses an admin may move a case to; `opened` and `cancelled` belong to the saga,
+`returned` and `lost` to the pickup point's storage period and the carrier."""
 
 
 class PickupPointView(WireModel):
@@ -163,4 +168,28 @@ class CaseView(WireModel):
     courier_company: str | None = None
     cost: Money = 0
     reason: str | None = None
+    # ours (issue 13): when store_svc handed the parcel over (delivery starts only then), the
+    # moment a parcel at a pickup point is sent back, the carrier's shipment
+    handed_over_at: Timestamp | None = None
+    keep_until: Timestamp | None = None
+    shipment_id: str | None = None
+    failed_attempts: NonNegativeInt = 0
     history: tuple[CaseHistoryEntry, ...] = Field(default_factory=tuple)
+
+
+class ParcelArrival(WireModel):
+    """The pickup point: the order's parcel has arrived (`POST /pickup-points/{id}/arrivals`)."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    order_id: OrderId
+
+
+class PickupRequest(WireModel):
+    """The pickup point (or an admin): the customer shows `code` for the order
+    (`POST /pickups`)."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    order_id: OrderId
+    code: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=32)]

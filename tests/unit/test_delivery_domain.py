@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
@@ -166,10 +167,11 @@ def test_a_confirmed_delivery_cannot_be_changed_and_nobody_else_holds_for_the_or
 
 # -- cases -------------------------------------------------------------------------------------
 def opened(kind: DeliveryKind = DeliveryKind.PICKUP) -> Case:
+    """An opened case whose parcel the warehouse has handed over (delivery may start)."""
     if kind is DeliveryKind.PICKUP:
-        return domain.open_case(hold(), NOW)
+        return replace(domain.open_case(hold(), NOW), parcel_at=NOW)
     home = hold(kind=kind, choice=courier().to_wire(), address="Москва, ул. Ленина, д. 1")
-    return domain.open_case(home, NOW)
+    return replace(domain.open_case(home, NOW), parcel_at=NOW)
 
 
 def drive(case: Case, *statuses: C) -> tuple[Case, list[domain.Event]]:
@@ -238,13 +240,17 @@ def test_in_transit_tells_the_order_nothing():
     assert events == []
 
 
-def test_a_reverse_cancels_an_open_case_but_not_a_received_one():
-    cancelled = domain.cancel(opened(), NOW)
-    assert cancelled.status is C.CANCELLED
+def test_a_reverse_cancels_an_open_case_and_leaves_a_received_one_alone():
+    cancelled = domain.reverse(opened(), NOW)
+    assert cancelled is not None and cancelled.status is C.CANCELLED
     assert domain.confirm_again(cancelled) is not None
     received, _ = drive(opened(), C.IN_TRANSIT, C.AT_PICKUP_POINT, C.RECEIVED)
-    with pytest.raises(domain.IllegalTransition, match="from received to cancelled"):
-        domain.cancel(received, NOW)
+    assert domain.reverse(received, NOW) is None
+
+
+def test_a_case_cannot_leave_opened_before_the_parcel_is_handed_over():
+    with pytest.raises(domain.NotHandedOver, match="not been handed over"):
+        domain.advance(domain.open_case(hold(), NOW), C.IN_TRANSIT, NOW, by="admin")
 
 
 def test_a_confirm_after_a_tombstone_fails_and_after_an_open_case_succeeds_again():
