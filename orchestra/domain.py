@@ -3,6 +3,11 @@
 STARTED -> CONFIRMING -> CONFIRMED             (every participant answered CONFIRM: SUCCESS)
                       -> COMPENSATING -> CANCELLED   (a FAIL or the deadline passed; REVERSE sent
                                                       to every participant, all acknowledged)
+CONFIRMING | CONFIRMED -> COMPENSATING         (order_svc asked to cancel or return the order)
+(no saga) -> COMPENSATING                      (a cancellation came before the order: REVERSE
+                                                leaves tombstones, so a late CONFIRM is refused)
+Orchestra alone decides how an order handed to it ends, so its saga's state always matches the
+order's.
 Participants make REVERSE a no-op for what they never did and refuse a CONFIRM that arrives
 after a REVERSE, so REVERSE can go to everyone, any number of times.
 """
@@ -133,4 +138,27 @@ def on_deadline(saga: Saga, now: datetime, timeout: timedelta) -> tuple[Saga, li
         again = [p for p, s in saga.steps.items() if s is not StepState.REVERSED]
         saga = replace(saga, deadline=now + timeout).noted(now, "reverse resent")
         return saga, [Send(p, RequestType.REVERSE) for p in again]
+    return saga, []
+
+
+def start_cancelled(
+    order_id: str, by: str, reason: str, now: datetime, timeout: timedelta
+) -> tuple[Saga, list[Command]]:
+    """A cancellation of an order orchestra never saw: undo whatever the participants did."""
+    steps = dict.fromkeys(PARTICIPANTS, StepState.PENDING)
+    saga = Saga(order_id, SagaState.COMPENSATING, steps, now + timeout)
+    saga = saga.noted(now, "cancellation asked", by=by, reason=reason)
+    return compensate(saga, reason, now, timeout)
+
+
+def cancel(
+    saga: Saga, by: str, reason: str, now: datetime, timeout: timedelta
+) -> tuple[Saga, list[Command]]:
+    """order_svc asks to undo the order (a cancellation or a return): a running or confirmed
+    saga compensates; a compensating one is already doing so; a cancelled one says so again."""
+    saga = saga.noted(now, "cancellation asked", by=by, reason=reason)
+    if saga.state in (SagaState.CONFIRMING, SagaState.CONFIRMED):
+        return compensate(saga, reason, now, timeout)
+    if saga.state is SagaState.CANCELLED:
+        return saga, [Outcome(SagaResponse.FAIL, saga.reason)]
     return saga, []

@@ -1,5 +1,6 @@
-"""Kafka in: paid orders to confirm, participants' replies; the deadline sweeper. Each turns
-into one transaction: saga state + the messages the state machine commands (outbox)."""
+"""Kafka in: paid orders to confirm, participants' replies, cancellations and returns of
+handed-over orders; the deadline sweeper. Each turns into one transaction: saga state + the
+messages the state machine commands (outbox)."""
 
 from __future__ import annotations
 
@@ -15,12 +16,15 @@ from orchestra import domain
 from orchestra.repository import Sagas, to_saga
 from orchestra.settings import OrchestraSettings
 from schemas import topics
+from schemas.fulfilment import OrderCancellation
 from schemas.saga import (
     ConfirmationReply,
     ConfirmationRequest,
     Confirmator,
+    Disposition,
     OrderConfirmationRequest,
     OrderOutcome,
+    RequestType,
     SagaNotification,
 )
 from servicekit.mongo import Doc, utcnow
@@ -38,6 +42,7 @@ TOPIC_OF = {
 
 def emit(tx: Tx, doc: Doc, commands: list[domain.Command], now: datetime) -> None:
     request = OrderConfirmationRequest.model_validate(doc["request"])
+    disposition = Disposition(doc["disposition"]) if doc.get("disposition") else None
     for command in commands:
         if isinstance(command, domain.Send):
             tx.emit(
@@ -51,6 +56,7 @@ def emit(tx: Tx, doc: Doc, commands: list[domain.Command], now: datetime) -> Non
                     username=request.username,
                     delivery=request.delivery,
                     payment_id=request.payment_id,
+                    disposition=disposition if command.request is RequestType.REVERSE else None,
                 ),
                 key=request.order_id,
             )
@@ -83,7 +89,7 @@ def register(
     timeout = timedelta(seconds=settings.saga_timeout_seconds)
 
     async def load(
-        messages: Sequence[OrderConfirmationRequest | ConfirmationReply],
+        messages: Sequence[OrderConfirmationRequest | ConfirmationReply | OrderCancellation],
         session: AsyncClientSession,
     ) -> None:
         await sagas.preload([m.order_id for m in messages], session)
@@ -110,6 +116,29 @@ def register(
         )
         await sagas.save(doc, saga, now, tx.session)
         emit(tx, doc, commands, now)
+
+    @service.subscribe(topics.ORDER_CANCELLATIONS, OrderCancellation, load)
+    async def on_cancellation(msg: OrderCancellation, tx: Tx) -> None:
+        """Undo a handed-over order: compensate whatever its saga has done (or start one that
+        only compensates); the outcome FAIL carries the cancellation's version back."""
+        doc = await sagas.get(msg.order_id, tx.session)
+        now = clock()
+        asked = {"kind": msg.kind.value, "by": msg.by, "reason": msg.reason, "at": now}
+        extra: Doc = {"orderVersion": msg.version, "cancellation": asked}
+        if doc is None:
+            saga, commands = domain.start_cancelled(msg.order_id, msg.by, msg.reason, now, timeout)
+            request = OrderConfirmationRequest.model_validate(
+                {name: getattr(msg, name) for name in OrderConfirmationRequest.model_fields}
+            )
+            extra["disposition"] = msg.disposition.value
+            await sagas.insert(saga, request, now, tx.session, extra)
+            emit(tx, {"request": request.to_wire(), **extra}, commands, now)
+            return
+        saga, commands = domain.cancel(to_saga(doc), msg.by, msg.reason, now, timeout)
+        if saga.state is not domain.SagaState(doc["state"]):  # compensating from now on
+            extra["disposition"] = msg.disposition.value
+        await sagas.save(doc, saga, now, tx.session, extra)
+        emit(tx, {**doc, **extra}, commands, now)
 
     @service.loop
     async def deadlines(_: Service) -> None:

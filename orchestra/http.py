@@ -32,6 +32,8 @@ def view(doc: Doc) -> Doc:
         "updatedAt": doc.get("updatedAt"),
         "history": doc.get("history", []),
         "request": doc["request"],
+        "disposition": doc.get("disposition"),
+        "cancellation": doc.get("cancellation"),
     }
 
 

@@ -57,7 +57,12 @@ class Sagas:
         await preload(self.sagas, order_ids, session)
 
     async def insert(
-        self, saga: Saga, request: OrderConfirmationRequest, now: datetime, session: Session
+        self,
+        saga: Saga,
+        request: OrderConfirmationRequest,
+        now: datetime,
+        session: Session,
+        extra: Doc | None = None,
     ) -> None:
         doc = {
             "_id": saga.order_id,
@@ -67,6 +72,7 @@ class Sagas:
             "request": request.to_wire(),
             "createdAt": now,
             **saga_fields(saga, now),
+            **(extra or {}),
         }
         if (later := deferred(self.sagas)) is not None:
             later.insert(doc)  # in a batch: with the batch's other saga writes, in one go
@@ -74,9 +80,11 @@ class Sagas:
             await self.sagas.insert_one(doc, session=session)
         remember(self.sagas, doc)
 
-    async def save(self, doc: Doc, saga: Saga, now: datetime, session: Session) -> None:
-        """Write the new state if nobody else did since `doc` was read."""
-        fields = saga_fields(saga, now)
+    async def save(
+        self, doc: Doc, saga: Saga, now: datetime, session: Session, extra: Doc | None = None
+    ) -> None:
+        """Write the new state (and `extra` fields) if nobody else did since `doc` was read."""
+        fields = {**saga_fields(saga, now), **(extra or {})}
         if (later := deferred(self.sagas)) is not None:
             later.update(doc, fields)  # in a batch: folded with its other writes of this saga
         else:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from order_svc import admin, checkout, gift_cards, handlers, http, reports
+from order_svc import admin, admin_actions, checkout, gift_cards, handlers, http, reports
+from order_svc.admin_actions import AdminActions
 from order_svc.book import Clock, OrderBook
 from order_svc.settings import OrderSettings
 from servicekit import idempotency
@@ -17,13 +18,16 @@ def build(settings: OrderSettings | None = None, clock: Clock = utcnow) -> Servi
     http.mount(book)
     checkout.mount(book)
     gift_cards.mount(book)
-    admin.mount(book)
+    actions = AdminActions(service.db)
+    admin.mount(book, actions)
+    admin_actions.mount(book, actions)
     reports.mount(book)
     handlers.register(book)
 
     @service.on_startup
     async def indexes(_: Service) -> None:
         await book.orders.ensure_indexes()
+        await actions.ensure_indexes()
         await idempotency.ensure_indexes(service.db[idempotency.COLLECTION])
 
     return service

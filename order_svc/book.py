@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from order_svc import domain, effects
+from order_svc import domain, effects, guards
+from order_svc.guards import Actor
 from order_svc.repository import Orders
 from order_svc.settings import OrderSettings
+from schemas.fulfilment import CancellationKind
+from schemas.notification import NotificationType
 from schemas.order import OrderStatus as S
+from schemas.saga import Disposition
 from servicekit.errors import InvalidRequest, NotFound
 from servicekit.identity import Caller
 from servicekit.mongo import Doc, utcnow
@@ -27,8 +31,9 @@ class OrderBook:
         self.orders = Orders(service.db)
         self.store = Neighbour("store", settings.store_url)
         self.delivery = Neighbour("delivery", settings.delivery_url)
+        self.orchestra = Neighbour("orchestra", settings.orchestra_url)
         self.clock = clock
-        service.shutdown += [self.store.close, self.delivery.close]
+        service.shutdown += [self.store.close, self.delivery.close, self.orchestra.close]
 
     async def owned(self, caller: Caller, order_id: str) -> Doc:
         """The order if the caller owns it or is an admin; 404 otherwise (never 403)."""
@@ -50,12 +55,44 @@ class OrderBook:
             found[product_id] = (answer.body["name"], int(answer.body["price"]))
         return found
 
-    async def cancel(self, tx: Tx, doc: Doc, by: str, reason: str) -> Doc:
-        """CANCELLED from NEW, AWAITING_PAYMENT or PAID (a gift-card order: until it is paid);
-        a checked-out order's holds are released and captured money refunded (REVERSE through
-        the outbox)."""
-        current, kind = S(doc["status"]), domain.kind_of(doc)
-        domain.check_transition(current, S.CANCELLED, kind)
+    async def hand_over(self, tx: Tx, doc: Doc, by: str, actor: Actor) -> Doc:
+        """PAID -> IN_PROGRESS and the order goes to orchestra; without an outcome by
+        `handoverDeadline` the sweeper cancels it."""
+        guards.check(actor, S(doc["status"]), S.IN_PROGRESS, domain.kind_of(doc))
+        now = self.clock()
+        deadline = now + timedelta(seconds=self.settings.handover_timeout_seconds)
+        new = await self.orders.update(
+            doc,
+            {"handoverDeadline": deadline},
+            tx.session,
+            status=S.IN_PROGRESS,
+            by=by,
+            at=now,
+        )
+        effects.hand_over(tx, new)
+        return new
+
+    async def cancel(
+        self,
+        tx: Tx,
+        doc: Doc,
+        by: str,
+        reason: str,
+        actor: Actor,
+        kind: CancellationKind = CancellationKind.CANCEL,
+        disposition: Disposition = Disposition.RESTOCK,
+    ) -> Doc:
+        """Cancel (or return) the order as `actor` allows. Not yet handed over: CANCELLED at
+        once, its holds released and captured money refunded (REVERSE through the outbox).
+        Handed over: the cancellation is recorded and sent to orchestra, whose outcome moves
+        the order; while one is pending, asking again answers the order as it is."""
+        current, order_kind = S(doc["status"]), domain.kind_of(doc)
+        wanted = S.RETURNED if kind is CancellationKind.RETURN else S.CANCELLED
+        guards.check(actor, current, wanted, order_kind)
+        if pending(doc):
+            return doc
+        if guards.through_orchestra(current, order_kind):
+            return await self._ask_orchestra(tx, doc, by, reason, kind, disposition)
         new = await self.orders.update(
             doc,
             {"reason": reason},
@@ -63,9 +100,65 @@ class OrderBook:
             status=S.CANCELLED,
             by=by,
             at=self.clock(),
+            reason=reason,
             unset=("cartOf", "expiresAt"),
         )
         # nothing was reserved for a gift card, and it is cancelled only before it is paid
-        if kind is not domain.OrderKind.GIFT_CARD and current is not S.NEW:
-            effects.release(tx, new, refund=current in domain.HOLDS_MONEY)
+        if order_kind is not domain.OrderKind.GIFT_CARD and current is not S.NEW:
+            effects.release(tx, new, refund=current is S.PAID)
+        effects.notify(tx, new, NotificationType.CANCELLED, reason)
         return new
+
+    async def _ask_orchestra(
+        self,
+        tx: Tx,
+        doc: Doc,
+        by: str,
+        reason: str,
+        kind: CancellationKind,
+        disposition: Disposition,
+    ) -> Doc:
+        asked = {
+            "kind": kind.value,
+            "reason": reason,
+            "by": by,
+            "at": self.clock(),
+            "disposition": disposition.value,
+        }
+        new = await self.orders.update(
+            doc, {"cancellation": asked}, tx.session, unset=("handoverDeadline",)
+        )
+        effects.ask_cancellation(tx, new, asked)
+        return new
+
+    async def close_cancellation(self, tx: Tx, doc: Doc, saga_reason: str | None) -> Doc:
+        """orchestra undid the order (its outcome FAIL): CANCELLED, or RETURNED for a return;
+        the customer is told why. A pending cancellation stays on the order as its record."""
+        asked = doc.get("cancellation") if pending(doc) else None
+        returned = asked is not None and asked["kind"] == CancellationKind.RETURN
+        status = S.RETURNED if returned else S.CANCELLED
+        reason = asked["reason"] if asked else (saga_reason or "the order could not be confirmed")
+        by = asked["by"] if asked else "orchestra"
+        now = self.clock()
+        changes: Doc = {"reason": reason}
+        if asked:
+            changes["cancellation"] = {**asked, "doneAt": now}
+        new = await self.orders.update(
+            doc,
+            changes,
+            tx.session,
+            status=status,
+            by=by,
+            at=now,
+            reason=reason,
+            unset=("handoverDeadline",),
+        )
+        kind = NotificationType.RETURNED if returned else NotificationType.CANCELLED
+        effects.notify(tx, new, kind, reason)
+        return new
+
+
+def pending(doc: Doc) -> bool:
+    """A cancellation sent to orchestra that has no outcome yet."""
+    asked = doc.get("cancellation")
+    return isinstance(asked, dict) and not asked.get("doneAt")

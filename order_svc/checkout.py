@@ -1,6 +1,7 @@
 """Checkout (stock and a delivery slot pre-reserved, then AWAITING_PAYMENT) and `PUT /process`
-(a PAID order handed to orchestra). Hand-over is manual: the customer (or the front end right
-after a successful payment) calls `PUT /process`, as in 001."""
+(a PAID order handed to orchestra). The payment hands the order over by itself (setting
+`auto_handover`); with that off the customer (or the front end right after a successful
+payment) calls `PUT /process`, as in 001."""
 
 from __future__ import annotations
 
@@ -8,8 +9,9 @@ from datetime import timedelta
 
 from aiohttp import web
 
-from order_svc import domain, effects
+from order_svc import domain, effects, guards
 from order_svc.book import OrderBook
+from order_svc.guards import Actor
 from order_svc.repository import positions_of
 from order_svc.views import view
 from schemas.notification import NotificationType
@@ -54,8 +56,7 @@ def mount(book: OrderBook) -> None:
         doc = await book.owned(caller, req.id)
         domain.check_goods(domain.kind_of(doc), "checked out")
         domain.check_version(doc["version"], req.version)
-        if doc["status"] != S.NEW:
-            raise Conflict(f"only a NEW order can be checked out; this one is {doc['status']}")
+        guards.check(Actor.CUSTOMER, S(doc["status"]), S.AWAITING_PAYMENT)
         if not doc["items"]:
             raise Conflict("the cart is empty: add at least one product")
         phone = normalize_phone(req.phone)
@@ -113,22 +114,27 @@ def mount(book: OrderBook) -> None:
 
     @routes.put("/process", body=VersionedRef, response=OrderView, auth="customer")
     async def process(request: web.Request) -> web.Response:
-        """Hand a PAID order to orchestra, which confirms payment, stock and delivery."""
+        """Hand a PAID order to orchestra, which confirms payment, stock and delivery. With
+        the hand-over by itself (the default) a paid order is already there: the order is
+        answered as it is."""
         caller = await customer(request, service.auth)
         req = await read_body(request, VersionedRef)
         doc = await book.owned(caller, req.id)
         domain.check_goods(domain.kind_of(doc), "processed")
+        if book.settings.auto_handover and handed_over(doc):
+            return reply(view(doc))
         domain.check_version(doc["version"], req.version)
-        domain.check_transition(S(doc["status"]), S.IN_PROGRESS)
 
         async def hand_over(tx: Tx) -> Doc:
-            new = await orders.update(
-                doc, {}, tx.session, status=S.IN_PROGRESS, by=caller.username, at=book.clock()
-            )
-            effects.hand_over(tx, new)
-            return new
+            fresh = await orders.get(req.id, tx.session) or doc
+            domain.check_version(fresh["version"], req.version)
+            return await book.hand_over(tx, fresh, caller.username, Actor.CUSTOMER)
 
         return reply(view(await service.transaction(hand_over)))
+
+
+def handed_over(doc: Doc) -> bool:
+    return any(h["status"] == S.IN_PROGRESS for h in doc.get("history", ()))
 
 
 def expect_ok(answer: Answer, who: str) -> None:

@@ -1,4 +1,4 @@
-"""The order as a pure aggregate: positions, totals and the SPEC §5 status machine."""
+"""The order as a pure aggregate: positions, totals, versions (who may move its status: guards)."""
 
 from __future__ import annotations
 
@@ -10,33 +10,6 @@ from schemas.base import MAX_ORDER_ITEMS
 from schemas.billing import GiftCardDesign
 from schemas.order import OrderStatus as S
 from servicekit.errors import Conflict
-
-TRANSITIONS: dict[S, frozenset[S]] = {
-    S.NEW: frozenset({S.AWAITING_PAYMENT, S.FAILED, S.CANCELLED}),
-    S.AWAITING_PAYMENT: frozenset({S.PAID, S.CANCELLED}),
-    S.PAID: frozenset({S.IN_PROGRESS, S.CANCELLED}),
-    S.IN_PROGRESS: frozenset({S.CONFIRMED, S.CANCELLED}),
-    S.CONFIRMED: frozenset({S.ASSEMBLING, S.READY_FOR_PICKUP, S.DELIVERING}),
-    S.ASSEMBLING: frozenset({S.READY_FOR_PICKUP, S.DELIVERING}),
-    S.READY_FOR_PICKUP: frozenset({S.COMPLETED}),
-    S.DELIVERING: frozenset({S.COMPLETED}),
-    S.FAILED: frozenset(),
-    S.COMPLETED: frozenset(),
-    S.CANCELLED: frozenset(),
-}
-# Business feature: a gift card has nothing to confirm, pick or deliver, so its order skips
-# the saga; billing issuing the card completes it. It may be cancelled until it is paid: a paid
-# order has already asked billing for its card (and the donee may hold the code), so a refund
-# then would leave the card issued and the money back with the buyer.
-GIFT_CARD_TRANSITIONS: dict[S, frozenset[S]] = {
-    S.AWAITING_PAYMENT: frozenset({S.PAID, S.CANCELLED}),
-    S.PAID: frozenset({S.COMPLETED}),
-    S.COMPLETED: frozenset(),
-    S.CANCELLED: frozenset(),
-}
-CANCELLABLE_BY_CUSTOMER = frozenset({S.NEW, S.AWAITING_PAYMENT, S.PAID})
-# the customer's money is held from PAID on: leaving for CANCELLED means a refund
-HOLDS_MONEY = frozenset({S.PAID, S.IN_PROGRESS})
 
 
 class OrderKind(StrEnum):
@@ -51,11 +24,6 @@ def kind_of(doc: dict[str, object]) -> OrderKind:
     return OrderKind(str(doc.get("kind", OrderKind.GOODS)))
 
 
-class IllegalTransition(Conflict):
-    def __init__(self, current: S, wanted: S) -> None:
-        super().__init__(f"not possible to change the order status from {current} to {wanted}")
-
-
 class StaleVersion(Conflict):
     def __init__(self, current: int) -> None:
         super().__init__(f"the order has changed (version is {current}); read it again")
@@ -64,19 +32,6 @@ class StaleVersion(Conflict):
 class NotForGiftCards(Conflict):
     def __init__(self, action: str) -> None:
         super().__init__(f"a gift-card order cannot be {action}: it is paid, then its card issued")
-
-
-def transitions(kind: OrderKind) -> dict[S, frozenset[S]]:
-    return GIFT_CARD_TRANSITIONS if kind is OrderKind.GIFT_CARD else TRANSITIONS
-
-
-def can_move(current: S, wanted: S, kind: OrderKind = OrderKind.GOODS) -> bool:
-    return wanted in transitions(kind).get(current, frozenset())
-
-
-def check_transition(current: S, wanted: S, kind: OrderKind = OrderKind.GOODS) -> None:
-    if not can_move(current, wanted, kind):
-        raise IllegalTransition(current, wanted)
 
 
 def check_goods(kind: OrderKind, action: str) -> None:

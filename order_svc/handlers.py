@@ -1,5 +1,6 @@
-"""Kafka in: payment results, issued gift cards, saga outcomes and the neighbours' status feed;
-and the sweeper that cancels orders left unpaid past their deadline (000: 10 minutes)."""
+"""Kafka in: payment results (a paid order is handed over by itself), issued gift cards, saga
+outcomes and the neighbours' status feed; the sweepers that cancel orders left unpaid past their
+deadline (000: 10 minutes) and paid orders that never got a saga outcome."""
 
 from __future__ import annotations
 
@@ -10,20 +11,22 @@ from functools import partial
 
 from pymongo.asynchronous.client_session import AsyncClientSession
 
-from order_svc import domain, effects
-from order_svc.book import OrderBook
+from order_svc import domain, effects, guards
+from order_svc.book import OrderBook, pending
 from order_svc.domain import OrderKind
+from order_svc.guards import Actor
 from schemas import topics
 from schemas.billing import GiftCardIssued
 from schemas.notification import NotificationType
 from schemas.order import OrderStatus as S
 from schemas.order import OrderStatusUpdate
 from schemas.payment import OrderPaymentEvent, PaymentStatus
-from schemas.saga import OrderOutcome, SagaResponse
+from schemas.saga import Disposition, OrderOutcome, SagaResponse
 from servicekit.mongo import Doc
 from servicekit.unit import Tx
 
 log = logging.getLogger(__name__)
+TOO_LATE = "the order could not be confirmed in time"
 
 
 def register(book: OrderBook) -> None:
@@ -55,6 +58,9 @@ def register(book: OrderBook) -> None:
                 effects.issue_gift_card(tx, new, book.clock())
             else:
                 effects.notify(tx, new, NotificationType.SUCCESS_PAYMENT)
+                effects.keep_holds(tx, new, new["updatedAt"], book.settings.paid_hold_seconds)
+                if book.settings.auto_handover:
+                    await book.hand_over(tx, new, "order_svc", Actor.SYSTEM)
         elif doc.get("paymentId") != msg.payment_id:
             # money arrived for an order that no longer takes it (cancelled meanwhile, or a
             # second payment): give it back
@@ -66,6 +72,7 @@ def register(book: OrderBook) -> None:
             )
 
     async def paid(tx: Tx, doc: Doc, payment_id: str) -> Doc:
+        guards.check(Actor.PAYMENT, S(doc["status"]), S.PAID, domain.kind_of(doc))
         return await orders.update(
             doc,
             {"paymentId": payment_id, "paymentError": None},
@@ -85,7 +92,7 @@ def register(book: OrderBook) -> None:
         if doc["status"] == S.AWAITING_PAYMENT:
             # the card overtook the payment event (they come on different topics)
             doc = await paid(tx, doc, msg.payment_id)
-        if not domain.can_move(S(doc["status"]), S.COMPLETED, OrderKind.GIFT_CARD):
+        if not guards.allows(Actor.BILLING, S(doc["status"]), S.COMPLETED, OrderKind.GIFT_CARD):
             if doc["status"] != S.COMPLETED:  # COMPLETED: this message was seen already
                 log.error(
                     "gift card %s issued for %s order %s", msg.number, doc["status"], doc["_id"]
@@ -102,33 +109,51 @@ def register(book: OrderBook) -> None:
 
     @service.subscribe(topics.ORDER_OUTCOMES, OrderOutcome, load)
     async def on_outcome(msg: OrderOutcome, tx: Tx) -> None:
+        """SUCCESS confirms an order in progress; FAIL cancels it, or closes the cancellation
+        (or return) it asked for."""
         doc = await orders.get(msg.order_id, tx.session)
-        if doc is None or doc["status"] != S.IN_PROGRESS:
-            log.info("outcome for %s ignored (order is %s)", msg.order_id, doc and doc["status"])
-            return
-        ok = msg.response is SagaResponse.SUCCESS
-        await orders.update(
-            doc,
-            {"reason": None if ok else msg.reason},
-            tx.session,
-            status=S.CONFIRMED if ok else S.CANCELLED,
-            by="orchestra",
-            at=book.clock(),
-            reason=msg.reason,
-        )
+        current = doc and S(doc["status"])
+        if doc is None or current is None:
+            log.warning("outcome for unknown order %s ignored", msg.order_id)
+        elif msg.response is SagaResponse.SUCCESS and current is S.IN_PROGRESS:
+            await orders.update(
+                doc,
+                {"reason": None},
+                tx.session,
+                status=S.CONFIRMED,
+                by="orchestra",
+                at=book.clock(),
+                unset=("handoverDeadline",),
+            )
+        elif msg.response is SagaResponse.FAIL and (pending(doc) or current is S.IN_PROGRESS):
+            await book.close_cancellation(tx, doc, msg.reason)
+        else:
+            log.info("outcome %s for %s order %s ignored", msg.response, current, msg.order_id)
 
     @service.subscribe(topics.ORDER_STATUS_FEED, OrderStatusUpdate, load)
     async def on_status(msg: OrderStatusUpdate, tx: Tx) -> None:
+        """003's status feed, checked like everyone else: fulfilment moves are applied, a
+        CANCELLED becomes a cancellation through orchestra, anything else is logged."""
         doc = await orders.get(msg.order_id, tx.session)
         if doc is None:
             log.warning("status for unknown order %s", msg.order_id)
             return
         current = S(doc["status"])
-        if msg.status is current:
+        if msg.status is current or (msg.status is S.CANCELLED and pending(doc)):
+            return  # seen already
+        if not guards.allows(Actor.FEED, current, msg.status, domain.kind_of(doc)):
+            log.warning(
+                "status feed (%s): %s -> %s refused for %s",
+                msg.source,
+                current,
+                msg.status,
+                doc["_id"],
+            )
             return
-        allowed = domain.can_move(current, msg.status, domain.kind_of(doc))
-        if not allowed or msg.status is S.CANCELLED:
-            log.warning("status feed: %s -> %s refused for %s", current, msg.status, doc["_id"])
+        if msg.status is S.CANCELLED:
+            reason = msg.reason or f"cancelled by {msg.source}"
+            disposition = msg.disposition or Disposition.RESTOCK
+            await book.cancel(tx, doc, msg.source, reason, Actor.FEED, disposition=disposition)
             return
         new = await orders.update(
             doc,
@@ -152,4 +177,17 @@ def register(book: OrderBook) -> None:
     async def expire(tx: Tx, *, order_id: str) -> None:
         doc = await orders.get(order_id, tx.session)
         if doc and doc["status"] == S.AWAITING_PAYMENT and doc["expiresAt"] < book.clock():
-            await book.cancel(tx, doc, "order_svc", "payment timeout")
+            await book.cancel(tx, doc, "order_svc", "payment timeout", Actor.SYSTEM)
+
+    @service.loop
+    async def cancel_unconfirmed(_: object) -> None:
+        while True:
+            for doc in await orders.handed_over_before(book.clock()):
+                await service.transaction(partial(give_up, order_id=doc["_id"]))
+            await asyncio.sleep(book.settings.handover_sweep_seconds)
+
+    async def give_up(tx: Tx, *, order_id: str) -> None:
+        doc = await orders.get(order_id, tx.session)
+        deadline = doc and doc.get("handoverDeadline")
+        if doc and doc["status"] == S.IN_PROGRESS and deadline and deadline < book.clock():
+            await book.cancel(tx, doc, "order_svc", TOO_LATE, Actor.SYSTEM)

@@ -11,6 +11,7 @@ from pymongo.errors import DuplicateKeyError
 
 from order_svc import domain
 from order_svc.book import OrderBook
+from order_svc.guards import Actor
 from order_svc.repository import items_doc, positions_of
 from order_svc.views import view
 from schemas.base import DEFAULT_CURRENCY
@@ -110,7 +111,9 @@ def mount(book: OrderBook) -> None:
 
     @routes.put("/cancel", body=VersionedRef, response=OrderView, auth="customer")
     async def cancel(request: web.Request) -> web.Response:
-        """Cancel a NEW, AWAITING_PAYMENT or PAID order (a paid one is refunded)."""
+        """Cancel a NEW, AWAITING_PAYMENT or PAID order at once (a paid one is refunded), or a
+        CONFIRMED one until picking starts (orchestra undoes it and refunds; the order shows the
+        pending `cancellation` until then). An order in progress cannot be cancelled: 409."""
         caller = await customer(request, auth)
         req = await read_body(request, VersionedRef)
         doc = await book.owned(caller, req.id)
@@ -119,7 +122,9 @@ def mount(book: OrderBook) -> None:
         async def apply(tx: Tx) -> Doc:
             fresh = await orders.get(req.id, tx.session) or doc
             domain.check_version(fresh["version"], req.version)
-            return await book.cancel(tx, fresh, caller.username, "cancelled by the customer")
+            return await book.cancel(
+                tx, fresh, caller.username, "cancelled by the customer", Actor.CUSTOMER
+            )
 
         return reply(view(await book.service.transaction(apply)))
 

@@ -48,6 +48,7 @@ class Orders:
         await self.orders.create_index("cartOf", unique=True, sparse=True)
         await self.orders.create_index([("username", ASCENDING), ("createdAt", DESCENDING)])
         await self.orders.create_index([("status", ASCENDING), ("expiresAt", ASCENDING)])
+        await self.orders.create_index([("status", ASCENDING), ("handoverDeadline", ASCENDING)])
         await self.orders.create_index([("createdAt", DESCENDING)])
         # a day's report finds the orders paid that day by their history's times
         await self.orders.create_index("history.at")
@@ -107,5 +108,12 @@ class Orders:
     async def unpaid_before(self, now: datetime, limit: int = 100) -> list[Doc]:
         cursor = self.orders.find(
             {"status": OrderStatus.AWAITING_PAYMENT.value, "expiresAt": {"$lt": now}}
+        ).limit(limit)
+        return await cursor.to_list()
+
+    async def handed_over_before(self, now: datetime, limit: int = 100) -> list[Doc]:
+        """Orders in progress whose saga outcome has not come by their hand-over deadline."""
+        cursor = self.orders.find(
+            {"status": OrderStatus.IN_PROGRESS.value, "handoverDeadline": {"$lt": now}}
         ).limit(limit)
         return await cursor.to_list()

@@ -7,9 +7,20 @@ class OrderSettings(ServiceSettings):
     service_name: str = "order_svc"
     store_url: str = "http://127.0.0.1:8084"
     delivery_url: str = "http://127.0.0.1:8085"
+    orchestra_url: str = "http://127.0.0.1:8086"
     # 000: an order not paid within 10 minutes of checkout is cancelled
     payment_timeout_seconds: float = 600.0
     unpaid_sweep_seconds: float = 1.0
+    # a paid order of goods goes to orchestra in the payment's own transaction
+    # (SAGASHOP_AUTO_HANDOVER); off: the customer hands it over with `PUT /process`, as in 001
+    auto_handover: bool = True
+    # a paid order's stock and slot holds are kept this long after payment (HoldExtension)
+    paid_hold_seconds: float = 86_400.0
+    # an order handed over (IN_PROGRESS) without a saga outcome this long after is cancelled
+    # through orchestra and refunded ("the order could not be confirmed in time"): far longer
+    # than a saga's own deadline, so it only catches an order whose hand-over never arrived
+    handover_timeout_seconds: float = 1800.0
+    handover_sweep_seconds: float = 5.0
     # 003 daily reports: where the `.jsonl` files go (SAGASHOP_REPORT_DIR)
     report_dir: str = ".sagashop/reports"
     # neighbour systems' credentials for the report edge (`X-Api-Key`), comma-separated;

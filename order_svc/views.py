@@ -5,6 +5,7 @@ from __future__ import annotations
 from order_svc.domain import kind_of
 from order_svc.repository import positions_of
 from schemas.order_http import (
+    CancellationView,
     GiftCardView,
     HistoryEntry,
     OrderView,
@@ -42,4 +43,18 @@ def view(doc: Doc) -> OrderView:
         created_at=doc["createdAt"],
         history=tuple(HistoryEntry.model_validate(h) for h in doc.get("history", ())),
         gift_card=GiftCardView.model_validate(doc["giftCard"]) if doc.get("giftCard") else None,
+        cancellation=cancellation_view(doc.get("cancellation")),
+    )
+
+
+def cancellation_view(asked: Doc | None) -> CancellationView | None:
+    if not asked:
+        return None
+    return CancellationView(
+        kind=asked["kind"],
+        reason=asked["reason"],
+        by=asked["by"],
+        requested_at=asked["at"],
+        disposition=asked["disposition"],
+        done_at=asked.get("doneAt"),
     )

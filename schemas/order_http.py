@@ -13,8 +13,9 @@ from pydantic import ConfigDict, EmailStr, Field
 
 from schemas.base import MAX_ORDER_ITEMS, Money, NonEmptyStr, NonNegativeInt, WireModel
 from schemas.billing import GIFT_CARD_MAX, GIFT_CARD_MIN, GiftCardDesign
+from schemas.fulfilment import CancellationKind
 from schemas.order import OrderStatus
-from schemas.saga import DeliveryChoice
+from schemas.saga import DeliveryChoice, Disposition
 
 
 class ProductRef(WireModel):
@@ -110,6 +111,18 @@ class GiftCardView(WireModel):
     gift_card_number: str | None = None
 
 
+class CancellationView(WireModel):
+    """A cancellation (or return) of a handed-over order: orchestra undoes it, then the order
+    is CANCELLED (RETURNED); `doneAt` once it is."""
+
+    kind: CancellationKind
+    reason: str
+    by: str
+    requested_at: datetime
+    disposition: Disposition = Disposition.RESTOCK
+    done_at: datetime | None = None
+
+
 class OrderView(WireModel):
     id: str
     kind: str = "GOODS"  # GOODS | GIFT_CARD
@@ -129,6 +142,7 @@ class OrderView(WireModel):
     created_at: datetime
     history: tuple[HistoryEntry, ...] = ()
     gift_card: GiftCardView | None = None
+    cancellation: CancellationView | None = None
 
 
 class OrderPage(WireModel):
@@ -141,3 +155,45 @@ class OrderPage(WireModel):
 class StatusChange(WireModel):
     status: OrderStatus
     reason: str | None = None
+
+
+class ReturnRequest(WireModel):
+    """`POST /admin/orders/{id}/return`: a COMPLETED order came back (admin-accepted); it is
+    refunded and its goods restocked or written off."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    reason: Annotated[str, Field(min_length=1, max_length=500)]
+    disposition: Disposition = Disposition.RESTOCK
+
+
+class AdminAction(WireModel):
+    """One thing an admin did to an order (status change, cancellation, return)."""
+
+    id: str
+    order_id: str
+    by: str
+    at: datetime
+    action: str  # status | cancel | return
+    status: OrderStatus | None = None
+    reason: str | None = None
+    disposition: Disposition | None = None
+
+
+class AdminActionPage(WireModel):
+    items: tuple[AdminAction, ...]
+    page: int
+    page_size: int
+    total: int
+
+
+class OrderDetail(WireModel):
+    """`GET /admin/orders/{id}`: the order with what its neighbours know of it (orchestra's
+    saga, store's picking case, delivery's case; null when that part is missing or does not
+    answer) and every admin action on it."""
+
+    order: OrderView
+    saga: dict[str, object] | None = None
+    picking: dict[str, object] | None = None
+    delivery: dict[str, object] | None = None
+    actions: tuple[AdminAction, ...] = ()

@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import itertools
-
 import pytest
 
 from order_svc import domain
 from order_svc.domain import Position
-from schemas.order import OrderStatus as S
 from servicekit.errors import Conflict
 
 CART = [Position(1, 10, "Bike", 50_000, 1), Position(2, 20, "Bell", 900, 2)]
@@ -32,37 +29,6 @@ def test_an_order_cannot_grow_past_twenty_positions():
 
 def test_total_adds_positions_and_delivery():
     assert domain.total(CART, delivery_cost=35_000) == 50_000 + 1_800 + 35_000
-
-
-@pytest.mark.parametrize(
-    ("current", "wanted"),
-    [
-        (S.NEW, S.PAID),
-        (S.AWAITING_PAYMENT, S.IN_PROGRESS),
-        (S.CONFIRMED, S.CANCELLED),
-        (S.COMPLETED, S.NEW),
-        (S.FAILED, S.AWAITING_PAYMENT),
-        (S.CANCELLED, S.PAID),
-    ],
-)
-def test_illegal_transitions_name_both_states(current: S, wanted: S):
-    with pytest.raises(Conflict, match=f"from {current} to {wanted}"):
-        domain.check_transition(current, wanted)
-
-
-def test_the_happy_path_is_legal_from_cart_to_completed():
-    path = [
-        S.NEW,
-        S.AWAITING_PAYMENT,
-        S.PAID,
-        S.IN_PROGRESS,
-        S.CONFIRMED,
-        S.ASSEMBLING,
-        S.READY_FOR_PICKUP,
-        S.COMPLETED,
-    ]
-    for current, wanted in itertools.pairwise(path):
-        domain.check_transition(current, wanted)
 
 
 def test_a_stale_version_is_a_conflict_and_none_means_do_not_check():

@@ -9,9 +9,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from pydantic import ValidationError
 
-from order_svc import domain
+from order_svc import domain, guards
 from order_svc.domain import OrderKind
 from order_svc.gift_cards import gift_card_order
+from order_svc.guards import Actor
 from order_svc.views import view
 from schemas.billing import GIFT_CARD_MAX, GIFT_CARD_MIN, GiftCardDesign
 from schemas.order import OrderStatus as S
@@ -29,10 +30,10 @@ def request(**overrides: object) -> GiftCardOrderRequest:
     return GiftCardOrderRequest.model_validate(body)
 
 
-def test_a_paid_gift_card_order_may_complete_but_an_order_of_goods_may_not():
-    domain.check_transition(S.PAID, S.COMPLETED, GIFT)
-    with pytest.raises(domain.IllegalTransition, match="from PAID to COMPLETED"):
-        domain.check_transition(S.PAID, S.COMPLETED)
+def test_a_paid_gift_card_order_is_completed_by_billing_but_an_order_of_goods_is_not():
+    guards.check(Actor.BILLING, S.PAID, S.COMPLETED, GIFT)
+    with pytest.raises(guards.ForbiddenMove, match="current status PAID"):
+        guards.check(Actor.BILLING, S.PAID, S.COMPLETED)
 
 
 @pytest.mark.parametrize(
@@ -46,14 +47,17 @@ def test_a_paid_gift_card_order_may_complete_but_an_order_of_goods_may_not():
     ],
 )
 def test_a_gift_card_order_never_enters_the_saga_nor_leaves_a_final_state(current: S, wanted: S):
-    assert not domain.can_move(current, wanted, GIFT)
-    with pytest.raises(domain.IllegalTransition, match=f"from {current} to {wanted}"):
-        domain.check_transition(current, wanted, GIFT)
+    for actor in Actor:
+        assert not guards.allows(actor, current, wanted, GIFT)
+    with pytest.raises(guards.ForbiddenMove, match=f"current status {current}"):
+        guards.check(Actor.ADMIN, current, wanted, GIFT)
 
 
 def test_a_gift_card_order_can_be_cancelled_until_it_is_paid():
-    assert domain.can_move(S.AWAITING_PAYMENT, S.CANCELLED, GIFT)
-    assert not domain.can_move(S.PAID, S.CANCELLED, GIFT)
+    assert guards.allows(Actor.CUSTOMER, S.AWAITING_PAYMENT, S.CANCELLED, GIFT)
+    assert not guards.allows(Actor.CUSTOMER, S.PAID, S.CANCELLED, GIFT)
+    assert not guards.allows(Actor.ADMIN, S.PAID, S.CANCELLED, GIFT)
+    assert not guards.through_orchestra(S.PAID, GIFT)
 
 
 @pytest.mark.parametrize("action", ["adjusted", "checked out", "processed"])

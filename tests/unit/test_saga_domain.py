@@ -91,3 +91,62 @@ def test_the_history_records_every_answer_with_its_time():
     assert [h["event"] for h in saga.history] == ["started", "CONFIRM SUCCESS"]
     assert saga.history[1]["at"] == NOW + timedelta(seconds=1)
     assert saga.history[1]["participant"] == "PAYMENT"
+
+
+REVERSE_ALL = [Send(C.PAYMENT, R.REVERSE), Send(C.STORE, R.REVERSE), Send(C.DELIVERY, R.REVERSE)]
+
+
+def reverse_all(saga):
+    outs = []
+    for who in (C.PAYMENT, C.STORE, C.DELIVERY):
+        saga, out = reply(saga, who, R.REVERSE)
+        outs += out
+    return saga, outs
+
+
+def confirmed():
+    saga, _ = domain.start("o1", NOW, T)
+    for who in (C.PAYMENT, C.STORE, C.DELIVERY):
+        saga, _ = reply(saga, who)
+    return saga
+
+
+def test_a_cancellation_of_a_confirmed_saga_compensates_and_ends_cancelled_with_its_reason():
+    saga, commands = domain.cancel(confirmed(), "anna", "changed my mind", NOW, T)
+    assert saga.state is SagaState.COMPENSATING and commands == REVERSE_ALL
+    saga, outs = reverse_all(saga)
+    assert saga.state is SagaState.CANCELLED
+    assert outs == [Outcome(S.FAIL, "changed my mind")]
+    asked = [h for h in saga.history if h["event"] == "cancellation asked"]
+    assert asked and asked[0]["by"] == "anna" and asked[0]["reason"] == "changed my mind"
+
+
+def test_a_cancellation_of_a_running_saga_compensates_and_late_confirms_change_nothing():
+    saga, _ = domain.start("o1", NOW, T)
+    saga, _ = reply(saga, C.PAYMENT)
+    saga, commands = domain.cancel(saga, "order_svc", "too late", NOW, T)
+    assert saga.state is SagaState.COMPENSATING and commands == REVERSE_ALL
+    saga, late = reply(saga, C.STORE)
+    assert late == [] and saga.state is SagaState.COMPENSATING
+    saga, outs = reverse_all(saga)
+    assert outs == [Outcome(S.FAIL, "too late")]
+
+
+def test_a_cancellation_without_a_saga_starts_one_that_only_compensates():
+    saga, commands = domain.start_cancelled("o1", "order_svc", "not confirmed in time", NOW, T)
+    assert saga.state is SagaState.COMPENSATING and commands == REVERSE_ALL
+    assert saga.deadline == NOW + T
+    saga, outs = reverse_all(saga)
+    assert saga.state is SagaState.CANCELLED
+    assert outs == [Outcome(S.FAIL, "not confirmed in time")]
+
+
+def test_a_cancellation_while_compensating_sends_nothing_new_and_a_cancelled_saga_answers_again():
+    saga, _ = domain.start("o1", NOW, T)
+    saga, _ = reply(saga, C.STORE, response=S.FAIL, reason="no stock")
+    saga, commands = domain.cancel(saga, "anna", "changed my mind", NOW, T)
+    assert commands == [] and saga.state is SagaState.COMPENSATING
+    saga, outs = reverse_all(saga)
+    assert outs == [Outcome(S.FAIL, "STORE: no stock")]
+    saga, again = domain.cancel(saga, "anna", "changed my mind", NOW, T)
+    assert again == [Outcome(S.FAIL, "STORE: no stock")] and saga.state is SagaState.CANCELLED
