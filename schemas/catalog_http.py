@@ -116,6 +116,11 @@ class StockLine(WireModel):
     reserved: NonNegativeInt
     booked: NonNegativeInt
     available: NonNegativeInt
+    # handed over to delivery, and left the stock for good (damaged or lost)
+    shipped: NonNegativeInt = 0
+    written_off: NonNegativeInt = 0
+    # every unit the line ever received: onHand + booked + shipped + writtenOff, always
+    received: NonNegativeInt | None = None
 
 
 class StockLines(WireModel):
@@ -172,22 +177,74 @@ class ReservationView(WireModel):
 
 
 class PickingStatus(StrEnum):
-    PICKING = "picking"
-    PICKED = "picked"
-    CANCELLED = "cancelled"
+    """A picking case moves created -> picking -> picked -> handed_over; damaged (an item was
+    found damaged while picking or once picked) and cancelled (the saga's REVERSE) end it."""
+
+    CREATED = "created"  # opened by the saga's CONFIRM, nobody has started
+    PICKING = "picking"  # the warehouse is picking it (the order is ASSEMBLING)
+    PICKED = "picked"  # packed, waiting for the courier or the pickup point's van
+    HANDED_OVER = "handed_over"  # the parcel left the warehouse: delivery has it
+    DAMAGED = "damaged"  # an item was damaged: the order is cancelled, the item written off
+    CANCELLED = "cancelled"  # the order was undone (REVERSE)
+
+
+class PickingMove(WireModel):
+    """One entry of a case's history: who moved it where, when (and why)."""
+
+    status: PickingStatus
+    at: Timestamp
+    by: NonEmptyStr
+    reason: str | None = None
+    product_id: ProductId | None = None
+    quantity: PositiveQty | None = None
+
+
+class DamagedItem(WireModel):
+    product_id: ProductId
+    product_name: NonEmptyStr
+    quantity: PositiveQty
+    warehouses: tuple[WarehouseQuantity, ...]
 
 
 class PickingCase(WireModel):
-    """The warehouse's case to pick a booked order (opened on the saga's CONFIRM)."""
+    """The warehouse's case to pick a booked order (opened on the saga's CONFIRM).
+    `warehouseId` is the main warehouse: the one most of the units come from."""
 
     order_id: NonEmptyStr
     status: PickingStatus
     items: tuple[ReservedItem, ...]
     opened_at: Timestamp
     closed_at: Timestamp | None = None
+    warehouse_id: str | None = None
+    updated_at: Timestamp | None = None
+    damaged: DamagedItem | None = None
+    history: tuple[PickingMove, ...] = ()
 
 
-class PickingUpdate(WireModel):
-    """Admin `PUT /picking/{orderId}`: the warehouse reports the order picked."""
+class PickingCaseList(WireModel):
+    cases: tuple[PickingCase, ...]
 
-    status: Literal[PickingStatus.PICKED]
+
+class PickingQuery(WireModel):
+    """`GET /picking?status=&warehouse=&limit=`: `status` may list several, comma-separated."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    status: str | None = Field(default=None, max_length=200)
+    warehouse: str | None = Field(default=None, max_length=64)
+    limit: int = Field(default=100, ge=1, le=500)
+
+
+StaffMove = Literal[
+    PickingStatus.PICKING, PickingStatus.PICKED, PickingStatus.HANDED_OVER, PickingStatus.DAMAGED
+]
+
+
+class PickingStatusUpdate(WireModel):
+    """`PUT /picking/{orderId}/status` (warehouse staff): move the case on. `damaged` names
+    the product found damaged (`productId`, `quantity` default 1) and may say why."""
+
+    status: StaffMove
+    product_id: ProductId | None = None
+    quantity: PositiveQty | None = Field(default=None, le=1_000_000)
+    reason: str | None = Field(default=None, max_length=500)

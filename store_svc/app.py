@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from servicekit.mongo import utcnow
 from servicekit.service import Service
-from store_svc import handlers, http, reservations
+from store_svc import handlers, http, picking_http, reservations
 from store_svc.keeper import Clock, StockKeeper
 from store_svc.settings import StoreSettings
 
@@ -15,6 +15,7 @@ def build(settings: StoreSettings | None = None, clock: Clock = utcnow) -> Servi
     keeper = StockKeeper(service, settings, clock)
     http.mount(keeper)
     reservations.mount(keeper)
+    picking_http.mount(keeper)
     handlers.register(keeper)
 
     @service.on_startup

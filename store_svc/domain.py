@@ -71,13 +71,18 @@ def prefix_range(word: str) -> tuple[str, str]:
 
 class Move(StrEnum):
     """What happens to a stock line; `available` is kept equal to `onHand - reserved`, and
-    `onHand + booked` (the units received) never changes except by a new count."""
+    `onHand + booked + shipped + writtenOff` (the units received) never changes except by a
+    new count."""
 
     RESERVE = "reserve"  # pre-reservation
     RELEASE = "release"  # a pre-reservation ends unused
     BOOK = "book"  # a pre-reservation is confirmed: the units leave on-hand for picking
     SELL = "sell"  # reserve and book at once (CONFIRM without a live pre-reservation)
     UNBOOK = "unbook"  # a booking is reversed: the units are back on hand
+    SHIP = "ship"  # picking handed the parcel over to delivery
+    RETURN = "return"  # a shipped parcel came back: its units are on hand again
+    WRITE_OFF_BOOKED = "write off booked"  # damaged in the warehouse
+    WRITE_OFF_SHIPPED = "write off shipped"  # lost or damaged after it left
 
 
 _DELTAS: dict[Move, dict[str, int]] = {
@@ -86,6 +91,10 @@ _DELTAS: dict[Move, dict[str, int]] = {
     Move.BOOK: {"reserved": -1, "onHand": -1, "booked": 1},
     Move.SELL: {"available": -1, "onHand": -1, "booked": 1},
     Move.UNBOOK: {"booked": -1, "onHand": 1, "available": 1},
+    Move.SHIP: {"booked": -1, "shipped": 1},
+    Move.RETURN: {"shipped": -1, "onHand": 1, "available": 1},
+    Move.WRITE_OFF_BOOKED: {"booked": -1, "writtenOff": 1},
+    Move.WRITE_OFF_SHIPPED: {"shipped": -1, "writtenOff": 1},
 }
 _GUARDS = {
     Move.RESERVE: "available",
@@ -93,6 +102,10 @@ _GUARDS = {
     Move.BOOK: "reserved",
     Move.SELL: "available",
     Move.UNBOOK: "booked",
+    Move.SHIP: "booked",
+    Move.RETURN: "shipped",
+    Move.WRITE_OFF_BOOKED: "booked",
+    Move.WRITE_OFF_SHIPPED: "shipped",
 }
 
 

@@ -1,6 +1,6 @@
-"""Kafka in: the neighbours' product and stock feeds, and the saga's CONFIRM / REVERSE for the
-STORE step (answered in the same transaction through the outbox); and the sweeper that releases
-pre-reservations past their expiry."""
+"""Kafka in: the neighbours' product and stock feeds, the saga's CONFIRM / REVERSE for the
+STORE step (answered in the same transaction through the outbox) and the paid orders' hold
+extensions; and the sweeper that releases pre-reservations past their expiry."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from pymongo.asynchronous.client_session import AsyncClientSession
 
 from schemas import topics
 from schemas.catalog import ProductFeedMessage, StockLevel
+from schemas.fulfilment import HoldExtension
 from schemas.saga import (
     ConfirmationReply,
     ConfirmationRequest,
@@ -62,7 +63,7 @@ def register(keeper: StockKeeper) -> None:
         if msg.request_type is RequestType.CONFIRM:
             response, reason = await keeper.confirm(tx.session, msg)
         else:
-            await keeper.reverse(tx.session, msg.order_id)
+            await keeper.reverse(tx.session, msg.order_id, msg.disposition)
         reply = ConfirmationReply(
             order_id=msg.order_id,
             request_type=msg.request_type,
@@ -71,6 +72,13 @@ def register(keeper: StockKeeper) -> None:
             reason=reason,
         )
         tx.emit(topics.CONFIRMATION_REPLIES, reply, key=msg.order_id)
+
+    @service.subscribe(topics.HOLD_EXTENSIONS, HoldExtension)
+    async def on_hold_extension(msg: HoldExtension, tx: Tx) -> None:
+        # only a live pre-reservation is kept longer: a booked, released or expired one is not
+        # held by its expiry any more
+        if await keeper.extend(tx.session, msg.order_id, msg.until):
+            log.info("pre-reservation of order %s kept until %s", msg.order_id, msg.until)
 
     @service.loop
     async def release_expired(_: object) -> None:

@@ -48,17 +48,33 @@ class Reservations:
             raise StaleWrite(f"reservation {doc['_id']} changed while being replaced")
 
     async def transition(
-        self, doc: Doc, to: ReservationStatus, changes: dict[str, Any], session: Session
+        self,
+        doc: Doc,
+        to: ReservationStatus,
+        changes: dict[str, Any],
+        session: Session,
+        unchanged: tuple[str, ...] = (),
     ) -> None:
         """Move the reservation on from the status it was read in (the conditional status
-        change is what makes the sweeper and a CONFIRM exclusive)."""
+        change is what makes the sweeper and a CONFIRM exclusive); the `unchanged` fields
+        must also still hold what was read."""
         done = await self.coll.update_one(
-            {"_id": doc["_id"], "status": doc["status"]},
+            {"_id": doc["_id"], "status": doc["status"], **{f: doc[f] for f in unchanged}},
             {"$set": {**changes, "status": to}},
             session=session,
         )
         if done.modified_count != 1:
             raise StaleWrite(f"reservation {doc['_id']} is no longer {doc['status']}")
+
+    async def extend(self, order_id: str, until: datetime, now: datetime, session: Session) -> bool:
+        """A pre-reservation is kept at least until `until` (never shortened); False when
+        there is none or it already lasts that long."""
+        done = await self.coll.update_one(
+            {"_id": order_id, "status": ReservationStatus.RESERVED, "expiresAt": {"$lt": until}},
+            {"$set": {"expiresAt": until, "updatedAt": now}},
+            session=session,
+        )
+        return done.modified_count == 1
 
     async def due(self, now: datetime, limit: int) -> list[str]:
         """Ids of pre-reservations past their expiry, oldest first."""
@@ -73,38 +89,43 @@ class Reservations:
 
 
 class PickingCases:
+    """One case per booked order: its allocations, the product names the customer saw, the
+    main warehouse, and a history of every move (who, when, why)."""
+
     def __init__(self, db: AsyncDatabase[Doc]) -> None:
         self.coll = db.picking
 
-    async def get(self, order_id: str) -> Doc | None:
-        return await self.coll.find_one({"_id": order_id})
+    async def ensure_indexes(self) -> None:
+        await self.coll.create_index([("status", ASCENDING), ("openedAt", ASCENDING)])
 
-    async def open(self, order_id: str, items: list[Doc], now: datetime, session: Session) -> None:
-        doc = {"_id": order_id, "status": PickingStatus.PICKING, "items": items, "openedAt": now}
-        await self.coll.replace_one({"_id": order_id}, doc, upsert=True, session=session)
+    async def get(self, order_id: str, session: Session = None) -> Doc | None:
+        return await self.coll.find_one({"_id": order_id}, session=session)
 
-    async def picked(self, order_id: str, now: datetime, session: Session) -> bool:
-        """The warehouse has picked an open case; False when none was open."""
-        return await self._close(
-            order_id, PickingStatus.PICKED, (PickingStatus.PICKING,), now, session
-        )
+    async def open(self, case: Doc, session: Session) -> None:
+        await self.coll.replace_one({"_id": case["_id"]}, case, upsert=True, session=session)
 
-    async def cancel(self, order_id: str, now: datetime, session: Session) -> bool:
-        """The order was reversed: its case is cancelled, picked or not."""
-        open_or_picked = (PickingStatus.PICKING, PickingStatus.PICKED)
-        return await self._close(order_id, PickingStatus.CANCELLED, open_or_picked, now, session)
-
-    async def _close(
-        self,
-        order_id: str,
-        to: PickingStatus,
-        source: tuple[PickingStatus, ...],
-        now: datetime,
-        session: Session,
-    ) -> bool:
+    async def move(
+        self, doc: Doc, to: PickingStatus, changes: Doc, entry: Doc, session: Session
+    ) -> Doc:
+        """Move the case on from the status it was read in, with a history entry."""
+        fields = {**changes, "status": to, "updatedAt": entry["at"]}
         done = await self.coll.update_one(
-            {"_id": order_id, "status": {"$in": list(source)}},
-            {"$set": {"status": to, "closedAt": now}},
+            {"_id": doc["_id"], "status": doc["status"]},
+            {"$set": fields, "$push": {"history": entry}},
             session=session,
         )
-        return done.modified_count == 1
+        if done.modified_count != 1:
+            raise StaleWrite(f"picking case {doc['_id']} is no longer {doc['status']}")
+        return {**doc, **fields, "history": [*doc.get("history", []), entry]}
+
+    async def listed(
+        self, statuses: list[PickingStatus] | None, warehouse: str | None, limit: int
+    ) -> list[Doc]:
+        """Cases oldest first, in these statuses and with units from `warehouse`."""
+        query: Doc = {}
+        if statuses:
+            query["status"] = {"$in": list(statuses)}
+        if warehouse:
+            query["items.warehouseId"] = warehouse
+        cursor = self.coll.find(query).sort([("openedAt", ASCENDING), ("_id", ASCENDING)])
+        return await cursor.limit(limit).to_list()

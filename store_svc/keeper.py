@@ -7,12 +7,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
+from schemas.catalog_http import PickingStatus as P
 from schemas.catalog_http import ReservationStatus as R
-from schemas.saga import ConfirmationRequest, SagaResponse
+from schemas.saga import ConfirmationRequest, Disposition, SagaResponse
 from servicekit.errors import Conflict, StaleWrite
 from servicekit.mongo import Doc
 from servicekit.service import Service
-from store_svc import domain
+from store_svc import domain, picking_rules
 from store_svc.domain import Allocation, Move, OutOfStock, Plan
 from store_svc.holds import PickingCases, Reservations
 from store_svc.repository import Products, Session, Stocks
@@ -58,6 +59,7 @@ class StockKeeper:
         await self.products.ensure_indexes()
         await self.stocks.ensure_indexes()
         await self.reservations.ensure_indexes()
+        await self.picking.ensure_indexes()
 
     # -- the customer's pre-reservation -----------------------------------------------------
     async def reserve(
@@ -102,8 +104,12 @@ class StockKeeper:
         doc = await self.reservations.get(order_id, session)
         if doc is None or doc["status"] != R.RESERVED or doc["expiresAt"] > self.now():
             return False
-        await self._end(session, doc, R.EXPIRED, Move.RELEASE)
+        await self._end(session, doc, R.EXPIRED, Move.RELEASE, unchanged=("expiresAt",))
         return True
+
+    async def extend(self, session: Session, order_id: str, until: datetime) -> bool:
+        """The order was paid: its pre-reservation is kept at least until `until`."""
+        return await self.reservations.extend(order_id, until, self.now(), session)
 
     # -- the saga ---------------------------------------------------------------------------
     async def confirm(
@@ -123,18 +129,25 @@ class StockKeeper:
         if plan is Plan.BOOK:
             assert doc is not None
             doc = await self._end(session, doc, R.BOOKED, Move.BOOK)
-            await self.picking.open(msg.order_id, doc["items"], self.now(), session)
         elif plan is Plan.SELL:
             try:
                 owner = doc["username"] if doc else msg.username or ""
-                await self._sell(session, msg.order_id, owner, wanted, doc)
+                doc = await self._sell(session, msg.order_id, owner, wanted, doc)
             except OutOfStock as exc:
                 await self._fail(session, msg.order_id, exc.message, doc)
                 return SagaResponse.FAIL, exc.message
+        if plan in (Plan.BOOK, Plan.SELL):
+            assert doc is not None
+            names = {str(i.product_id): i.product_name for i in msg.order_items}
+            case = picking_rules.opened_case(doc["_id"], allocations_of(doc), names, self.now())
+            await self.picking.open(case, session)
         return SagaResponse.SUCCESS, None
 
-    async def reverse(self, session: Session, order_id: str) -> None:
-        """Give back whatever is held for the order and remember that it was reversed."""
+    async def reverse(
+        self, session: Session, order_id: str, disposition: Disposition | None = None
+    ) -> None:
+        """Give back whatever is held for the order (or write it off) and remember that it
+        was reversed."""
         doc = await self.reservations.get(order_id, session)
         plan = domain.on_reverse(R(doc["status"]) if doc else None)
         now = self.now()
@@ -143,23 +156,48 @@ class StockKeeper:
             await self._end(session, doc, R.REVERSED, Move.RELEASE)
         elif plan is Plan.UNBOOK:
             assert doc is not None
-            await self._end(session, doc, R.REVERSED, Move.UNBOOK)
-            await self.picking.cancel(order_id, now, session)
+            await self._undo_booking(session, doc, disposition)
         elif plan is Plan.MARK and doc is not None:
             await self.reservations.transition(doc, R.REVERSED, {"updatedAt": now}, session)
         elif plan is Plan.MARK:
             tombstone = _reservation(order_id, "", R.REVERSED, {}, [], now, None)
             await self.reservations.put(tombstone, None, session)
 
+    async def _undo_booking(
+        self, session: Session, doc: Doc, disposition: Disposition | None
+    ) -> None:
+        """A booked order is undone: what its case did with the units decides where they go
+        (picking_rules.reverse_moves); the case ends cancelled (or stays damaged)."""
+        now = self.now()
+        case = await self.picking.get(doc["_id"], session)
+        status = P(case["status"]) if case else P.CREATED
+        damaged = allocations_of(case["damaged"]) if case and case.get("damaged") else []
+        kept = disposition or Disposition.RESTOCK
+        changes = {"updatedAt": now, "disposition": kept}
+        await self.reservations.transition(doc, R.REVERSED, changes, session)
+        for allocation, move in picking_rules.reverse_moves(
+            status, disposition, allocations_of(doc), damaged
+        ):
+            await self._move(session, [allocation], move, now)
+        if case is not None:
+            to = picking_rules.cancelled_status(status)
+            entry = picking_rules.entry(to, now, "saga", reason=f"order undone ({kept})")
+            await self.picking.move(
+                case, to, {"closedAt": case.get("closedAt") or now}, entry, session
+            )
+
+    async def move_stock(self, session: Session, picked: list[Allocation], move: Move) -> None:
+        await self._move(session, picked, move, self.now())
+
     async def _sell(
         self, session: Session, order_id: str, username: str, wanted: Wanted, doc: Doc | None
-    ) -> None:
+    ) -> Doc:
         now = self.now()
         picked = domain.allocate(wanted, await self.stocks.levels(wanted, session))
         await self._move(session, picked, Move.SELL, now)
         new = _reservation(order_id, username, R.BOOKED, wanted, picked, now, None)
         await self.reservations.put(new, doc, session)
-        await self.picking.open(order_id, new["items"], now, session)
+        return new
 
     async def _fail(self, session: Session, order_id: str, reason: str, doc: Doc | None) -> None:
         """Remember the failed CONFIRM, so a redelivered one answers the same."""
@@ -172,9 +210,11 @@ class StockKeeper:
             await self.reservations.transition(doc, R.FAILED, changes, session)
 
     # -- stock ------------------------------------------------------------------------------
-    async def _end(self, session: Session, doc: Doc, to: R, move: Move) -> Doc:
+    async def _end(
+        self, session: Session, doc: Doc, to: R, move: Move, unchanged: tuple[str, ...] = ()
+    ) -> Doc:
         now = self.now()
-        await self.reservations.transition(doc, to, {"updatedAt": now}, session)
+        await self.reservations.transition(doc, to, {"updatedAt": now}, session, unchanged)
         await self._move(session, allocations_of(doc), move, now)
         return {**doc, "status": to, "updatedAt": now}
 

@@ -144,6 +144,12 @@ class Products:
         return docs, await self.coll.estimated_document_count()
 
 
+def received(line: Doc, on_hand: int) -> int:
+    """The units the line has received once a count sets `on_hand`: what is on hand, booked,
+    shipped and written off (store_svc's conservation equation)."""
+    return on_hand + line["booked"] + line.get("shipped", 0) + line.get("writtenOff", 0)
+
+
 def stock_key(product_id: int, warehouse_id: str) -> str:
     return f"{product_id}:{warehouse_id}"
 
@@ -206,6 +212,9 @@ class Stocks:
                 "onHand": reported,
                 "reserved": 0,
                 "booked": 0,
+                "shipped": 0,
+                "writtenOff": 0,
+                "received": reported,
                 "available": reported,
                 "version": NEVER_FED if version is None else version,
                 "reportedOnHand": reported,
@@ -225,12 +234,19 @@ class Stocks:
         changes = {
             "onHand": on_hand,
             "available": on_hand - reserved,
+            "received": received(line, on_hand),
             "version": line["version"] if version is None else version,
             "reportedOnHand": reported,
             "updatedAt": now,
         }
         done = await self.coll.update_one(
-            {"_id": key, "reserved": reserved, "version": line["version"]},
+            {
+                "_id": key,
+                "reserved": reserved,
+                "version": line["version"],
+                "onHand": line["onHand"],
+                "booked": line["booked"],
+            },
             {"$set": changes},
             session=session,
         )

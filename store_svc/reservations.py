@@ -1,15 +1,14 @@
 """store_svc's edge, reservations part: the customer's pre-reservation at checkout (004
-ReserverProductApi; order_svc calls it with the customer's `sessionId`), and the warehouse's
-picking cases."""
+ReserverProductApi; order_svc calls it with the customer's `sessionId`)."""
 
 from __future__ import annotations
 
 from aiohttp import web
 
-from schemas.catalog_http import PickingCase, PickingUpdate, ReservationRequest, ReservationView
-from servicekit.errors import Conflict, NotFound
+from schemas.catalog_http import ReservationRequest, ReservationView
+from servicekit.errors import NotFound
 from servicekit.http import read_body, reply
-from servicekit.identity import Caller, admin, customer
+from servicekit.identity import Caller, customer
 from servicekit.mongo import Doc
 from servicekit.unit import Tx
 from store_svc import domain, views
@@ -68,32 +67,3 @@ def mount(keeper: StockKeeper) -> None:
         if doc is None:
             raise NotFound("Reservation not found")
         return reply(views.reservation(doc))
-
-    @routes.get("/picking/{orderId}", response=PickingCase, auth="admin")
-    async def get_case(request: web.Request) -> web.Response:
-        """The picking case of a booked order."""
-        await admin(request, service.auth)
-        doc = await keeper.picking.get(request.match_info["orderId"])
-        if doc is None:
-            raise NotFound("Picking case not found")
-        return reply(views.picking_case(doc))
-
-    @routes.put("/picking/{orderId}", body=PickingUpdate, response=PickingCase, auth="admin")
-    async def picked(request: web.Request) -> web.Response:
-        """The warehouse has picked the order (picking -> picked); 409 unless it was picking."""
-        await admin(request, service.auth)
-        order_id = request.match_info["orderId"]
-        req = await read_body(request, PickingUpdate)
-
-        async def run(tx: Tx) -> bool:
-            return await keeper.picking.picked(order_id, keeper.now(), tx.session)
-
-        if not await service.transaction(run):
-            doc = await keeper.picking.get(order_id)
-            if doc is None:
-                raise NotFound("Picking case not found")
-            if doc["status"] != req.status:
-                raise Conflict(f"the picking case is {doc['status']}, not picking")
-        doc = await keeper.picking.get(order_id)
-        assert doc is not None
-        return reply(views.picking_case(doc))

@@ -5,9 +5,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from schemas.catalog_http import (
+    DamagedItem,
     Discount,
     Measurements,
     PickingCase,
+    PickingMove,
     ProductCard,
     ReservationView,
     ReservedItem,
@@ -50,6 +52,9 @@ def stock_line(doc: Doc) -> StockLine:
         reserved=doc["reserved"],
         booked=doc["booked"],
         available=doc["available"],
+        shipped=doc.get("shipped", 0),
+        written_off=doc.get("writtenOff", 0),
+        received=doc.get("received"),
     )
 
 
@@ -84,10 +89,27 @@ def reservation(doc: Doc) -> ReservationView:
 
 
 def picking_case(doc: Doc) -> PickingCase:
+    damaged = doc.get("damaged")
     return PickingCase(
         order_id=doc["_id"],
         status=doc["status"],
         items=reserved_items(doc["items"]),
         opened_at=doc["openedAt"],
         closed_at=doc.get("closedAt"),
+        warehouse_id=doc.get("warehouseId"),
+        updated_at=doc.get("updatedAt"),
+        damaged=(
+            DamagedItem(
+                product_id=damaged["productId"],
+                product_name=damaged["productName"],
+                quantity=damaged["quantity"],
+                warehouses=tuple(
+                    WarehouseQuantity(warehouse_id=i["warehouseId"], quantity=i["quantity"])
+                    for i in damaged["items"]
+                ),
+            )
+            if damaged
+            else None
+        ),
+        history=tuple(PickingMove.model_validate(e) for e in doc.get("history", ())),
     )

@@ -77,6 +77,15 @@ def test_positions_of_one_product_are_merged() -> None:
     assert domain.merge_items([(5, 1), (2, 2), (5, 3)]) == {2: 2, 5: 4}
 
 
+# units that left the warehouse (shipped) and the stock (written off)
+LEFT = {"shipped": 5, "writtenOff": 1}
+
+
+def received(line: dict[str, int]) -> int:
+    """store_svc's conservation equation: every unit received is in exactly one place."""
+    return line["onHand"] + line["booked"] + line["shipped"] + line["writtenOff"]
+
+
 def _apply(line: dict[str, int], move: Move, quantity: int) -> dict[str, int]:
     out = dict(line)
     for name, delta in domain.increments(move, quantity).items():
@@ -86,16 +95,16 @@ def _apply(line: dict[str, int], move: Move, quantity: int) -> dict[str, int]:
 
 @pytest.mark.parametrize("move", list(Move))
 def test_every_stock_move_keeps_available_at_on_hand_minus_reserved(move: Move) -> None:
-    line = {"onHand": 10, "reserved": 4, "booked": 3, "available": 6}
+    line = {"onHand": 10, "reserved": 4, "booked": 3, "available": 6, **LEFT}
     after = _apply(line, move, 2)
     assert after["available"] == after["onHand"] - after["reserved"]
 
 
 @pytest.mark.parametrize("move", list(Move))
 def test_no_stock_move_creates_or_loses_units(move: Move) -> None:
-    line = {"onHand": 10, "reserved": 4, "booked": 3, "available": 6}
+    line = {"onHand": 10, "reserved": 4, "booked": 3, "available": 6, **LEFT}
     after = _apply(line, move, 2)
-    assert after["onHand"] + after["booked"] == line["onHand"] + line["booked"]
+    assert received(after) == received(line)
 
 
 @pytest.mark.parametrize("move", list(Move))
@@ -107,6 +116,8 @@ def test_a_move_its_guard_allows_never_takes_any_count_below_zero(move: Move) ->
             "reserved": reserved,
             "booked": booked,
             "available": on_hand - reserved,
+            "shipped": booked,
+            "writtenOff": 0,
         }
         if reserved > on_hand or quantity == 0 or line[domain.guard(move)] < quantity:
             continue
