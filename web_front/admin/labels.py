@@ -1,7 +1,7 @@
 """Order statuses in Russian and the moves the status machine allows.
 
-`NEXT_STATUSES` repeats order_svc's machine (`order_svc/domain.py`, TRANSITIONS and
-GIFT_CARD_TRANSITIONS): the front never imports a service, and the order edge does not say
+`GOODS_MOVES` and `ADMIN_CANCELLABLE` repeat what order_svc's guards allow an admin
+(`order_svc/guards.py`): the front never imports a service, and the order edge does not say
 which moves are open. It only narrows what the form offers — the edge still decides, and a
 move it refuses (409) is shown on the page."""
 
@@ -22,19 +22,23 @@ STATUS_NAMES = {
     "RETURNED": "Возвращён",
 }
 
+# the moves order_svc's guards allow an admin (order_svc/guards.py, ADMIN): along the way to
+# the customer. Cancelling has its own form (with a reason; after the hand-over it is undone
+# through orchestra), a return too (COMPLETED -> RETURNED); the saga's own moves are not here.
 GOODS_MOVES = {
-    "NEW": ("AWAITING_PAYMENT", "FAILED", "CANCELLED"),
-    "AWAITING_PAYMENT": ("PAID", "CANCELLED"),
-    "PAID": ("IN_PROGRESS", "CANCELLED"),
-    "IN_PROGRESS": ("CONFIRMED", "CANCELLED"),
     "CONFIRMED": ("ASSEMBLING", "READY_FOR_PICKUP", "DELIVERING"),
     "ASSEMBLING": ("READY_FOR_PICKUP", "DELIVERING"),
     "READY_FOR_PICKUP": ("COMPLETED",),
     "DELIVERING": ("COMPLETED",),
 }
-GIFT_CARD_MOVES = {
-    "AWAITING_PAYMENT": ("PAID", "CANCELLED"),
-    "PAID": ("COMPLETED",),
+GIFT_CARD_MOVES: dict[str, tuple[str, ...]] = {}
+# SPEC §5: an admin cancels any time until the order is delivered, except while its saga runs
+ADMIN_CANCELLABLE = frozenset(
+    {"NEW", "AWAITING_PAYMENT", "PAID", "CONFIRMED", "ASSEMBLING", "READY_FOR_PICKUP", "DELIVERING"}
+)
+DISPOSITIONS = {
+    "RESTOCK": "Вернуть товар на склад",
+    "WRITE_OFF": "Списать товар (брак, не подлежит продаже)",
 }
 
 PAYMENT_STATES = {
@@ -50,6 +54,12 @@ METHODS = {
     "WALLET": "Кошелёк",
     "GIFT_CARD": "Подарочная карта",
 }
+
+
+def may_cancel(order: dict[str, object]) -> bool:
+    if order.get("kind") == "GIFT_CARD":
+        return order.get("status") == "AWAITING_PAYMENT"
+    return order.get("status") in ADMIN_CANCELLABLE
 
 
 def next_statuses(order: dict[str, object]) -> tuple[str, ...]:
