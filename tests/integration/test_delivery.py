@@ -210,7 +210,7 @@ async def test_a_quoted_cost_is_held_with_the_slot_and_the_same_order_gets_the_s
     assert held["cost"] == choice["cost"] and held["status"] == "held"
     assert held["slotId"].startswith("courier-cdek/") and held["kind"] == "courier"
     expires = datetime.fromisoformat(held["expiresAt"])
-    assert timedelta(seconds=590) < expires - datetime.now(UTC) <= timedelta(seconds=600)
+    assert timedelta(seconds=890) < expires - datetime.now(UTC) <= timedelta(seconds=900)
     assert await hold(client, order_id, choice) == (200, held)
     assert await client.get(f"/slots/{order_id}") == (200, held)
 
@@ -386,24 +386,63 @@ async def opened_case(client: Client, username: str, infra: Infra, delivery: dic
     return order_id
 
 
+async def hand_over(infra: Infra, order_id: str) -> None:
+    """store_svc's word that picking handed the order's parcel over: delivery may start."""
+    parcel = {
+        "orderId": order_id,
+        "warehouseId": "msk-1",
+        "items": [{"productId": 7, "warehouseId": "msk-1", "quantity": 1}],
+        "timestamp": datetime.now(UTC).isoformat(),
+    }
+    await publish(infra.kafka_bootstrap, topics.PARCELS.name, parcel, key=order_id)
+
+
+async def handed_over(client: Client, infra: Infra, order_id: str) -> dict[str, Any]:
+    await hand_over(infra, order_id)
+
+    async def recorded() -> dict[str, Any] | None:
+        _, case = await client.get(f"/cases/{order_id}")
+        return case if case.get("handedOverAt") else None
+
+    found: dict[str, Any] = await eventually(recorded, timeout=15)
+    return found
+
+
+async def test_an_admin_cannot_move_a_case_on_before_its_parcel_is_handed_over(
+    customer: tuple[Client, str], admin: Client, infra: Infra
+):
+    client, username = customer
+    order_id = await opened_case(client, username, infra, pickup(POINT_DRIVE))
+    status, body = await admin.put(f"/cases/{order_id}/status", {"status": "in_transit"})
+    assert status == 409 and "has not been handed over" in body["errorMessage"]
+    case = await handed_over(client, infra, order_id)
+    assert case["status"] == "in_transit"  # a pickup parcel sets off to its point at once
+
+
 async def test_a_pickup_case_at_its_point_tells_the_customer_and_the_order(
     customer: tuple[Client, str], admin: Client, guest: Client, infra: Infra
 ):
     client, username = customer
     order_id = await opened_case(client, username, infra, pickup(POINT_DRIVE))
+    await handed_over(client, infra, order_id)
     assert (await admin.put(f"/cases/{order_id}/status", {"status": "in_transit"}))[0] == 200
     status, case = await admin.put(f"/cases/{order_id}/status", {"status": "at_pickup_point"})
     assert status == 200 and case["status"] == "at_pickup_point"
+    arrived = datetime.fromisoformat(case["history"][-1]["at"])
 
     [notice] = await exactly(infra, topics.DELIVERY_NOTIFICATIONS.name, order_id, 1)
     point = next(
         p for p in (await guest.get("/pickup-points"))[1]["items"] if p["id"] == POINT_DRIVE
     )
     assert notice["username"] == username and "homeDelivery" not in notice
+    code = notice["pickupPointDelivery"].pop("pickupCode")
+    assert len(code) == 6 and code.isdigit()
+    keep = (arrived + timedelta(days=3)).astimezone(MOSCOW).date()  # the default storage
     assert notice["pickupPointDelivery"] == {
         "pointId": POINT_DRIVE,
         "address": point["address"],
         "availDate": datetime.now(MOSCOW).date().isoformat(),
+        "keepUntil": keep.isoformat(),
     }
     [update] = await exactly(infra, topics.ORDER_STATUS_FEED.name, order_id, 1)
     assert update["status"] == "READY_FOR_PICKUP" and update["orderId"] == order_id
@@ -412,6 +451,7 @@ async def test_a_pickup_case_at_its_point_tells_the_customer_and_the_order(
     assert status == 409 and "from at_pickup_point to out_for_delivery" in body["errorMessage"]
     _, case = await client.get(f"/cases/{order_id}")
     assert [h["status"] for h in case["history"]] == ["opened", "in_transit", "at_pickup_point"]
+    assert [h["by"] for h in case["history"]][1] == "warehouse"
 
 
 async def test_a_courier_setting_out_tells_the_customer_the_day_and_the_window(
@@ -420,6 +460,7 @@ async def test_a_courier_setting_out_tells_the_customer_the_day_and_the_window(
     client, username = customer
     choice = await courier_choice(client, "yandex")
     order_id = await opened_case(client, username, infra, choice)
+    await handed_over(client, infra, order_id)
     for status in ("in_transit", "out_for_delivery", "out_for_delivery"):
         assert (await admin.put(f"/cases/{order_id}/status", {"status": status}))[0] == 200
     _, case = await client.get(f"/cases/{order_id}")
