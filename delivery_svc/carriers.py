@@ -76,7 +76,13 @@ FINAL = frozenset(
 )
 
 
-class CarrierEvent(WireModel):
+class CarrierModel(WireModel):
+    """The carrier's JSON: camelCase; fields this shop does not know yet are ignored."""
+
+    model_config = ConfigDict(**{**WireModel.model_config, "extra": "ignore"})
+
+
+class CarrierEvent(CarrierModel):
     """One tracking event as POSTed to the webhook (camelCase on the wire)."""
 
     event_id: NonEmptyStr
@@ -87,7 +93,7 @@ class CarrierEvent(WireModel):
     attempt: int | None = None  # the delivery attempt (OUT_FOR_DELIVERY, FAILED_ATTEMPT)
 
 
-class CarrierQuote(WireModel):
+class CarrierQuote(CarrierModel):
     quote_id: NonEmptyStr
     company: NonEmptyStr
     price: int  # kopecks
@@ -95,16 +101,14 @@ class CarrierQuote(WireModel):
     expires_at: Timestamp
 
 
-class Shipment(WireModel):
+class Shipment(CarrierModel):
     shipment_id: NonEmptyStr
     tracking_number: NonEmptyStr
     status: CarrierStatus
 
 
-class ShipmentView(WireModel):
+class ShipmentView(CarrierModel):
     """`GET /shipments/{id}`: the shipment and every event it has produced so far."""
-
-    model_config = ConfigDict(**{**WireModel.model_config, "extra": "ignore"})
 
     shipment_id: NonEmptyStr
     tracking_number: NonEmptyStr
