@@ -1,7 +1,10 @@
 """`sagashop chaos`: the whole system under realistic load (card, saved-card, QR, wallet and
-gift-card payments, top-ups, gift-card purchases and activations) while random service
-processes are SIGKILLed and restarted, the database is killed once and the bank turns slow;
-afterwards every invariant is checked (launcher/invariants.py) and written to a JSON report."""
+gift-card payments, top-ups, gift-card purchases and activations; orders picked by the
+warehouse and delivered by the carriers and pickup points at a fast pace, some damaged, failed,
+lost or left unclaimed, some cancelled by their customer and some returned to an admin) while
+random service and simulator processes are SIGKILLed and restarted, the database is killed once
+and the bank turns slow; once every order has ended, every invariant is checked
+(launcher/invariants.py) and written to a JSON report."""
 
 from __future__ import annotations
 
@@ -11,6 +14,7 @@ import json
 import logging
 import random
 import time
+from collections import Counter
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,7 +26,9 @@ from pymongo import AsyncMongoClient
 from launcher.catalog import prepare
 from launcher.invariants import Check, check_all, quiet
 from launcher.load import Customer, LoadStats
+from launcher.load_admin import ReturnsClerk
 from launcher.processes import ServiceProcess
+from launcher.snapshot import snapshot
 from launcher.stack import Stack, fresh_state, home
 from schemas import topics
 
@@ -33,7 +39,24 @@ CHAOS_ENV = {
     "SAGASHOP_SAGA_TIMEOUT_SECONDS": "10",
     "SAGASHOP_PAYMENT_TIMEOUT_SECONDS": "30",
     "SAGASHOP_LOG_JSON": "true",
+    # every order lives its whole life within the run: each step about a second, and a share
+    # of each bad ending (damaged while picking, failed deliveries, lost and unclaimed parcels)
+    "SAGASHOP_WAREHOUSE_PACE_SECONDS": "1",
+    "SAGASHOP_WAREHOUSE_DAMAGED_SHARE": "0.05",
+    "SAGASHOP_CARRIER_PACE_SECONDS": "1",
+    "SAGASHOP_CARRIER_FAILED_ATTEMPT_SHARE": "0.15",
+    "SAGASHOP_CARRIER_MAX_ATTEMPTS": "2",
+    "SAGASHOP_CARRIER_LOST_SHARE": "0.05",
+    "SAGASHOP_CARRIER_LOST_AFTER_SECONDS": "3",
+    "SAGASHOP_CARRIER_RETRY_SECONDS": "2",
+    "SAGASHOP_TRACKING_TIMEOUT_SECONDS": "8",
+    "SAGASHOP_PICKUP_TRANSIT_SECONDS": "1",
+    "SAGASHOP_PICKUP_COLLECT_SECONDS": "2",
+    "SAGASHOP_PICKUP_UNCLAIMED_SHARE": "0.1",
+    "SAGASHOP_PICKUP_STORAGE_SECONDS": "6",
 }
+# the neighbours' simulators driving the orders after payment: killed like the services
+FULFILMENT_SIMULATORS = ("warehouse_sim", "carrier_sim", "pickup_sim")
 
 
 @dataclass
@@ -46,6 +69,8 @@ class ChaosConfig:
     services: list[str] | None = None  # which may be killed (default: every service)
     mongo_kill: bool = True
     bank_faults: bool = True
+    cancel_share: float = 0.1  # confirmed orders their customer cancels
+    returns: int = 3  # delivered orders an admin accepts back
     quiet_timeout: float = 240.0
     external: bool = False
     products: int = 30
@@ -65,6 +90,7 @@ class ChaosReport:
     config: dict[str, Any]
     schedule: list[Event] = field(default_factory=list)
     fates: dict[str, int] = field(default_factory=dict)
+    ends: dict[str, int] = field(default_factory=dict)  # orders by final status
     means: dict[str, int] = field(default_factory=dict)  # payments and top-ups by means
     retries: int = 0
     errors: list[str] = field(default_factory=list)
@@ -84,7 +110,10 @@ class Monkey:
 
     def __init__(self, stack: Stack, cfg: ChaosConfig, rng: random.Random, t0: float) -> None:
         self.stack, self.cfg, self.rng, self.t0 = stack, cfg, rng, t0
-        self.victims = cfg.services or list(stack.names)
+        self.victims = cfg.services or [
+            *stack.names,
+            *(n for n in FULFILMENT_SIMULATORS if n in stack.procs),
+        ]
         self.schedule: list[Event] = []
         self.pending = list(self.victims)
         rng.shuffle(self.pending)
@@ -190,7 +219,8 @@ async def _run(
         catalog = await prepare(stack, cfg.products, cfg.seed)
         report.poisoned = await poison(stack.kafka)
         await run_load(stack, cfg, rng, catalog.products, catalog.scarce, report)
-        report.checks = await check_all(stack, catalog.initial, report.poisoned)
+        report.checks = await check_all(stack, catalog.initial, report.poisoned, whole_life=True)
+        report.ends = dict(Counter(o["status"] for o in (await snapshot(stack)).orders))
     finally:
         await stack.stop()
     return report
@@ -244,9 +274,12 @@ async def run_load(
             stats,
             cfg.patience,
             sent=stack.state / "sent",
+            cancel_share=cfg.cancel_share,
         )
         for _ in range(cfg.concurrency)
     ]
+    clerk = ReturnsClerk(stack, random.Random(rng.random()), stats, cfg.returns)
+    returns = asyncio.create_task(clerk.run(stop))
     chaos = asyncio.create_task(monkey.run(stop))
     faults = asyncio.create_task(timed_faults(monkey, cfg))
     progress = asyncio.create_task(report_progress(stats, monkey, cfg.orders))
@@ -255,7 +288,10 @@ async def run_load(
     faults.cancel()
     progress.cancel()
     await asyncio.gather(chaos, faults, return_exceptions=True)
-    report.quiet_after_last_kill_s = await quiet(stack, monkey.last_kill, cfg.quiet_timeout)
+    await returns
+    report.quiet_after_last_kill_s = await quiet(
+        stack, monkey.last_kill, cfg.quiet_timeout, whole_life=True
+    )
     supervisor.cancel()
     report.schedule, report.fates = monkey.schedule, dict(stats.orders)
     report.means = dict(stats.means)
@@ -290,6 +326,7 @@ def print_report(report: ChaosReport, path: Path) -> None:
     for e in report.schedule:
         print(f"  t={e.at:7.2f}s  {e.what:<18} {e.target}")
     print("\norders by fate: " + ", ".join(f"{k}: {v}" for k, v in sorted(report.fates.items())))
+    print("orders by end: " + ", ".join(f"{k}: {v}" for k, v in sorted(report.ends.items())))
     print("payments by means: " + ", ".join(f"{k}: {v}" for k, v in sorted(report.means.items())))
     print(f"step retries while services were down: {report.retries}")
     print(f"quiet {report.quiet_after_last_kill_s}s after the last kill")

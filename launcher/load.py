@@ -15,7 +15,7 @@ from typing import Any
 
 from launcher.load_money import Purse
 from launcher.load_retry import LoadStats, persist
-from launcher.shopper import DECLINED_CARD, FINAL, EdgeError, Shopper
+from launcher.shopper import DECLINED_CARD, FINAL, FULFILLING, EdgeError, Shopper
 
 __all__ = ["Customer", "LoadStats"]
 log = logging.getLogger("sagashop.load")
@@ -29,6 +29,7 @@ class Customer:
     scarce: list[int]  # products with a few units many customers want
     stats: LoadStats
     patience: float = 600.0  # how long to wait for an order to settle
+    cancel_share: float = 0.1  # confirmed orders their customer cancels (before picking starts)
     sent: Path | None = None  # the e-mail log gift-card codes arrive in (None: no gift cards)
     purse: Purse = field(init=False)
 
@@ -81,23 +82,34 @@ class Customer:
             raise
         if paid["status"] != "SUCCEEDED":
             return "payment failed"
-        # the payment's event can reach the order after its payment deadline when the services
-        # between them are being killed: then the order is cancelled and the payment refunded
-        order = await persist(
-            lambda: s.wait_status(order["id"], {"PAID", "CANCELLED"}, timeout=60),
-            self.stats,
-            "paid",
-        )
-        if order["status"] == "CANCELLED":
-            return "paid too late: cancelled and refunded"
-        order = await persist(lambda: self.process(s, order), self.stats, "process")
+        # order_svc hands the paid order to the saga by itself; the customer waits for its
+        # verdict, then leaves the order to the warehouse and the carriers (the run waits for
+        # every order to end before the checks)
         final = await persist(
             lambda: s.wait_status(order["id"], FINAL, timeout=self.patience),
             self.stats,
             "final",
             patience=self.patience,
         )
-        return f"saga {final['status'].lower()}"
+        # the payment's event can reach the order after its payment deadline when the services
+        # between them are being killed: then the order is cancelled and the payment refunded
+        if final["status"] == "CANCELLED" and "PAID" not in statuses(final):
+            return "paid too late: cancelled and refunded"
+        if final["status"] not in FULFILLING | {"COMPLETED"}:
+            return f"saga {final['status'].lower()}"
+        if self.rng.random() < self.cancel_share:
+            return await self.cancel_confirmed(s, final)
+        return "saga confirmed"
+
+    async def cancel_confirmed(self, s: Shopper, order: dict[str, Any]) -> str:
+        """A customer may cancel until picking starts (then 409): orchestra compensates."""
+        try:
+            await persist(lambda: s.cancel(order), self.stats, "cancel confirmed")
+        except EdgeError as exc:
+            if exc.status != 409:
+                raise
+            return "saga confirmed, cancel refused (picking started)"
+        return "saga confirmed, then cancelled by the customer"
 
     async def place(self, s: Shopper, order_id: str, product: int) -> dict[str, Any]:
         """Idempotent by the client-chosen id; a cart left from an earlier try is reused."""
@@ -156,13 +168,6 @@ class Customer:
                 raise
             return current
 
-    async def process(self, s: Shopper, order: dict[str, Any]) -> dict[str, Any]:
-        try:
-            return await s.process(order)
-        except EdgeError as exc:
-            if exc.status != 409:
-                raise
-            current = await s.order(order["id"])
-            if current["status"] == "PAID":
-                return await s.process(current)
-            return current
+
+def statuses(order: dict[str, Any]) -> list[str]:
+    return [h["status"] for h in order.get("history") or []]

@@ -13,7 +13,16 @@ import aiohttp
 
 from launcher.payer import DECLINED_CARD, GOOD_CARD, Payer
 
-__all__ = ["DECLINED_CARD", "ENDED", "FINAL", "GOOD_CARD", "PAID_OR_LATER", "EdgeError", "Shopper"]
+__all__ = [
+    "DECLINED_CARD",
+    "ENDED",
+    "FINAL",
+    "FULFILLING",
+    "GOOD_CARD",
+    "PAID_OR_LATER",
+    "EdgeError",
+    "Shopper",
+]
 # the order's life after the saga confirmed it: picking, then delivery (SPEC §5)
 FULFILLING = {"CONFIRMED", "ASSEMBLING", "READY_FOR_PICKUP", "DELIVERING"}
 # where an order's life ends

@@ -1,7 +1,9 @@
 """A small, replayable chaos run in `make test`: the whole system under load (orders paid by
-card, saved card, QR, wallet after a top-up and gift card bought and activated) while random
-service processes, and once the database, are SIGKILLed; every invariant must hold. The seed
-and the kill schedule are printed so a failure can be replayed with `sagashop chaos`."""
+card, saved card, QR, wallet after a top-up and gift card bought and activated, then picked and
+delivered at a fast pace to their end: completed, damaged, failed, lost, unclaimed, cancelled by
+the customer or returned to an admin) while random service and simulator processes, and once
+the database, are SIGKILLed; every invariant must hold. The seed and the kill schedule are
+printed so a failure can be replayed with `sagashop chaos`."""
 
 from __future__ import annotations
 
@@ -10,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from launcher.chaos import ChaosConfig, print_report, run_chaos, write_report
+from launcher.chaos import FULFILMENT_SIMULATORS, ChaosConfig, print_report, run_chaos, write_report
+from launcher.stack import available_simulators
 
 SEED = 20261124
 
@@ -38,6 +41,10 @@ async def test_killing_services_and_the_database_under_load_breaks_no_invariant(
     assert not broken, broken
     assert not report.errors, report.errors[:5]
     assert report.fates.get("saga confirmed", 0) > 0
+    assert report.ends.get("COMPLETED", 0) > 0 and report.ends.get("CANCELLED", 0) > 0
+    assert set(report.ends) <= {"COMPLETED", "CANCELLED", "RETURNED", "FAILED"}, report.ends
+    sims = set(FULFILMENT_SIMULATORS) & set(available_simulators())
+    assert sims <= killed, f"simulators never killed: {sims - killed}"
     money = {c.name for c in report.checks if "wallet" in c.name or "bank" in c.name}
     assert len(money) >= 3, [c.name for c in report.checks]
     used = {label.rsplit(" ", 1)[0] for label in report.means}
