@@ -22,6 +22,7 @@ EDGE_NAMES = (
     "notification",
     "orchestra",
     "bank",  # the bank simulator: its "customer's bank app" pays an SBP QR code
+    "mail",  # the mail catcher (mail_sim, or Mailpit in compose): the admin's "Письма"
 )
 # a state-changing call that waits for a neighbour of its own (a payment waits for the bank,
 # a checkout for the store and delivery): longer than a page's read

@@ -23,6 +23,7 @@ class FrontSettings(BaseSettings):
     notification_url: str = "http://127.0.0.1:8087"
     orchestra_url: str = "http://127.0.0.1:8088"
     bank_url: str = "http://127.0.0.1:8090"
+    mail_url: str = "http://127.0.0.1:8092"
     # signs the CSRF tokens; the launcher passes a fresh one per run so that a restarted front
     # keeps accepting the forms it rendered (a random default only lives as long as the process)
     web_secret: str = Field(default_factory=lambda: secrets.token_hex(32))

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from web_front.admin import order_actions, orders, stock, users
+from web_front.admin import mail, order_actions, orders, stock, users
 
 
 def mount(app: web.Application) -> None:
-    for module in (orders, order_actions, users, stock):
+    for module in (orders, order_actions, users, stock, mail):
         module.mount(app)
