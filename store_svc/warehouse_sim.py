@@ -1,0 +1,198 @@
+"""A stand-in for the warehouse's staff, run beside the services by the launcher and by tests:
+`python -m store_svc.warehouse_sim` (`SAGASHOP_HTTP_PORT`, `SAGASHOP_STORE_URL`,
+`SAGASHOP_WAREHOUSE_TOKEN` = the warehouse's credential at store_svc,
+`SAGASHOP_WAREHOUSE_PACE_SECONDS` (10) = how long each step takes,
+`SAGASHOP_WAREHOUSE_DAMAGED_SHARE` (0.02) = the share of cases where an item turns out damaged).
+
+It reads store_svc's live picking cases every round and moves each one step on once `pace`
+has passed since its last move: created -> picking -> picked (or damaged) -> handed_over. It
+keeps nothing between rounds (the case's own history says when it last moved), so a crash or a
+restart loses nothing. `GET /config` shows `{paceSeconds, damagedShare}`, `PUT /config` (with
+the warehouse token) changes them; `/health` and `/ready` answer while it runs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hmac
+import logging
+import random
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from typing import Any
+
+import aiohttp
+from aiohttp import web
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic.alias_generators import to_camel
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from servicekit.logging import setup_logging
+
+log = logging.getLogger("warehouse_sim")
+LIVE = "created,picking,picked"
+NEXT = {"created": "picking", "picking": "picked", "picked": "handed_over"}
+
+
+class WarehouseSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="SAGASHOP_", extra="ignore")
+
+    http_host: str = "127.0.0.1"
+    http_port: int = 8094
+    store_url: str = "http://127.0.0.1:8084"
+    warehouse_token: str = ""
+    warehouse_pace_seconds: float = Field(default=10.0, ge=0)
+    warehouse_damaged_share: float = Field(default=0.02, ge=0, le=1)
+    # how many cases one round reads at most (oldest first)
+    warehouse_batch: int = Field(default=200, ge=1, le=500)
+    log_level: str = "INFO"
+    log_json: bool = True
+
+
+class WarehouseConfig(BaseModel):
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid")
+
+    pace_seconds: float = Field(ge=0, le=3600)
+    damaged_share: float = Field(ge=0, le=1)
+
+
+class Warehouse:
+    def __init__(self, settings: WarehouseSettings) -> None:
+        self.settings = settings
+        self.config = WarehouseConfig(
+            pace_seconds=settings.warehouse_pace_seconds,
+            damaged_share=settings.warehouse_damaged_share,
+        )
+        self.http: aiohttp.ClientSession | None = None
+        self.wake = asyncio.Event()
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.settings.warehouse_token}"}
+
+    async def run(self) -> None:
+        timeout = aiohttp.ClientTimeout(total=10)
+        self.http = aiohttp.ClientSession(timeout=timeout, headers=self.headers)
+        while True:
+            try:
+                await self.round()
+            except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
+                log.warning("store not reachable: %r", exc)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.wake.wait(), self.poll_seconds())
+            self.wake.clear()
+
+    def poll_seconds(self) -> float:
+        return min(max(self.config.pace_seconds / 4, 0.1), 2.0)
+
+    async def round(self) -> None:
+        assert self.http is not None
+        url = f"{self.settings.store_url}/picking"
+        params = {"status": LIVE, "limit": str(self.settings.warehouse_batch)}
+        async with self.http.get(url, params=params) as resp:
+            body = await resp.json()
+            if resp.status != 200:
+                log.warning("store refused the case list: %s %s", resp.status, body)
+                return
+        now = datetime.now(UTC)
+        for case in body["cases"]:
+            if self.due(case, now):
+                await self.step(case)
+
+    def due(self, case: dict[str, Any], now: datetime) -> bool:
+        last = case.get("updatedAt") or case["openedAt"]
+        moved = datetime.fromisoformat(last.replace("Z", "+00:00"))
+        return (now - moved).total_seconds() >= self.config.pace_seconds
+
+    async def step(self, case: dict[str, Any]) -> None:
+        assert self.http is not None
+        body: dict[str, Any] = {"status": NEXT[case["status"]]}
+        if case["status"] == "picking" and random.random() < self.config.damaged_share:
+            item = case["items"][0]
+            body = {"status": "damaged", "productId": item["productId"], "quantity": 1}
+            body["reason"] = "found damaged on the shelf"
+        url = f"{self.settings.store_url}/picking/{case['orderId']}/status"
+        async with self.http.put(url, json=body) as resp:
+            if resp.status == 200:
+                log.info("case %s: %s", case["orderId"], body["status"])
+            elif resp.status != 409:  # 409: someone else moved it first (staff, a REVERSE)
+                log.warning("case %s: %s refused %s", case["orderId"], body, resp.status)
+
+    async def close(self) -> None:
+        if self.http is not None:
+            await self.http.close()
+
+
+WAREHOUSE = web.AppKey("warehouse", Warehouse)
+
+
+def refuse(status: int, message: str, **headers: str) -> web.Response:
+    return web.json_response({"errorMessage": message}, status=status, headers=headers)
+
+
+async def get_config(request: web.Request) -> web.Response:
+    return web.json_response(request.app[WAREHOUSE].config.model_dump(by_alias=True))
+
+
+async def put_config(request: web.Request) -> web.Response:
+    warehouse = request.app[WAREHOUSE]
+    wanted = warehouse.settings.warehouse_token
+    scheme, _, given = request.headers.get("Authorization", "").partition(" ")
+    token = given.strip() if scheme.lower() == "bearer" else ""
+    if wanted and not hmac.compare_digest(token.encode(), wanted.encode()):
+        return refuse(
+            401, "this call needs the warehouse's Bearer token", **{"WWW-Authenticate": "Bearer"}
+        )
+    try:
+        update = WarehouseConfig.model_validate(
+            {**warehouse.config.model_dump(by_alias=True), **await request.json()}
+        )
+    except (ValueError, ValidationError, TypeError) as exc:
+        return refuse(400, f"bad config: {exc}")
+    warehouse.config = update
+    warehouse.wake.set()
+    log.info("config: %s", update.model_dump(by_alias=True))
+    return await get_config(request)
+
+
+async def health(_: web.Request) -> web.Response:
+    return web.json_response({"status": "ok", "service": "warehouse_sim"})
+
+
+def build_app(warehouse: Warehouse) -> web.Application:
+    app = web.Application()
+    app[WAREHOUSE] = warehouse
+    app.router.add_get("/config", get_config)
+    app.router.add_put("/config", put_config)
+    app.router.add_get("/health", health)
+    app.router.add_get("/ready", health)
+
+    async def driving(_: web.Application) -> AsyncIterator[None]:
+        task = asyncio.create_task(warehouse.run())
+        yield
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        await warehouse.close()
+
+    app.cleanup_ctx.append(driving)
+    return app
+
+
+def main() -> None:
+    settings = WarehouseSettings()
+    setup_logging("warehouse_sim", settings.log_level, settings.log_json)
+    if not settings.warehouse_token:
+        log.warning("no warehouse token: store_svc will refuse the picking calls, config is open")
+    web.run_app(
+        build_app(Warehouse(settings)),
+        host=settings.http_host,
+        port=settings.http_port,
+        access_log=None,
+        print=None,
+    )
+
+
+if __name__ == "__main__":
+    main()
