@@ -84,14 +84,21 @@ def order_status(msg: OrderNotification, now: datetime) -> Notification:
 def delivery(
     msg: DeliveryNotification, message_id: str, phone: str | None, now: datetime
 ) -> Notification:
+    """By SMS; a pickup code is the notification's secret (kept out of the payload and gone
+    once sent), and a pickup notice goes out whatever channels the customer chose
+    (domain.must_get)."""
+    payload = msg.to_wire()
+    at_point = payload.get("pickupPointDelivery") or {}
+    code = at_point.pop("pickupCode", None)
     return _notice(
         Kind.DELIVERY,
         f"delivery:{message_id}",
         msg.username,
         Channel.SMS,
         phone,
-        msg.to_wire(),
+        payload,
         now,
+        secret=code,
     )
 
 
