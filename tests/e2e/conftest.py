@@ -19,8 +19,17 @@ from schemas import topics
 from tests.conftest import FAST_HASHING
 from tests.support.kafka import eventually
 
+# the warehouse, the carriers and the pickup points stand still: a confirmed order stays
+# CONFIRMED (test_fulfilment.py lets them run)
+SIMULATORS_PAUSED = {
+    "SAGASHOP_WAREHOUSE_PACE_SECONDS": "3600",
+    "SAGASHOP_CARRIER_PACE_SECONDS": "3600",
+    "SAGASHOP_PICKUP_TRANSIT_SECONDS": "3600",
+    "SAGASHOP_PICKUP_COLLECT_SECONDS": "3600",
+}
 SYSTEM_ENV = {
     **FAST_HASHING,
+    **SIMULATORS_PAUSED,
     "SAGASHOP_SAGA_TIMEOUT_SECONDS": "6",
     "SAGASHOP_PAYMENT_TIMEOUT_SECONDS": "12",
     "SAGASHOP_LOG_JSON": "false",

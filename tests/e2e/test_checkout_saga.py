@@ -50,9 +50,7 @@ async def test_search_cart_checkout_pay_and_the_saga_confirms_the_order(
 
     payment = await s.pay(order)
     assert payment["status"] == "SUCCEEDED", payment
-    order = await s.wait_paid(order["id"])
-    order = await s.process(order)
-    assert order["status"] == "IN_PROGRESS"
+    # order_svc hands the paid order to the saga by itself (no `PUT /process`)
     order = await s.wait_status(order["id"], FINAL, timeout=30)
     assert order["status"] == "CONFIRMED", order
     assert [h["status"] for h in order["history"]] == [
@@ -154,16 +152,16 @@ async def test_a_silent_participant_makes_the_saga_cancel_the_order_and_refund_i
     chair = await system.add_product(f"Chair {uuid.uuid4().hex[:6]}", 12_000, {"msk-1": 1})
     s = await shoppers()
     order = await s.checkout(await s.place(chair))
-    await s.pay(order)
-    order = await s.wait_paid(order["id"])
     delivery = system.stack.procs["delivery_svc"]
+    system.stack.expected_down.add("delivery_svc")
     delivery.kill()
     try:
-        order = await s.process(order)
+        await s.pay(order)  # the paid order goes to the saga at once
         await asyncio.sleep(8)  # past the saga deadline (6 s) with delivery silent
         assert (await s.order(order["id"]))["status"] == "IN_PROGRESS"
     finally:
         delivery.start()
+        system.stack.expected_down.discard("delivery_svc")
     order = await s.wait_status(order["id"], FINAL, timeout=60)
     assert order["status"] == "CANCELLED" and "DELIVERY" in order["reason"]
     payment = await s.call("payment_svc", "GET", f"/payments/{order['paymentId']}")
