@@ -112,6 +112,15 @@ def may_cancel(order: dict[str, Any]) -> bool:
     return not (order.get("kind") == "GIFT_CARD" and status == "PAID")
 
 
+def refund_awaited(order: dict[str, Any], payment: dict[str, Any] | None) -> bool:
+    """A paid order that ended cancelled or returned whose money is not back yet: its page
+    keeps following it until the refund shows."""
+    ended = order.get("status") in ("CANCELLED", "RETURNED")
+    return (
+        ended and payment is not None and payment.get("status") in ("SUCCEEDED", "REFUND_PENDING")
+    )
+
+
 def pending_cancellation(order: dict[str, Any]) -> str:
     """ "Отмена оформляется" (or the return's) while orchestra undoes a handed-over order."""
     pending = order.get("cancellation")

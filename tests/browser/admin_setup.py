@@ -1,6 +1,7 @@
 """Orders for the admin pages' tests, made over the edges as a customer makes them (the
-checkout and payment pages have their own tests): one the saga confirms, and one it
-compensates because delivery is away past the saga's deadline."""
+checkout and payment pages have their own tests): one the saga confirms (the module's
+simulators keep it CONFIRMED), and one it compensates because delivery is away past the
+saga's deadline."""
 
 from __future__ import annotations
 
@@ -53,7 +54,10 @@ class AdminApi:
 
 
 async def paid_order(s: Shopper, product_id: int) -> dict[str, Any]:
-    order = await s.checkout(await s.place(product_id))
+    return await pay(s, await s.checkout(await s.place(product_id)))
+
+
+async def pay(s: Shopper, order: dict[str, Any]) -> dict[str, Any]:
     payment = await s.pay(order)
     assert payment["status"] == "SUCCEEDED", payment
     return await s.wait_paid(order["id"])
@@ -65,14 +69,15 @@ def make_saga_orders(shop: ShopSystem, admin: Account, product_id: int) -> SagaO
         async with Shopper(shop.system.urls) as s:
             await api.login()
             await s.register()
-            confirmed = await s.process(await paid_order(s, product_id))
-            confirmed = await s.wait_status(confirmed["id"], FINAL, timeout=60)
+            confirmed = await s.wait_status((await paid_order(s, product_id))["id"], FINAL, 60)
             assert confirmed["status"] == "CONFIRMED", confirmed
-            doomed = await paid_order(s, product_id)
+            # paid orders go to the saga by themselves: delivery falls silent between the
+            # checkout and the payment, past the saga's deadline, so the saga compensates
+            doomed = await s.checkout(await s.place(product_id))
             delivery = shop.stack.procs["delivery_svc"]
-            delivery.kill()  # silent past the saga's deadline: the saga compensates
+            delivery.kill()
             try:
-                doomed = await s.process(doomed)
+                doomed = await pay(s, doomed)
                 state = lambda: api.saga_state(doomed["id"])  # noqa: E731
                 await until(lambda: _is(state, "COMPENSATING"), 60, "saga never compensated")
             finally:

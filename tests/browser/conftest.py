@@ -54,14 +54,20 @@ def browser_type_launch_args(browser_type_launch_args: dict[str, Any]) -> dict[s
     }
 
 
-@pytest.fixture(scope="module")
-def shop() -> Iterator[ShopSystem]:
-    system = ShopSystem()
+def running_shop(env: dict[str, str] | None = None) -> Iterator[ShopSystem]:
+    system = ShopSystem(env)
     try:
         system.start()
         yield system
     finally:
         system.stop()
+
+
+@pytest.fixture(scope="module")
+def shop() -> Iterator[ShopSystem]:
+    """The module's system; its simulators keep confirmed orders still (a module whose tests
+    follow orders to their end overrides this fixture: test_fulfilment)."""
+    yield from running_shop()
 
 
 @pytest.fixture

@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
+import aiohttp
+
 from launcher.processes import ROOT
 from launcher.stack import Stack
 from tests.e2e.conftest import SYSTEM_ENV, System
@@ -39,13 +41,31 @@ def new_account(prefix: str = "buyer") -> Account:
     return Account(f"{prefix}-{tag}", PASSWORD, "Анна", f"{prefix}-{tag}@example.ru", f"+7{digits}")
 
 
+# SYSTEM_ENV keeps the warehouse, carriers and pickup points still, so a confirmed order stays
+# CONFIRMED until a test moves it (the admin pages' tests rely on it).
+# test_fulfilment: an order runs to its end within seconds, and only the way a test chooses
+FAST_FULFILMENT = {
+    "SAGASHOP_WAREHOUSE_PACE_SECONDS": "1",
+    "SAGASHOP_WAREHOUSE_DAMAGED_SHARE": "0",
+    "SAGASHOP_CARRIER_PACE_SECONDS": "1",
+    "SAGASHOP_CARRIER_FAILED_ATTEMPT_SHARE": "0",
+    "SAGASHOP_CARRIER_LOST_SHARE": "0",
+    "SAGASHOP_PICKUP_TRANSIT_SECONDS": "1",
+    "SAGASHOP_PICKUP_COLLECT_SECONDS": "2",
+    "SAGASHOP_PICKUP_UNCLAIMED_SHARE": "0",
+}
+
+
 class ShopSystem:
     """A running stack plus what tests do to it from outside the browser."""
 
-    def __init__(self) -> None:
+    def __init__(self, env: dict[str, str] | None = None) -> None:
         self.loop = asyncio.new_event_loop()
         self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
-        self.stack = Stack(Path(tempfile.mkdtemp(prefix="sagashop-browser-")), extra_env=SYSTEM_ENV)
+        self.stack = Stack(
+            Path(tempfile.mkdtemp(prefix="sagashop-browser-")),
+            extra_env={**SYSTEM_ENV, **(env or {})},
+        )
         self.system = System(self.stack)
 
     def run(self, coro: Coroutine[Any, Any, T], timeout: float = 300) -> T:
@@ -79,6 +99,30 @@ class ShopSystem:
         finally:
             proc.start()
             self.run(proc.wait_ready(120))
+
+    def configure(self, simulator: str, token_env: str, **config: object) -> None:
+        """A simulator's `PUT /config` with its credential from the run's env (e.g. the
+        warehouse's pace)."""
+        proc = self.stack.procs[simulator]
+        headers = {"Authorization": f"Bearer {proc.env[token_env]}"}
+
+        async def put() -> None:
+            async with (
+                aiohttp.ClientSession() as http,
+                http.put(f"{proc.url}/config", json=config, headers=headers) as resp,
+            ):
+                assert resp.status == 200, await resp.text()
+
+        self.run(put())
+
+    @contextlib.contextmanager
+    def warehouse_paused(self) -> Iterator[None]:
+        """The warehouse's staff stop picking for the block (then take a step a second)."""
+        self.configure("warehouse_sim", "SAGASHOP_WAREHOUSE_TOKEN", paceSeconds=3600)
+        try:
+            yield
+        finally:
+            self.configure("warehouse_sim", "SAGASHOP_WAREHOUSE_TOKEN", paceSeconds=1)
 
     def add_product(
         self, name: str, price: int, stock: dict[str, int], description: str = ""

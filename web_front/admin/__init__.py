@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from web_front.admin import mail, order_actions, orders, stock, users
+from web_front.admin import mail, order_actions, orders, stock, undo, users, warehouse
 
 
 def mount(app: web.Application) -> None:
-    for module in (orders, order_actions, users, stock, mail):
+    for module in (orders, order_actions, undo, users, stock, warehouse, mail):
         module.mount(app)

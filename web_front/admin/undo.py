@@ -19,7 +19,7 @@ from web_front.lifecycle import status_word
 # the field names differ from the refund form's "reason" on the same page
 REASONS = {
     "cancel": ("cancelReason", "Напишите причину отмены: её увидит покупатель"),
-    "return": ("returnReason", "Напишите причину возврата"),
+    "return": ("returnReason", "Напишите, почему покупатель вернул заказ"),
 }
 
 

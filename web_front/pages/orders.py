@@ -137,13 +137,16 @@ async def order_context(request: web.Request, refused: str = "") -> dict[str, An
     order: dict[str, Any] = answer.body
     refused = refused or request.query.get("refused", "")
     pending = lifecycle.pending_cancellation(order)
+    payment = await payment_of(request, order)
     return {
         "order": order,
         "case": await case_of(request, order),
-        "payment": await payment_of(request, order),
+        "payment": payment,
         "steps": lifecycle.steps(order),
         "names": await delivery_names(request, order.get("delivery")),
-        "final": order["status"] in lifecycle.FINAL and not pending,
+        "final": order["status"] in lifecycle.FINAL
+        and not pending
+        and not lifecycle.refund_awaited(order, payment),
         "cancellable": lifecycle.may_cancel(order),
         "pending": pending,
         "problem": refusal(refused, order),
