@@ -98,7 +98,9 @@ def mount(book: OrderBook, actions: AdminActions) -> None:
         detail = OrderDetail(
             order=view(doc), saga=saga, picking=picking, delivery=delivery, actions=tuple(done)
         )
-        return reply(detail)
+        parts = {"saga": saga, "picking": picking, "delivery": delivery}
+        # a missing part is an explicit null, not an absent key
+        return reply({**detail.model_dump(mode="json", by_alias=True, exclude_none=True), **parts})
 
     async def order_in(tx: Tx, request: web.Request) -> Doc:
         doc = await orders.get(request.match_info["id"], tx.session)

@@ -118,11 +118,13 @@ class OrderBook:
         kind: CancellationKind,
         disposition: Disposition,
     ) -> Doc:
+        now = self.clock()
         asked = {
             "kind": kind.value,
             "reason": reason,
             "by": by,
-            "at": self.clock(),
+            # Mongo keeps milliseconds: the first answer shows the time every later read will
+            "at": now.replace(microsecond=now.microsecond // 1000 * 1000),
             "disposition": disposition.value,
         }
         new = await self.orders.update(
