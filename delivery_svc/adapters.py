@@ -1,13 +1,16 @@
 """The courier companies, a neighbour system: the list of companies and what each asks for
-bringing an order to an address. A simulator stands in for their price APIs; a real adapter
-plugs in by configuration (`SAGASHOP_COURIER_ADAPTER=package.module:factory`)."""
+bringing an order to an address. `SAGASHOP_COURIER_ADAPTER` picks who answers: "simulator"
+(the tariffs applied in-process, instant), "http" (the carriers' API, delivery_svc.carriers:
+a price with the carrier's quote id and expiry), or `package.module:factory`."""
 
 from __future__ import annotations
 
 import importlib
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Protocol
 
+from delivery_svc.carriers import CarrierClient
 from delivery_svc.domain import Tariff, price
 from delivery_svc.settings import DeliverySettings
 from servicekit.errors import InvalidRequest
@@ -17,6 +20,15 @@ from servicekit.errors import InvalidRequest
 class Company:
     id: str
     name: str
+
+
+@dataclass(frozen=True)
+class Offer:
+    """A price in kopecks and, when a carrier gave it, the carrier's quote id and expiry."""
+
+    cost: int
+    carrier_quote_id: str | None = None
+    carrier_expires_at: datetime | None = None
 
 
 class CourierCompanies(Protocol):
@@ -52,9 +64,46 @@ class SimulatedCouriers:
         return price(tariff, address)
 
 
+class HttpCouriers:
+    """Prices asked of the carriers' API (the carrier simulator stands in for it): the
+    companies are those of the settings; an unknown one is refused before any call. A carrier
+    that does not answer after the client's retries is a 503 (CarrierUnavailable)."""
+
+    def __init__(self, settings: DeliverySettings, client: CarrierClient | None = None) -> None:
+        self._companies = [Company(c.id, c.name) for c in settings.courier_companies]
+        self.client = client or CarrierClient.from_settings(settings)
+
+    def companies(self) -> list[Company]:
+        return list(self._companies)
+
+    async def offer(self, company_id: str, address: str) -> Offer:
+        if all(c.id != company_id for c in self._companies):
+            raise UnknownCompany(company_id, self._companies)
+        given = await self.client.quote(company_id, address)
+        return Offer(given.price, given.quote_id, given.expires_at)
+
+    async def quote(self, company_id: str, address: str) -> int:
+        return (await self.offer(company_id, address)).cost
+
+    async def close(self) -> None:
+        await self.client.close()
+
+
+async def offer_of(couriers: CourierCompanies, company_id: str, address: str) -> Offer:
+    """The adapter's offer: with the carrier's quote id and expiry when it has an `offer`
+    (HttpCouriers), else just its price."""
+    offer = getattr(couriers, "offer", None)
+    if offer is not None:
+        given: Offer = await offer(company_id, address)
+        return given
+    return Offer(await couriers.quote(company_id, address))
+
+
 def make_couriers(settings: DeliverySettings) -> CourierCompanies:
     if settings.courier_adapter == "simulator":
         return SimulatedCouriers(settings)
+    if settings.courier_adapter == "http":
+        return HttpCouriers(settings)
     module, _, factory = settings.courier_adapter.partition(":")
     built: CourierCompanies = getattr(importlib.import_module(module), factory)(settings)
     return built

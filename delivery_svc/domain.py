@@ -64,6 +64,9 @@ class Quote:
     courier_company: str
     cost: int
     expires_at: datetime
+    # the carrier's own quote behind the price (courier_adapter "http"), kept for booking
+    carrier_quote_id: str | None = None
+    carrier_expires_at: datetime | None = None
 
 
 class QuoteRefused(Conflict):

@@ -9,7 +9,7 @@ from datetime import timedelta
 
 from aiohttp import web
 
-from delivery_svc.adapters import CourierCompanies
+from delivery_svc.adapters import CourierCompanies, offer_of
 from delivery_svc.domain import Quote
 from delivery_svc.reservations import SlotDesk
 from delivery_svc.slots import Hold
@@ -84,15 +84,17 @@ def mount(service: Service, desk: SlotDesk, couriers: CourierCompanies) -> None:
         The customer accepts it at checkout (`quoteId` and `cost`) before `expiresAt`."""
         caller = await customer(request, service.auth)
         req = await read_body(request, QuoteRequest)
-        cost = await couriers.quote(req.courier_company, req.address)
+        offer = await offer_of(couriers, req.courier_company, req.address)
         now = desk.clock()
         given = Quote(
             quote_id=uuid.uuid4().hex,
             username=caller.username,
             address=req.address,
             courier_company=req.courier_company,
-            cost=cost,
+            cost=offer.cost,
             expires_at=now + quote_ttl,
+            carrier_quote_id=offer.carrier_quote_id,
+            carrier_expires_at=offer.carrier_expires_at,
         )
         await repo.insert_quote(given, now)
         return reply(quote_view(given))

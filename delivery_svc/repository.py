@@ -164,6 +164,8 @@ class Repository:
                 "expiresAt": quote.expires_at,
                 "purgeAt": quote.expires_at + QUOTE_KEEP,
                 "createdAt": now,
+                "carrierQuoteId": quote.carrier_quote_id,
+                "carrierExpiresAt": quote.carrier_expires_at,
             }
         )
 
@@ -178,6 +180,8 @@ class Repository:
             courier_company=doc["courierCompany"],
             cost=doc["cost"],
             expires_at=doc["expiresAt"],
+            carrier_quote_id=doc.get("carrierQuoteId"),
+            carrier_expires_at=doc.get("carrierExpiresAt"),
         )
 
     # -- slot counters -------------------------------------------------------------------

@@ -66,7 +66,8 @@ class DeliverySettings(ServiceSettings):
     courier_slot_capacity: int = Field(default=20, ge=0)
     pickup_slot_capacity: int = Field(default=30, ge=0)
     pickup_points: list[PickupPointConfig] = Field(default_factory=moscow_points)
-    # "simulator", or "package.module:factory" building a CourierCompanies from these settings
+    # "simulator", "http" (the carriers' API) or "package.module:factory" building a
+    # CourierCompanies from these settings
     courier_adapter: str = "simulator"
     courier_companies: list[CourierCompanyConfig] = Field(default_factory=simulated_companies)
     # the carriers' API (delivery_svc.carriers, courier_adapter "http"; carrier_sim stands in)

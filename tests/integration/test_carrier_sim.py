@@ -20,6 +20,7 @@ import aiohttp
 import pytest
 from aiohttp import web
 
+from delivery_svc.adapters import HttpCouriers, UnknownCompany, offer_of
 from delivery_svc.carriers import (
     BadSignature,
     CarrierClient,
@@ -31,6 +32,7 @@ from delivery_svc.carriers import (
     verify_event,
 )
 from delivery_svc.domain import Tariff, price
+from delivery_svc.settings import DeliverySettings
 from launcher.embedded import free_port
 from launcher.processes import ServiceProcess
 from tests.support.kafka import eventually
@@ -192,6 +194,30 @@ async def test_a_quote_is_the_companys_tariff_for_the_address_with_an_expiry(sim
     assert 800 < quote.expires_at.timestamp() - time.time() <= 900
     with pytest.raises(CarrierRefused, match="unknown company"):
         await sim.client.quote("pony-express", ADDRESS)
+
+
+async def test_delivery_svcs_http_adapter_prices_from_the_carrier_with_its_quote(
+    sim: Sim,
+) -> None:
+    settings = DeliverySettings(
+        carrier_url=sim.proc.url, carrier_token=TOKEN, carrier_webhook_secret=SECRET
+    )
+    couriers = HttpCouriers(settings)
+    try:
+        assert [c.id for c in couriers.companies()] == ["cdek", "boxberry", "dpd", "yandex"]
+        offer = await offer_of(couriers, "dpd", ADDRESS)
+        assert offer.cost == price(Tariff(34_900, 200), ADDRESS)
+        assert offer.carrier_quote_id and offer.carrier_expires_at
+        assert await couriers.quote("dpd", ADDRESS) == offer.cost
+        # the carrier's quote books (the adapter's price is a real carrier quote)
+        shipment = await sim.client.book(
+            f"order-{uuid.uuid4().hex[:12]}", offer.carrier_quote_id, ADDRESS
+        )
+        assert (await sim.client.track(shipment.shipment_id)).price == offer.cost
+        with pytest.raises(UnknownCompany):
+            await couriers.quote("pony-express", ADDRESS)
+    finally:
+        await couriers.close()
 
 
 async def test_a_booked_parcel_sends_signed_events_in_order_until_delivered(sim: Sim) -> None:
