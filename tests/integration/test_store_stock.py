@@ -9,6 +9,7 @@ import random
 import tempfile
 import uuid
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +20,7 @@ from schemas import topics
 from tests.conftest import SpawnService, start_service
 from tests.support.http import Client
 from tests.support.infra import Infra
-from tests.support.kafka import eventually, publish_all
+from tests.support.kafka import eventually, publish, publish_all
 from tests.support.store import (
     ask_store,
     feed_product,
@@ -435,3 +436,62 @@ async def test_a_confirm_and_a_reverse_fetched_in_one_batch_book_then_give_back_
     assert (await shopper.get(f"/reservations/{first}"))[1]["status"] == "REVERSED"
     assert (await shopper.get(f"/reservations/{second}"))[1]["status"] == "BOOKED"
     assert (await admin.get(f"/picking/{first}"))[1]["status"] == "cancelled"
+
+
+async def test_a_paid_orders_hold_extension_keeps_its_reservation_past_the_original_expiry(
+    infra: Infra, spawn: SpawnService, auth: ServiceProcess
+) -> None:
+    quick = spawn(
+        "store_svc",
+        env={
+            "SAGASHOP_AUTH_URL": auth.url,
+            "SAGASHOP_RESERVATION_TTL_SECONDS": "5",
+            "SAGASHOP_RESERVATION_SWEEP_SECONDS": "0.2",
+        },
+    )
+    await quick.wait_ready()
+    client, _ = await logged_in(auth, quick.url)
+    try:
+        pid = await stocked(infra, client, {"msk": 5})
+        paid, unpaid = order((pid, 2)), order((pid, 1))
+        for each in (paid, unpaid):
+            assert (await client.post("/reservations", each))[0] == 201
+        until = datetime.now(UTC) + timedelta(seconds=60)
+        for each, at in ((paid, until), (paid, until - timedelta(seconds=30))):
+            # the second, earlier one must not shorten the first
+            body = {"orderId": each["orderId"], "until": at.isoformat()}
+            await publish(infra.kafka_bootstrap, topics.HOLD_EXTENSIONS.name, body, each["orderId"])
+
+        async def expired(order_id: str) -> bool:
+            status, body = await client.get(f"/reservations/{order_id}")
+            return status == 200 and body["status"] == "EXPIRED"
+
+        # the sweeper takes the oldest first: the paid one was due before the unpaid one
+        await eventually(lambda: expired(unpaid["orderId"]), timeout=30)
+        status, body = await client.get(f"/reservations/{paid['orderId']}")
+        assert (status, body["status"]) == (200, "RESERVED")
+        assert datetime.fromisoformat(body["expiresAt"]) == at_ms(until)
+        assert (await client.get(f"/stocks/{pid}"))[1] == {"count": 3}
+
+        # an extension of a reservation that has expired changes nothing: it is sent with the
+        # paid order's key, before a further extension of the paid order, so once that one is
+        # seen the late one has been handled
+        later = until + timedelta(seconds=10)
+        key = paid["orderId"]
+        for order_id, at in ((unpaid["orderId"], until), (paid["orderId"], later)):
+            body = {"orderId": order_id, "until": at.isoformat()}
+            await publish(infra.kafka_bootstrap, topics.HOLD_EXTENSIONS.name, body, key)
+        await eventually(lambda: _expires_at(client, paid["orderId"], at_ms(later)))
+        assert await expired(unpaid["orderId"])
+    finally:
+        await client.close()
+
+
+def at_ms(t: datetime) -> datetime:
+    """`t` at the database's precision."""
+    return t.replace(microsecond=t.microsecond // 1000 * 1000)
+
+
+async def _expires_at(client: Client, order_id: str, expected: datetime) -> bool:
+    status, body = await client.get(f"/reservations/{order_id}")
+    return status == 200 and datetime.fromisoformat(body["expiresAt"]) == expected
