@@ -94,7 +94,8 @@ GIFT_CARDS: dict[Actor, Moves] = {
 class ForbiddenMove(Conflict):
     def __init__(self, actor: Actor, current: S, wanted: S) -> None:
         super().__init__(
-            f"{actor.lower()} may not move the order to {wanted}: current status {current}"
+            f"{actor.lower()} may not move the order from {current} to {wanted}"
+            f" (current status {current})"
         )
 
 
