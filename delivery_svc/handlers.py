@@ -18,6 +18,7 @@ import asyncio
 import logging
 from collections.abc import Sequence
 from dataclasses import replace
+from datetime import datetime
 from functools import partial
 
 from pymongo.asynchronous.client_session import AsyncClientSession
@@ -82,16 +83,28 @@ async def reverse(desk: SlotDesk, msg: ConfirmationRequest, session: Session) ->
     return None
 
 
-async def hand_over(desk: SlotDesk, msg: ParcelHandedOver, tx: Tx) -> None:
+async def hand_over(desk: SlotDesk, order_id: str, at: datetime, tx: Tx) -> None:
+    """Start the delivery. A parcel whose case is not opened yet (its CONFIRM is still on the
+    way: the two topics are read in no particular order) is kept for the CONFIRM to find."""
     repo, now = desk.repo, desk.clock()
-    case = await repo.case(msg.order_id, tx.session)
-    moved = parcels.hand_over(case, msg.timestamp, now) if case else None
-    if case is None or moved is None:
-        status = case.status if case else "no case"
-        log.warning("parcel of %s handed over ignored (%s)", msg.order_id, status)
+    case = await repo.case(order_id, tx.session)
+    if case is None:
+        log.info("parcel of %s handed over before its delivery case: kept", order_id)
+        await repo.keep_parcel(order_id, at, tx.session)
+        return
+    moved = parcels.hand_over(case, at, now)
+    if moved is None:
+        log.info("parcel of %s handed over changes nothing (%s)", order_id, case.status)
         return
     saved = await repo.save_case(case, moved[0], now, tx.session)
     emit(tx, saved, moved[1], now)
+
+
+async def kept_parcel(desk: SlotDesk, order_id: str, tx: Tx) -> None:
+    """A CONFIRM that opened a case: a parcel handed over before it starts the delivery now."""
+    at = await desk.repo.kept_parcel(order_id, tx.session)
+    if at is not None:
+        await hand_over(desk, order_id, at, tx)
 
 
 async def extend(desk: SlotDesk, msg: HoldExtension, session: Session) -> None:
@@ -114,6 +127,8 @@ def register(service: Service, desk: SlotDesk) -> None:
         reason = await act(desk, msg, tx.session)
         if reason is not None:
             log.info("%s %s answered FAIL: %s", msg.request_type, msg.order_id, reason)
+        elif msg.request_type is RequestType.CONFIRM:
+            await kept_parcel(desk, msg.order_id, tx)
         tx.emit(
             topics.CONFIRMATION_REPLIES,
             ConfirmationReply(
@@ -128,7 +143,7 @@ def register(service: Service, desk: SlotDesk) -> None:
 
     @service.subscribe(topics.PARCELS, ParcelHandedOver)
     async def on_parcel(msg: ParcelHandedOver, tx: Tx) -> None:
-        await hand_over(desk, msg, tx)
+        await hand_over(desk, msg.order_id, msg.timestamp, tx)
 
     @service.subscribe(topics.HOLD_EXTENSIONS, HoldExtension)
     async def on_extension(msg: HoldExtension, tx: Tx) -> None:

@@ -127,12 +127,14 @@ class Repository:
         self.slots = db.slots
         self.holds = db.holds
         self.cases = db.cases
+        self.parcels = db.parcels
 
     async def ensure_indexes(self) -> None:
         await self.quotes.create_index("purgeAt", expireAfterSeconds=0)
         await self.holds.create_index([("status", ASCENDING), ("expiresAt", ASCENDING)])
         await self.cases.create_index("username")
         await self.cases.create_index([("status", ASCENDING), ("kind", ASCENDING)])
+        await self.parcels.create_index("at")  # and the collection, before any transaction
 
     # -- pickup points -------------------------------------------------------------------
     async def seed_points(self, points: list[PickupPointConfig]) -> None:
@@ -273,6 +275,16 @@ class Repository:
         if result.modified_count != 1:
             raise StaleWrite(f"delivery case {old.order_id} changed")
         return replace(new, version=old.version + 1)
+
+    # -- parcels handed over before their case was opened ---------------------------------
+    async def keep_parcel(self, order_id: str, at: datetime, session: Session) -> None:
+        await self.parcels.update_one(
+            {"_id": order_id}, {"$setOnInsert": {"at": at}}, upsert=True, session=session
+        )
+
+    async def kept_parcel(self, order_id: str, session: Session) -> datetime | None:
+        doc = await self.parcels.find_one({"_id": order_id}, session=session)
+        return doc["at"] if doc else None
 
 
 async def _insert(collection: Any, doc: Doc, session: Session) -> None:

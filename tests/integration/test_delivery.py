@@ -419,6 +419,22 @@ async def test_an_admin_cannot_move_a_case_on_before_its_parcel_is_handed_over(
     assert case["status"] == "in_transit"  # a pickup parcel sets off to its point at once
 
 
+async def test_a_parcel_handed_over_before_its_confirm_starts_the_delivery_once_confirmed(
+    customer: tuple[Client, str], stack: Stack, infra: Infra, mongo
+):
+    client, username = customer
+    order_id = new_order()
+    assert (await hold(client, order_id, pickup(POINT_DRIVE)))[0] == 200
+    await hand_over(infra, order_id)
+    kept = mongo[stack.delivery.name].parcels
+    await eventually(lambda: _count_is(kept, {"_id": order_id}, 1), timeout=15)
+    await send(infra, request(order_id, "CONFIRM", username, pickup(POINT_DRIVE)))
+    [answer] = await replies(infra, order_id, 1)
+    assert answer["response"] == "SUCCESS"
+    _, case = await client.get(f"/cases/{order_id}")
+    assert case["status"] == "in_transit" and case["handedOverAt"]
+
+
 async def test_a_pickup_case_at_its_point_tells_the_customer_and_the_order(
     customer: tuple[Client, str], admin: Client, guest: Client, infra: Infra
 ):
