@@ -1,8 +1,8 @@
 """A stand-in for the courier companies' API (СДЭК, Boxberry, DPD, Яндекс Доставка), run beside
 the services by the launcher (as `carrier_sim`) and by tests: `python -m delivery_svc.carrier_sim`.
 
-Settings (env): `SAGASHOP_HTTP_HOST`, `SAGASHOP_HTTP_PORT`, `SAGASHOP_CARRIER_STATE` (a JSON
-file of quotes, shipments and their events; a restarted simulator resumes every shipment's
+Settings (env): `SAGASHOP_HTTP_HOST`, `SAGASHOP_HTTP_PORT`, `SAGASHOP_CARRIER_STATE` (a JSON-lines
+file of quotes and shipments with their events; a restarted simulator resumes every shipment's
 schedule from it), `SAGASHOP_CARRIER_TOKEN` (the shop's API key: `Authorization: Bearer` on
 every call but /health and /ready; empty: open), `SAGASHOP_CARRIER_WEBHOOK_SECRET` (events are
 signed with it), `SAGASHOP_DELIVERY_URL` (events go to `POST {delivery}/carrier/events`, or to
@@ -71,7 +71,7 @@ class CarrierSimSettings(BaseSettings):
 
     http_host: str = "127.0.0.1"
     http_port: int = 8093
-    carrier_state: Path = Path(".sagashop/carrier-sim.json")
+    carrier_state: Path = Path(".sagashop/carrier-sim.jsonl")
     carrier_token: str = ""
     carrier_webhook_secret: str = ""
     delivery_url: str = "http://127.0.0.1:8086"
@@ -167,33 +167,54 @@ class Carriers:
         self.shipments: dict[str, dict[str, Any]] = {}
         self.by_key: dict[str, str] = {}
         self.stats = {"errors": 0, "slow": 0, "webhookFailures": 0, "eventsSent": 0}
-        self.dirty = False
+        self.dirty: set[str] = set()  # shipments changed since they were last written
         self.senders: dict[str, asyncio.Task[None]] = {}
         self.http: aiohttp.ClientSession | None = None
         self._load()
+        self._file = self.store.open("a", encoding="utf-8")
 
-    # -- the state file ------------------------------------------------------------------
+    # -- the state file: JSON lines, a quote or a shipment's latest copy each -----------------
     def _load(self) -> None:
-        if not self.store.exists():
-            return
-        try:
-            state = json.loads(self.store.read_text())
-        except ValueError:
-            log.error("state file %s is not JSON: starting empty", self.store)
-            return
-        self.quotes = state.get("quotes", {})
-        self.shipments = state.get("shipments", {})
+        """Read the file (the last copy of each quote and shipment wins; a line torn by a kill
+        is skipped), then write it again compacted: one line each, quotes a day past their
+        expiry dropped."""
+        self.store.parent.mkdir(parents=True, exist_ok=True)
+        if self.store.exists():
+            for line in self.store.read_text(encoding="utf-8").splitlines():
+                try:
+                    row = json.loads(line)
+                    kind, item = row["kind"], row["item"]
+                except (ValueError, KeyError, TypeError):
+                    continue
+                if kind == "quote":
+                    self.quotes[item["quoteId"]] = item
+                elif kind == "shipment":
+                    self.shipments[item["shipmentId"]] = item
+        old = time.time() - 86_400
+        self.quotes = {k: q for k, q in self.quotes.items() if q["expiresAtTs"] > old}
         self.by_key = {s["idempotencyKey"]: s["shipmentId"] for s in self.shipments.values()}
+        tmp = self.store.with_suffix(".tmp")
+        with tmp.open("w", encoding="utf-8") as out:
+            for quote in self.quotes.values():
+                out.write(self._line("quote", quote))
+            for shipment in self.shipments.values():
+                out.write(self._line("shipment", shipment))
+        os.replace(tmp, self.store)
+
+    @staticmethod
+    def _line(kind: str, item: dict[str, Any]) -> str:
+        return json.dumps({"kind": kind, "item": item}, ensure_ascii=False) + "\n"
+
+    def keep(self, kind: str, item: dict[str, Any]) -> None:
+        """Append the item's current copy (flushed: a killed process loses nothing written)."""
+        self._file.write(self._line(kind, item))
+        self._file.flush()
 
     def save(self) -> None:
-        """The whole state, replaced atomically (a kill leaves the old or the new file)."""
-        now = time.time()
-        self.quotes = {k: q for k, q in self.quotes.items() if q["expiresAtTs"] > now - 86_400}
-        self.store.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.store.with_suffix(".tmp")
-        tmp.write_text(json.dumps({"quotes": self.quotes, "shipments": self.shipments}))
-        os.replace(tmp, self.store)
-        self.dirty = False
+        """Write the shipments changed since the last save."""
+        for shipment_id in sorted(self.dirty):
+            self.keep("shipment", self.shipments[shipment_id])
+        self.dirty.clear()
 
     # -- failures on purpose ---------------------------------------------------------------
     def failing(self) -> bool:
@@ -224,7 +245,7 @@ class Carriers:
             "expiresAtTs": expires,
         }
         self.quotes[quote["quoteId"]] = quote
-        self.save()  # a quote given must still be there to book on after a restart
+        self.keep("quote", quote)  # a quote given must still be there to book on after a restart
         return {k: v for k, v in quote.items() if k not in ("address", "expiresAtTs")}
 
     def book(self, key: str, req: BookRequest) -> tuple[bool, dict[str, Any]]:
@@ -265,7 +286,7 @@ class Carriers:
         }
         self.shipments[shipment_id] = shipment
         self.by_key[key] = shipment_id
-        self.save()  # booked means remembered: the same key must find it after a crash
+        self.keep("shipment", shipment)  # booked means remembered: the key finds it after a crash
         log.info("booked %s for order %s (%s)", shipment_id, req.order_id, quote["company"])
         return True, shipment
 
@@ -278,7 +299,7 @@ class Carriers:
             raise Refusal(409, f"shipment is already {status.value}: it cannot be cancelled")
         shipment["status"] = CarrierStatus.CANCELLED.value
         shipment["nextAt"] = None
-        self.save()
+        self.keep("shipment", shipment)
         log.info("shipment %s cancelled", shipment_id)
         return shipment
 
@@ -297,7 +318,7 @@ class Carriers:
         if shipment["lostSince"] is not None:
             if now - shipment["lostSince"] >= self.config.lost_after_seconds:
                 shipment["status"] = CarrierStatus.LOST.value
-                self.dirty = True
+                self.dirty.add(shipment["shipmentId"])
                 log.info("shipment %s is lost", shipment["shipmentId"])
             return
         if shipment["nextAt"] is None or shipment["nextAt"] > now:
@@ -310,7 +331,7 @@ class Carriers:
         elif status is CarrierStatus.IN_TRANSIT:
             if shipment["lost"]:
                 shipment["lostSince"], shipment["nextAt"] = now, None
-                self.dirty = True
+                self.dirty.add(shipment["shipmentId"])
                 return
             nxt, attempt = CarrierStatus.OUT_FOR_DELIVERY, 1
         elif status is CarrierStatus.OUT_FOR_DELIVERY:
@@ -335,7 +356,7 @@ class Carriers:
         shipment["events"].append({"event": event, "sent": False})
         shipment["status"] = nxt.value
         shipment["nextAt"] = None if nxt in FINAL else now + self.config.pace_seconds
-        self.dirty = True
+        self.dirty.add(shipment["shipmentId"])
         log.info("shipment %s: %s", shipment["shipmentId"], nxt.value)
 
     async def run(self) -> None:
@@ -371,7 +392,7 @@ class Carriers:
                 pause = min(pause * 2, MAX_BACKOFF_SECONDS)
             entry["sent"] = True
             self.stats["eventsSent"] += 1
-            self.dirty = True
+            self.dirty.add(shipment["shipmentId"])
 
     async def post(self, body: bytes) -> bool:
         assert self.http is not None
@@ -386,8 +407,8 @@ class Carriers:
     async def close(self) -> None:
         for task in self.senders.values():
             task.cancel()
-        if self.dirty:
-            self.save()
+        self.save()
+        self._file.close()
         if self.http is not None:
             await self.http.close()
 

@@ -199,7 +199,7 @@ class Stack:
             "SAGASHOP_MONGO_URL": self.mongo,
             **{url_env_name(n): f"http://127.0.0.1:{p}" for n, p in ports.items()},
             "SAGASHOP_BANK_STATE": str(self.state / "bank-ledger.jsonl"),
-            "SAGASHOP_CARRIER_STATE": str(self.state / "carrier-sim.json"),
+            "SAGASHOP_CARRIER_STATE": str(self.state / "carrier-sim.jsonl"),
             # delivery_svc's courier quotes come from the carriers' API (carrier_sim)
             "SAGASHOP_COURIER_ADAPTER": "http",
             "SAGASHOP_OUTBOX_DIR": str(self.state / "sent"),

@@ -155,7 +155,7 @@ async def sim() -> AsyncIterator[Sim]:
             "SAGASHOP_CARRIER_TOKEN": TOKEN,
             "SAGASHOP_CARRIER_WEBHOOK_SECRET": SECRET,
             "SAGASHOP_DELIVERY_URL": receiver.url,
-            "SAGASHOP_CARRIER_STATE": str(state / "carrier.json"),
+            "SAGASHOP_CARRIER_STATE": str(state / "carrier.jsonl"),
             "SAGASHOP_CARRIER_PACE_SECONDS": str(PACE),
             "SAGASHOP_CARRIER_FAILED_ATTEMPT_SHARE": "0",
             "SAGASHOP_CARRIER_LOST_SHARE": "0",
