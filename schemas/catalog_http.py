@@ -178,7 +178,8 @@ class ReservationView(WireModel):
 
 class PickingStatus(StrEnum):
     """A picking case moves created -> picking -> picked -> handed_over; damaged (an item was
-    found damaged while picking or once picked) and cancelled (the saga's REVERSE) end it."""
+    found damaged while picking or once picked) and cancelled (the saga's REVERSE while the
+    warehouse had the order) end it. A REVERSE after handed_over or damaged keeps the status."""
 
     CREATED = "created"  # opened by the saga's CONFIRM, nobody has started
     PICKING = "picking"  # the warehouse is picking it (the order is ASSEMBLING)

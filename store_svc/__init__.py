@@ -18,7 +18,8 @@ Decisions, in one place:
   `received` (stored on the line) only changes by a count (feed or admin), by the difference
   the count makes to `onHand`. Every other move shifts units between those four counters.
 - Picking case per booked order: created -> picking -> picked -> handed_over, or damaged (from
-  picking or picked); the saga's REVERSE ends it cancelled (a damaged one stays damaged). Its
+  picking or picked); the saga's REVERSE ends it cancelled (a damaged or handed-over one keeps
+  that status, with the REVERSE in its history). Its
   effects travel with the move: picking -> the order is ASSEMBLING; handed_over -> booked units
   become shipped and delivery gets the parcel; damaged -> the order is CANCELLED (WRITE_OFF).
 - REVERSE of a booked order by its case: still in the warehouse -> booked units back on hand

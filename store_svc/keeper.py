@@ -167,7 +167,7 @@ class StockKeeper:
         self, session: Session, doc: Doc, disposition: Disposition | None
     ) -> None:
         """A booked order is undone: what its case did with the units decides where they go
-        (picking_rules.reverse_moves); the case ends cancelled (or stays damaged)."""
+        (picking_rules.reverse_moves); the case ends cancelled (or keeps how it ended)."""
         now = self.now()
         case = await self.picking.get(doc["_id"], session)
         status = P(case["status"]) if case else P.CREATED

@@ -103,9 +103,14 @@ def reverse_moves(
     return [(a, move) for a in items]
 
 
+ENDED_FOR_GOOD = frozenset({P.HANDED_OVER, P.DAMAGED})
+
+
 def cancelled_status(status: P) -> P:
-    """What the case says after the REVERSE: cancelled, unless damage ended it (the reason)."""
-    return P.DAMAGED if status is P.DAMAGED else P.CANCELLED
+    """What the case says after the REVERSE: cancelled while the warehouse still had the
+    order; a case that had ended keeps how it ended (damaged: the reason; handed over: the
+    warehouse's work was done, the parcel's fate is delivery's)."""
+    return status if status in ENDED_FOR_GOOD else P.CANCELLED
 
 
 def entry(status: P, at: datetime, by: str, **extra: object) -> Doc:

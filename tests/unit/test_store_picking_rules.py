@@ -76,4 +76,5 @@ def test_a_damaged_case_writes_off_only_the_damaged_units_and_restocks_the_rest(
         key=str,
     )
     assert picking_rules.cancelled_status(P.DAMAGED) is P.DAMAGED
+    assert picking_rules.cancelled_status(P.HANDED_OVER) is P.HANDED_OVER
     assert picking_rules.cancelled_status(P.PICKED) is P.CANCELLED
