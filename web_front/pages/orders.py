@@ -112,14 +112,20 @@ async def case_of(request: web.Request, order: dict[str, Any]) -> dict[str, Any]
 
 
 def refusal(code: str, order: dict[str, Any]) -> str:
-    """Why "Отменить заказ" did not work (shown beside the button, also after a refresh)."""
-    if code == "stale":
+    """Why "Отменить заказ" did not work, said by the order as it is now (shown beside the
+    button, also after the page follows the order on)."""
+    now = lifecycle.status_word(order["status"])
+    if code == "stale" and lifecycle.may_cancel(order):
         return (
             "Заказ изменился, пока вы смотрели на него: вот он сейчас. "
             "Отменить его ещё можно, если кнопка на месте."
         )
+    if code == "stale":
+        return (
+            "Заказ изменился, пока вы смотрели на него: "
+            f"отменить его уже нельзя, его статус — «{now}»."
+        )
     if code == "refused":
-        now = lifecycle.status_word(order["status"])
         return f"Этот заказ уже нельзя отменить: его статус — «{now}»."
     return ""
 
