@@ -74,7 +74,7 @@ class CarrierSimSettings(BaseSettings):
     carrier_state: Path = Path(".sagashop/carrier-sim.jsonl")
     carrier_token: str = ""
     carrier_webhook_secret: str = ""
-    delivery_url: str = "http://127.0.0.1:8086"
+    delivery_url: str = "http://127.0.0.1:8085"
     carrier_webhook_url: str = ""
     courier_companies: list[CourierCompanyConfig] = Field(default_factory=simulated_companies)
     carrier_pace_seconds: float = 15.0

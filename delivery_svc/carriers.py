@@ -46,7 +46,13 @@ from pydantic import ConfigDict
 
 from payment_svc import signing
 from schemas.base import NonEmptyStr, Timestamp, WireModel
-from servicekit.errors import Conflict, DomainError, NotFound, ServiceUnavailable, Unauthorized
+from servicekit.errors import (
+    Conflict,
+    InvalidRequest,
+    NotFound,
+    ServiceUnavailable,
+    Unauthorized,
+)
 from servicekit.retry import transient_retry
 
 if TYPE_CHECKING:
@@ -158,8 +164,8 @@ def verify_event(
 ) -> CarrierEvent:
     """The event in `raw_body` once its signature is checked against `secret` (HMAC-SHA256
     over `"<t>.<raw body>"`, `t` at most `tolerance` seconds from now). Raises `BadSignature`
-    (401) for a missing, wrong or stale signature and InvalidRequest-like `DomainError` (400)
-    for a signed body that is not an event."""
+    (401) for a missing, wrong or stale signature and InvalidRequest (400) for a signed body
+    that is not an event."""
     now = int(time.time()) if now is None else now
     header = headers.get(SIGNATURE_HEADER)
     stamp = headers.get(TIMESTAMP_HEADER)
@@ -170,7 +176,7 @@ def verify_event(
     try:
         return CarrierEvent.model_validate_json(raw_body)
     except ValueError as exc:
-        raise DomainError(f"not a carrier event: {exc}") from exc
+        raise InvalidRequest(f"not a carrier event: {exc}") from exc
 
 
 @dataclass

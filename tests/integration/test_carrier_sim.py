@@ -35,6 +35,7 @@ from delivery_svc.domain import Tariff, price
 from delivery_svc.settings import DeliverySettings
 from launcher.embedded import free_port
 from launcher.processes import ServiceProcess
+from servicekit.errors import InvalidRequest
 from tests.support.kafka import eventually
 
 TOKEN = "test-carrier-token"
@@ -259,6 +260,9 @@ async def test_a_tampered_or_stale_event_fails_verification(sim: Sim) -> None:
     stale = sign_event(SECRET, body, at=int(time.time()) - 3600)
     with pytest.raises(BadSignature):
         sim.client.verify_event(body, stale)
+    not_an_event = b'{"hello": "world"}'
+    with pytest.raises(InvalidRequest):
+        sim.client.verify_event(not_an_event, sign_event(SECRET, not_an_event))
 
 
 async def test_an_expired_quote_is_refused_and_a_fresh_one_books(sim: Sim) -> None:
