@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 
 from delivery_svc.domain import (
     DELIVERY_FAILED,
+    ENDED,
     NOT_COLLECTED,
     PARCEL_LOST,
     Case,
@@ -120,6 +121,8 @@ def track(case: Case, status: str, attempt: int | None, now: datetime) -> tuple[
     one that would move it back (an event out of order: DELIVERED after RETURNED, IN_TRANSIT
     after OUT_FOR_DELIVERY), raises Ignored; a failed attempt is counted (the courier tries
     again, the case stays out for delivery)."""
+    if case.status in ENDED:
+        raise Ignored(f"the case has ended ({case.status}): {status} comes too late")
     if status == "FAILED_ATTEMPT":
         count = max(case.failed_attempts + 1 if attempt is None else attempt, 1)
         if count <= case.failed_attempts:

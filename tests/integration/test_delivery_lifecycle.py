@@ -436,7 +436,7 @@ async def test_courier_parcels_are_delivered_returned_or_lost_as_the_carrier_say
         "at": datetime.now(UTC).isoformat(),
     }
     status, body = await signed_event(stack, late)
-    assert status == 200 and "from returned to received" in body["ignored"]
+    assert status == 200 and "the case has ended (returned)" in body["ignored"]
     assert (await signed_event(stack, late, secret="not-the-secret"))[0] == 401
     assert (await signed_event(stack, {**late, "orderId": new_order()}))[0] == 404
     assert (await customer.client.get(f"/cases/{returned}"))[1]["status"] == "returned"
