@@ -174,3 +174,78 @@ async def test_replies_delivered_twice_are_applied_once(
 
 async def _handled(proc: ServiceProcess) -> bool:
     return "exists; request ignored" in proc.log_tail(400)
+
+
+def cancellation(order: dict[str, Any], **more: Any) -> dict[str, Any]:
+    return {
+        **order,
+        "version": 7,
+        "reason": "changed my mind",
+        "by": "ivan",
+        "kind": "CANCEL",
+        "disposition": "RESTOCK",
+        **more,
+    }
+
+
+async def test_a_cancellation_of_a_confirmed_saga_reverses_everyone_and_ends_cancelled(
+    infra: Infra, orchestra: ServiceProcess, mongo
+):
+    order = await start_saga(infra)
+    oid = order["orderId"]
+    for who in PARTICIPANT_TOPICS:
+        await answer(infra, oid, who, "CONFIRM", "SUCCESS")
+    await messages_for(infra, topics.ORDER_OUTCOMES.name, oid, 1)
+    body = cancellation(order, disposition="WRITE_OFF")
+    await publish(infra.kafka_bootstrap, topics.ORDER_CANCELLATIONS.name, body, key=oid)
+    for who, topic in PARTICIPANT_TOPICS.items():
+        [_, reverse] = await messages_for(infra, topic, oid, 2)
+        assert reverse["requestType"] == "REVERSE" and reverse["disposition"] == "WRITE_OFF", who
+    for who in PARTICIPANT_TOPICS:
+        await answer(infra, oid, who, "REVERSE", "SUCCESS")
+    [_, outcome] = await messages_for(infra, topics.ORDER_OUTCOMES.name, oid, 2)
+    assert outcome == {
+        "orderId": oid,
+        "version": 7,
+        "response": "FAIL",
+        "reason": "changed my mind",
+    }
+    saga = await mongo[orchestra.name].sagas.find_one({"_id": oid})
+    assert saga["state"] == "CANCELLED" and saga["cancellation"]["by"] == "ivan"
+    events = [h["event"] for h in saga["history"]]
+    assert events[-6:] == [
+        "cancellation asked",
+        "compensating",
+        "REVERSE SUCCESS",
+        "REVERSE SUCCESS",
+        "REVERSE SUCCESS",
+        "cancelled",
+    ]
+    # asked again (a redelivery, or order_svc asking twice): the outcome is said again, no REVERSE
+    await publish(infra.kafka_bootstrap, topics.ORDER_CANCELLATIONS.name, body, key=oid)
+    await messages_for(infra, topics.ORDER_OUTCOMES.name, oid, 3)
+    assert len(await messages_for(infra, topics.PAYMENT_CONFIRMATIONS.name, oid, 2)) == 2
+
+
+async def test_a_cancellation_before_any_saga_reverses_everyone_and_a_late_hand_over_is_ignored(
+    infra: Infra, orchestra: ServiceProcess, mongo
+):
+    order = paid_order()
+    oid = order["orderId"]
+    body = cancellation(order, reason="the order could not be confirmed in time", by="order_svc")
+    await publish(infra.kafka_bootstrap, topics.ORDER_CANCELLATIONS.name, body, key=oid)
+    for who, topic in PARTICIPANT_TOPICS.items():
+        [reverse] = await messages_for(infra, topic, oid, 1)
+        assert reverse["requestType"] == "REVERSE" and reverse["paymentId"] == "pay-1", who
+        await answer(infra, oid, who, "REVERSE", "SUCCESS")
+    [outcome] = await messages_for(infra, topics.ORDER_OUTCOMES.name, oid, 1)
+    assert outcome["response"] == "FAIL" and outcome["version"] == 7
+    await publish(infra.kafka_bootstrap, topics.ORDER_CONFIRMATION_REQUESTS.name, order, key=oid)
+
+    async def ignored() -> bool:
+        return f"saga {oid} exists; request ignored" in orchestra.log_tail(400)
+
+    await eventually(ignored, timeout=10)
+    assert len(await messages_for(infra, topics.PAYMENT_CONFIRMATIONS.name, oid, 1)) == 1
+    saga = await mongo[orchestra.name].sagas.find_one({"_id": oid})
+    assert saga["state"] == "CANCELLED"
