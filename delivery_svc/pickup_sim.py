@@ -90,6 +90,7 @@ class Counters:
         self.parcels: dict[str, dict[str, Any]] = self._load()
         self.auth = {"Authorization": f"Bearer {settings.pickup_token}"}
         self.http: aiohttp.ClientSession | None = None
+        self.texts: list[str] | None = None
 
     def _load(self) -> dict[str, dict[str, Any]]:
         try:
@@ -119,6 +120,7 @@ class Counters:
 
     async def tick(self) -> None:
         now = time.time()
+        self.texts = None  # the gateway's messages, read once a round
         for row in list(self.parcels.values()):
             if row["dueAt"] > now:
                 continue
@@ -161,10 +163,11 @@ class Counters:
     async def code_from_sms(self, order_id: str) -> str | None:
         """The latest pickup code the SMS gateway carried for the order."""
         assert self.http is not None
-        async with self.http.get(f"{self.settings.sms_url}/messages") as resp:
-            rows = await resp.json() if resp.status == 200 else []
-        texts = [r.get("text", "") for r in rows if order_id in r.get("text", "")]
-        codes = [m.group(1) for t in texts if (m := CODE.search(t))]
+        if self.texts is None:
+            async with self.http.get(f"{self.settings.sms_url}/messages") as resp:
+                rows = await resp.json() if resp.status == 200 else []
+            self.texts = [r.get("text", "") for r in rows if CODE.search(r.get("text", ""))]
+        codes = [m.group(1) for t in self.texts if order_id in t and (m := CODE.search(t))]
         return codes[-1] if codes else None
 
     async def call(self, method: str, path: str, body: dict[str, Any]) -> tuple[int, Any]:
