@@ -40,8 +40,8 @@ class Queues:
         await self.cases.update_one({"_id": order_id}, {"$set": {"pointNotified": True}})
 
     async def to_book(self) -> list[Doc]:
-        query = {
-            "status": C.OPENED.value,
+        query = {  # in_transit too: an admin may have moved the case on before its booking
+            "status": {"$in": [C.OPENED.value, C.IN_TRANSIT.value]},
             "kind": DeliveryKind.COURIER.value,
             "parcelAt": {"$ne": None},
             "shipmentId": None,

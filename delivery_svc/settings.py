@@ -90,7 +90,7 @@ class DeliverySettings(ServiceSettings):
     # how often parcels are sent on (to the point, booked with the carrier), and when a courier
     # parcel with no carrier event for `tracking_timeout_seconds` is looked up at the carrier
     dispatch_interval_seconds: float = Field(default=1.0, gt=0)
-    tracking_timeout_seconds: float = Field(default=3600.0, gt=0)
+    tracking_timeout_seconds: float = Field(default=300.0, gt=0)
 
     @field_validator("slot_windows")
     @classmethod

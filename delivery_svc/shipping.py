@@ -57,6 +57,9 @@ def mount(service: Service, desk: SlotDesk, queues: Queues, client: CarrierClien
                 moved, events = parcels.track(case, status, attempt, now)
             except parcels.Ignored as why:
                 log.info("carrier event %s for %s ignored: %s", status, order_id, why)
+                if case.shipment_id is None:  # booked, then a crash: so it can be cancelled
+                    known = replace(case, shipment_id=shipment_id)
+                    await repo.save_case(case, known, now, tx.session)
                 return {"orderId": order_id, "ignored": str(why)}
             moved = replace(moved, shipment_id=shipment_id)
             saved = await repo.save_case(case, moved, now, tx.session)
