@@ -28,6 +28,12 @@ from servicekit.neighbours import Neighbour
 from servicekit.unit import Tx
 
 DETAIL_TIMEOUT = 3.0
+# moves that undo an order: after the hand-over, orchestra's compensation makes them
+UNDOING = {S.CANCELLED: CancellationKind.CANCEL, S.RETURNED: CancellationKind.RETURN}
+UNDO_REASONS = {
+    CancellationKind.CANCEL: "cancelled by an admin",
+    CancellationKind.RETURN: "returned (accepted by an admin)",
+}
 
 
 class AdminQuery(BaseModel):
@@ -111,17 +117,19 @@ def mount(book: OrderBook, actions: AdminActions) -> None:
     @routes.put("/admin/orders/{id}/status", body=StatusChange, response=OrderView, auth="admin")
     async def change_status(request: web.Request) -> web.Response:
         """Move an order as the guards allow an admin (others: 409 with the current status).
-        CANCELLED of a handed-over order goes through orchestra (see `cancellation`)."""
+        CANCELLED (and RETURNED) of a handed-over order goes through orchestra: the order shows
+        the pending `cancellation` until its compensation is done."""
         caller = await admin(request, service.auth)
         change = await read_body(request, StatusChange)
 
         async def apply(tx: Tx) -> Doc:
             doc = await order_in(tx, request)
-            if change.status is S.CANCELLED:
-                reason = change.reason or "cancelled by an admin"
-                new = await book.cancel(tx, doc, caller.username, reason, Actor.ADMIN)
+            if change.status in UNDOING:
+                kind = UNDOING[change.status]
+                reason = change.reason or UNDO_REASONS[kind]
+                new = await book.cancel(tx, doc, caller.username, reason, Actor.ADMIN, kind)
                 if new is not doc:  # the same doc: a cancellation was pending already
-                    await note(tx, caller, new, "cancel", reason=reason)
+                    await note(tx, caller, new, kind.value.lower(), reason=reason)
                 return new
             guards.check(Actor.ADMIN, S(doc["status"]), change.status, domain.kind_of(doc))
             new = await orders.update(

@@ -118,13 +118,11 @@ class OrderBook:
         kind: CancellationKind,
         disposition: Disposition,
     ) -> Doc:
-        now = self.clock()
         asked = {
             "kind": kind.value,
             "reason": reason,
             "by": by,
-            # Mongo keeps milliseconds: the first answer shows the time every later read will
-            "at": now.replace(microsecond=now.microsecond // 1000 * 1000),
+            "at": domain.to_millis(self.clock()),
             "disposition": disposition.value,
         }
         new = await self.orders.update(
@@ -141,7 +139,7 @@ class OrderBook:
         status = S.RETURNED if returned else S.CANCELLED
         reason = asked["reason"] if asked else (saga_reason or "the order could not be confirmed")
         by = asked["by"] if asked else "orchestra"
-        now = self.clock()
+        now = domain.to_millis(self.clock())
         changes: Doc = {"reason": reason}
         if asked:
             changes["cancellation"] = {**asked, "doneAt": now}

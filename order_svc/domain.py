@@ -84,6 +84,11 @@ def total(positions: list[Position], delivery_cost: int = 0) -> int:
     return sum(p.total for p in positions) + delivery_cost
 
 
+def to_millis(at: datetime) -> datetime:
+    """Mongo keeps milliseconds: a time answered before it is read back must be cut the same."""
+    return at.replace(microsecond=at.microsecond // 1000 * 1000)
+
+
 def history_entry(status: S, by: str, at: datetime, reason: str | None = None) -> dict[str, object]:
     return {"at": at, "status": status.value, "by": by, "reason": reason}
 

@@ -10,7 +10,7 @@ from pymongo import ASCENDING, DESCENDING
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
 
-from order_svc.domain import Position, history_entry
+from order_svc.domain import Position, history_entry, to_millis
 from schemas.order import OrderStatus
 from servicekit.errors import StaleWrite
 from servicekit.mongo import Doc
@@ -83,6 +83,7 @@ class Orders:
         update: dict[str, Any] = {"$set": dict(changes), "$inc": {"version": 1}}
         if status is not None:
             assert at is not None
+            at = to_millis(at)
             entry = history_entry(status, by, at, reason)
             update["$set"].update(status=status.value, updatedAt=at)
             update["$push"] = {"history": entry}

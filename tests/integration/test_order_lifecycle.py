@@ -67,6 +67,22 @@ async def order_svc(
 
 
 @pytest.fixture
+async def manual_order_svc(
+    infra: Infra, auth: ServiceProcess, orchestra: ServiceProcess
+) -> AsyncIterator[ServiceProcess]:
+    """order_svc without the hand-over by itself: `PUT /process` hands a paid order over."""
+    env = {
+        "SAGASHOP_AUTH_URL": auth.url,
+        "SAGASHOP_ORCHESTRA_URL": orchestra.url,
+        "SAGASHOP_AUTO_HANDOVER": "false",
+    }
+    proc = start_service(infra, "order_svc", Path(tempfile.mkdtemp()), env=env)
+    await proc.wait_ready()
+    yield proc
+    proc.kill()
+
+
+@pytest.fixture
 async def customer(
     auth: ServiceProcess, order_svc: ServiceProcess
 ) -> AsyncIterator[tuple[Client, str]]:
@@ -222,6 +238,29 @@ async def test_a_customer_cannot_cancel_an_order_in_progress_and_it_ends_confirm
     assert done.get("cancellation") is None
 
 
+async def test_process_then_cancel_at_once_is_refused_and_the_order_ends_confirmed(
+    infra: Infra, mongo: Any, auth: ServiceProcess, manual_order_svc: ServiceProcess
+):
+    client, username = await logged_in(auth, manual_order_svc.url)
+    order = await checked_out(mongo, manual_order_svc, username)
+    await paid(infra, order)
+    payable = await reaches(client, order["id"], "PAID")
+
+    status, handed = await client.put(
+        "/process", {"id": order["id"], "version": payable["version"]}
+    )
+    assert status == 200 and handed["status"] == "IN_PROGRESS", handed
+    status, refused = await client.put("/cancel", {"id": order["id"]})
+    assert status == 409 and "current status IN_PROGRESS" in refused["errorMessage"]
+    assert await order_of(client, order["id"]) == handed
+
+    await answer_all(infra, order["id"], "CONFIRM")
+    done = await reaches(client, order["id"], "CONFIRMED")
+    assert [h["status"] for h in done["history"]][-3:] == ["PAID", "IN_PROGRESS", "CONFIRMED"]
+    assert done["history"][-2]["by"] == username
+    await client.close()
+
+
 async def test_a_confirmed_order_cancelled_by_its_customer_is_compensated_refunded_once_and_told(
     infra: Infra,
     mongo: Any,
@@ -323,6 +362,33 @@ async def test_an_admin_return_of_a_completed_order_ends_returned_and_is_on_reco
     status, listed = await admin.get(f"/admin/actions?orderId={order['id']}")
     assert status == 200 and listed["total"] == 4
     assert {a["by"] for a in listed["items"]} == {detail["actions"][0]["by"]}
+
+
+async def test_an_admin_cancels_an_order_on_its_way_through_orchestra_once(
+    infra: Infra,
+    mongo: Any,
+    order_svc: ServiceProcess,
+    customer: tuple[Client, str],
+    admin: Client,
+):
+    client, username = customer
+    order = await confirmed(infra, mongo, order_svc, client, username)
+    await feed(infra, order["id"], "DELIVERING")
+    await reaches(client, order["id"], "DELIVERING")
+    cancel = {"status": "CANCELLED", "reason": "курьер потерял посылку"}
+
+    status, pending = await admin.put(f"/admin/orders/{order['id']}/status", cancel)
+    assert status == 200 and pending["status"] == "DELIVERING", pending
+    assert pending["cancellation"]["reason"] == "курьер потерял посылку"
+    status, again = await admin.put(f"/admin/orders/{order['id']}/status", cancel)
+    assert (status, again) == (200, pending)
+    await answer_all(infra, order["id"], "REVERSE")
+    cancelled = await reaches(client, order["id"], "CANCELLED")
+    assert cancelled["reason"] == "курьер потерял посылку"
+    status, listed = await admin.get(f"/admin/actions?orderId={order['id']}")
+    assert [(a["action"], a["reason"]) for a in listed["items"]] == [
+        ("cancel", "курьер потерял посылку")
+    ]
 
 
 async def test_a_paid_order_that_never_reaches_its_saga_is_cancelled_refunded_and_told(
