@@ -240,7 +240,7 @@ async def sms_code(stack: Stack, customer: Customer, order_id: str) -> tuple[str
 
 # -- pickup ------------------------------------------------------------------------------------
 async def test_a_pickup_parcel_reaches_its_point_and_the_customer_collects_it_with_the_sms_code(
-    stack: Stack, customer: Customer, infra: Infra
+    stack: Stack, customer: Customer, infra: Infra, mongo
 ):
     order_id = await confirmed(customer, infra, pickup(POINT))
     assert (await customer.client.get(f"/cases/{order_id}"))[1]["status"] == "opened"
@@ -266,6 +266,16 @@ async def test_a_pickup_parcel_reaches_its_point_and_the_customer_collects_it_wi
     assert {"orderId": order_id, "state": "collected"}.items() <= next(
         p for p in parcels if p["orderId"] == order_id
     ).items()
+    # notification_svc kept no copy of the code once the SMS was sent
+    kept = mongo[stack.protocols.notification.name].notifications
+
+    async def sent() -> dict[str, Any] | None:
+        found = await kept.find_one({"payload.orderId": order_id, "status": "sent"})
+        return dict(found) if found else None
+
+    notice = await eventually(sent, timeout=20)
+    assert "secret" not in notice
+    assert "pickupCode" not in notice["payload"]["pickupPointDelivery"]
     # the code was used: it does not collect the parcel a second time
     status, body, _ = await at_point_call(stack, "/pickups", {"orderId": order_id, "code": code})
     assert status == 409 and "not waiting at a pickup point" in body["errorMessage"]
