@@ -75,9 +75,20 @@ def mount(service: Service, desk: SlotDesk, queues: Queues, client: CarrierClien
         event = client.verify_event(await request.read(), request.headers)
         return reply(await apply(event.order_id, event.shipment_id, event.status, event.attempt))
 
+    async def carrier_quote(order_id: str) -> str | None:
+        """The carrier's own quote behind the price the customer accepted, if we have one (an
+        expired one is replaced by a fresh quote when booking: our price stays)."""
+        hold = await repo.hold(order_id)
+        quote_id = hold.choice.get("quoteId") if hold else None
+        quote = await repo.quote(quote_id) if quote_id else None
+        return quote.carrier_quote_id if quote else None
+
     async def book(doc: dict[str, Any]) -> None:
         shipment = await client.book(
-            doc["_id"], None, doc["address"], company=doc["courierCompany"]
+            doc["_id"],
+            await carrier_quote(doc["_id"]),
+            doc["address"],
+            company=doc["courierCompany"],
         )
         await queues.booked(doc["_id"], shipment.shipment_id, desk.clock())
 

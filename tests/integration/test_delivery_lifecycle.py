@@ -81,6 +81,7 @@ async def stack(infra: Infra) -> AsyncIterator[Stack]:
             "SAGASHOP_DISPATCH_INTERVAL_SECONDS": "0.2",
             "SAGASHOP_PICKUP_URL": pickup_url,
             "SAGASHOP_PICKUP_TOKEN": token,
+            "SAGASHOP_COURIER_ADAPTER": "http",  # prices and bookings from the carrier_sim
             "SAGASHOP_CARRIER_URL": carrier_url,
             "SAGASHOP_CARRIER_TOKEN": carrier_token,
             "SAGASHOP_CARRIER_WEBHOOK_SECRET": webhook,
