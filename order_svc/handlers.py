@@ -116,15 +116,17 @@ def register(book: OrderBook) -> None:
         if doc is None or current is None:
             log.warning("outcome for unknown order %s ignored", msg.order_id)
         elif msg.response is SagaResponse.SUCCESS and current is S.IN_PROGRESS:
-            await orders.update(
+            new = await orders.update(
                 doc,
                 {"reason": None},
                 tx.session,
                 status=S.CONFIRMED,
                 by="orchestra",
                 at=book.clock(),
-                unset=("handoverDeadline",),
+                unset=("handoverDeadline", "feedAhead"),
             )
+            for held in doc.get("feedAhead", []):
+                new = await apply_status(tx, new, OrderStatusUpdate.model_validate(held))
         elif msg.response is SagaResponse.FAIL and (pending(doc) or current is S.IN_PROGRESS):
             await book.close_cancellation(tx, doc, msg.reason)
         else:
@@ -138,9 +140,25 @@ def register(book: OrderBook) -> None:
         if doc is None:
             log.warning("status for unknown order %s", msg.order_id)
             return
+        if doc["status"] == S.IN_PROGRESS:
+            # store and delivery act on their CONFIRM, so their news can overtake orchestra's
+            # outcome (order_svc down a while, the feed read first): kept, and applied once the
+            # outcome has confirmed the order
+            held = [*doc.get("feedAhead", []), msg.model_dump(mode="json", by_alias=True)]
+            await orders.update(doc, {"feedAhead": held}, tx.session)
+            log.info(
+                "status feed (%s): %s for %s kept until its saga's outcome",
+                msg.source,
+                msg.status,
+                doc["_id"],
+            )
+            return
+        await apply_status(tx, doc, msg)
+
+    async def apply_status(tx: Tx, doc: Doc, msg: OrderStatusUpdate) -> Doc:
         current = S(doc["status"])
         if msg.status is current or (msg.status is S.CANCELLED and pending(doc)):
-            return  # seen already
+            return doc  # seen already
         if not guards.allows(Actor.FEED, current, msg.status, domain.kind_of(doc)):
             log.warning(
                 "status feed (%s): %s -> %s refused for %s",
@@ -149,12 +167,13 @@ def register(book: OrderBook) -> None:
                 msg.status,
                 doc["_id"],
             )
-            return
+            return doc
         if msg.status is S.CANCELLED:
             reason = msg.reason or f"cancelled by {msg.source}"
             disposition = msg.disposition or Disposition.RESTOCK
-            await book.cancel(tx, doc, msg.source, reason, Actor.FEED, disposition=disposition)
-            return
+            return await book.cancel(
+                tx, doc, msg.source, reason, Actor.FEED, disposition=disposition
+            )
         new = await orders.update(
             doc,
             {},
@@ -166,6 +185,7 @@ def register(book: OrderBook) -> None:
         )
         if msg.status is S.COMPLETED:
             effects.notify(tx, new, NotificationType.COMPLETED)
+        return new
 
     @service.loop
     async def cancel_unpaid(_: object) -> None:

@@ -439,3 +439,31 @@ async def test_admins_filter_orders_by_status_customer_and_creation_time(
     assert await ids("status=CANCELLED") == []
     status, bad = await admin.get("/admin/orders?from=yesterday")
     assert status == 400 and bad["errorMessage"]
+
+
+async def test_the_feed_overtaking_the_sagas_outcome_moves_the_order_once_it_is_confirmed(
+    infra: Infra, mongo: Any, order_svc: ServiceProcess, customer: tuple[Client, str]
+):
+    """Store and delivery act on their CONFIRM: when order_svc reads their news before the
+    saga's outcome (it was down a while), the news waits for the outcome instead of being lost
+    (seen in the chaos run: orders left CONFIRMED with their parcel collected)."""
+    client, username = customer
+    order = await checked_out(mongo, order_svc, username)
+    await paid(infra, order)
+    await reaches(client, order["id"], "IN_PROGRESS")
+    await feed(infra, order["id"], "ASSEMBLING")
+    await feed(infra, order["id"], "READY_FOR_PICKUP", source="delivery_svc")
+
+    async def both_kept() -> bool:
+        doc = await mongo[order_svc.name].orders.find_one({"_id": order["id"]})
+        return len(doc.get("feedAhead", [])) == 2
+
+    await eventually(both_kept, timeout=WAIT)
+    assert (await order_of(client, order["id"]))["status"] == "IN_PROGRESS"
+    await answer_all(infra, order["id"], "CONFIRM")
+    ready = await reaches(client, order["id"], "READY_FOR_PICKUP")
+    assert [h["status"] for h in ready["history"]][-3:] == [
+        "CONFIRMED",
+        "ASSEMBLING",
+        "READY_FOR_PICKUP",
+    ]
