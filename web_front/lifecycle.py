@@ -60,6 +60,51 @@ class Step:
     reason: str | None = None
 
 
+# the services' reasons (English on the wire) as the customer reads them; the start of the
+# reason is matched, what follows a colon is kept ("item damaged: Торшер")
+REASON_WORDS = (
+    ("cancelled by the customer", "вы отменили заказ"),
+    ("cancelled by an admin", "заказ отменил магазин"),
+    ("payment timeout", "заказ не оплатили вовремя"),
+    ("the order could not be confirmed", "заказ не удалось подтвердить"),
+    ("item damaged", "товар повредили на складе"),
+    ("not collected in time", "заказ не забрали из пункта выдачи вовремя"),
+    ("delivery failed", "курьер не смог доставить заказ"),
+    ("parcel lost", "посылку потеряли при доставке"),
+)
+
+
+def reason_words(reason: object) -> str:
+    """A reason in Russian when it is one the shop knows; an admin's own words as typed."""
+    if not reason:
+        return ""
+    text = str(reason)
+    for english, russian in REASON_WORDS:
+        if text.lower().startswith(english):
+            rest = text[len(english) :].lstrip(":").strip()
+            return f"{russian}: {rest}" if rest else russian
+    return text
+
+
+# who moved the order, as the customer's history names them (an admin is "магазин" too)
+WHO_WORDS = {
+    "payment_svc": "оплата",
+    "order_svc": "магазин",
+    "orchestra": "магазин",
+    "store": "склад",
+    "store_svc": "склад",
+    "delivery": "доставка",
+    "delivery_svc": "доставка",
+    "billing_svc": "магазин",
+}
+
+
+def who_word(by: object, customer: object) -> str:
+    if by == customer:
+        return "вы"
+    return WHO_WORDS.get(str(by), "магазин")
+
+
 def status_word(status: object) -> str:
     return STATUS_WORDS.get(str(status), str(status))
 
@@ -98,7 +143,7 @@ def steps(order: dict[str, Any]) -> list[Step]:
             found.append(Step(s, STEP_WORDS[s], "next"))
     if ended:
         end = reached.get(status, {})
-        reason = order.get("reason") or end.get("reason")
+        reason = reason_words(order.get("reason") or end.get("reason"))
         found.append(Step(status, status_word(status), "ended", end.get("at"), reason))
     return found
 

@@ -159,6 +159,7 @@ async def order_context(request: web.Request, refused: str = "") -> dict[str, An
         "refused": refused if refused in ("stale", "refused") else "",
         "words": lifecycle.STATUS_WORDS,
         "case_words": lifecycle.CASE_WORDS,
+        "who": lifecycle.who_word,
         "notice": request.query.get("done", ""),
     }
 
@@ -211,6 +212,7 @@ async def notifications(request: web.Request) -> web.Response:
 
 def mount(app: web.Application) -> None:
     aiohttp_jinja2.get_env(app).filters["moscow_time"] = moscow_time
+    aiohttp_jinja2.get_env(app).filters["reason_words"] = lifecycle.reason_words
     aiohttp_jinja2.get_env(app).filters["ru_date"] = ru_date
     app.router.add_get("/orders", list_orders)
     app.router.add_get("/orders/{id}", show_order)
