@@ -89,7 +89,8 @@ def whole_lives() -> Snapshot:
     """Seven orders of one bike line (10 units): delivered; damaged while picking (2 bikes:
     one written off, one back); the courier failed (back on hand); lost by the carrier
     (written off); delivered and returned by an admin (back on hand, paid by wallet and
-    refunded to it); never paid; and one that failed at checkout."""
+    refunded to it); never paid; one that failed at checkout; and one whose saga failed while
+    the warehouse was picking it (back on hand)."""
     s = Snapshot([], [], [], [], [], [], [], [], [], {}, [], Counter())
     s.orders = [
         order("o-done", "COMPLETED"),
@@ -99,6 +100,7 @@ def whole_lives() -> Snapshot:
         order("o-returned", "RETURNED"),
         order("o-unpaid", "CANCELLED", confirmed=False),
         order("o-checkout", "FAILED", confirmed=False),
+        order("o-reversed", "CANCELLED", confirmed=False),
     ]
     s.picking = [
         picking("o-done", "handed_over"),
@@ -106,6 +108,8 @@ def whole_lives() -> Snapshot:
         picking("o-failed", "handed_over"),
         picking("o-lost", "handed_over"),
         picking("o-returned", "handed_over"),
+        # its saga failed while the warehouse picked it: the REVERSE brought the bike back
+        picking("o-reversed", "handed_over"),
     ]
     s.cases = [
         case("o-done", "in_transit", "at_pickup_point", "received"),
@@ -114,6 +118,7 @@ def whole_lives() -> Snapshot:
         case("o-lost", "in_transit", "lost"),
         case("o-returned", "in_transit", "out_for_delivery", "received"),
         case("o-unpaid", "cancelled"),  # a REVERSE's tombstone
+        case("o-reversed", "cancelled"),
     ]
     s.payments = [
         card_payment("pay-done", "o-done", 1000, "SUCCEEDED"),
