@@ -34,6 +34,7 @@ EVENTS = {
     "compensating": "Началась компенсация: всем участникам отправлена отмена",
     "reverse resent": "Не все участники ответили на отмену вовремя: отмена отправлена снова",
     "cancelled": "Компенсация завершена: заказ отменён",
+    "cancellation asked": "Заказ попросили отменить (или принят возврат)",
 }
 REQUESTS = {"CONFIRM": "подтвердить", "REVERSE": "отменить (компенсация)"}
 SILENT = re.compile(r"^no answer in time from (?P<who>[A-Z, ]+)$")
@@ -86,6 +87,8 @@ def entry_text(entry: dict[str, Any]) -> str:
         return f"{text}: {entry['reason']}" if entry.get("reason") else text
     if event == "compensating" and entry.get("reason"):
         return f"{EVENTS[event]}. Причина: {reason_in_russian(entry['reason'])}"
+    if event == "cancellation asked":
+        return f"{EVENTS[event]}: {entry.get('by', '—')}, причина: {entry.get('reason', '—')}"
     return EVENTS.get(event, event)
 
 

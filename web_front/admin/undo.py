@@ -14,7 +14,6 @@ from web_front.admin.order_actions import back_to
 from web_front.admin.orders import render_order
 from web_front.edges import call
 from web_front.forms import Form, read_form
-from web_front.lifecycle import status_word
 
 # the field names differ from the refund form's "reason" on the same page
 REASONS = {
@@ -66,8 +65,9 @@ async def accept_return(request: web.Request) -> web.StreamResponse:
     answer = await call(request, "order", "POST", path, json=body)
     if not answer.ok:
         return await refused(request, "return", form, answer.status, answer.error)
-    now = status_word(answer.body["status"])
-    raise back_to(request, f"Возврат принят: деньги вернутся покупателю (статус: {now})")
+    if answer.body["status"] == "RETURNED":
+        raise back_to(request, "Возврат принят: заказ возвращён")
+    raise back_to(request, "Возврат принят и оформляется: деньги вернутся покупателю")
 
 
 def mount(app: web.Application) -> None:
