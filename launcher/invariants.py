@@ -178,7 +178,7 @@ async def quiet(
     stack: Stack, last_kill: float, timeout: float, whole_life: bool = False
 ) -> float | None:
     """Wait until no order is in flight (with `whole_life`: every order has ended), no saga
-    open, no outbox pending and no consumer behind; the seconds from the last kill to then
+    open, no outbox, refund or notification pending and no consumer behind; the seconds from the last kill to then
     (None if it never got quiet)."""
     settled = orders_ended if whole_life else orders_settled
     deadline = time.monotonic() + timeout
@@ -189,6 +189,8 @@ async def quiet(
             or not sagas_final(s).ok
             or any(s.outboxes.values())
             or any(stuck(p) for p in s.payments)  # a refund still on its way
+            # a sender killed between sending and recording: retried once its lease runs out
+            or any(n["status"] in ("pending", "sending") for n in s.notifications)
         )
         if not busy and not any((await lag(stack)).values()):
             return round(time.monotonic() - last_kill, 1)
