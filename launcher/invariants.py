@@ -178,8 +178,8 @@ async def quiet(
     stack: Stack, last_kill: float, timeout: float, whole_life: bool = False
 ) -> float | None:
     """Wait until no order is in flight (with `whole_life`: every order has ended), no saga
-    open, no outbox, refund or notification pending and no consumer behind; the seconds from the last kill to then
-    (None if it never got quiet)."""
+    open, no outbox, refund or notification pending and no consumer behind; the seconds from
+    the last kill to then (None if it never got quiet)."""
     settled = orders_ended if whole_life else orders_settled
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
