@@ -28,7 +28,7 @@ from launcher.invariants import Check, check_all, quiet
 from launcher.load import Customer, LoadStats
 from launcher.load_admin import ReturnsClerk
 from launcher.processes import ServiceProcess
-from launcher.snapshot import snapshot
+from launcher.snapshot import Snapshot, snapshot
 from launcher.stack import Stack, fresh_state, home
 from schemas import topics
 
@@ -91,6 +91,7 @@ class ChaosReport:
     schedule: list[Event] = field(default_factory=list)
     fates: dict[str, int] = field(default_factory=dict)
     ends: dict[str, int] = field(default_factory=dict)  # orders by final status
+    cases: dict[str, int] = field(default_factory=dict)  # picking and delivery cases by end
     means: dict[str, int] = field(default_factory=dict)  # payments and top-ups by means
     retries: int = 0
     errors: list[str] = field(default_factory=list)
@@ -220,10 +221,18 @@ async def _run(
         report.poisoned = await poison(stack.kafka)
         await run_load(stack, cfg, rng, catalog.products, catalog.scarce, report)
         report.checks = await check_all(stack, catalog.initial, report.poisoned, whole_life=True)
-        report.ends = dict(Counter(o["status"] for o in (await snapshot(stack)).orders))
+        report.ends, report.cases = ends_of(await snapshot(stack))
     finally:
         await stack.stop()
     return report
+
+
+def ends_of(s: Snapshot) -> tuple[dict[str, int], dict[str, int]]:
+    """Orders by final status; picking and delivery cases by theirs (damaged, returned, lost:
+    the bad endings the simulators chose)."""
+    cases = Counter(f"picking {p['status']}" for p in s.picking)
+    cases.update(f"delivery {c['status']}" for c in s.cases)
+    return dict(Counter(o["status"] for o in s.orders)), dict(cases)
 
 
 async def poison(bootstrap: str) -> int:
@@ -327,6 +336,7 @@ def print_report(report: ChaosReport, path: Path) -> None:
         print(f"  t={e.at:7.2f}s  {e.what:<18} {e.target}")
     print("\norders by fate: " + ", ".join(f"{k}: {v}" for k, v in sorted(report.fates.items())))
     print("orders by end: " + ", ".join(f"{k}: {v}" for k, v in sorted(report.ends.items())))
+    print("cases by end: " + ", ".join(f"{k}: {v}" for k, v in sorted(report.cases.items())))
     print("payments by means: " + ", ".join(f"{k}: {v}" for k, v in sorted(report.means.items())))
     print(f"step retries while services were down: {report.retries}")
     print(f"quiet {report.quiet_after_last_kill_s}s after the last kill")
