@@ -1,6 +1,7 @@
 """delivery_svc's edge, choosing a delivery: pickup points and courier companies (guests may
 look), courier quotes, and slot holds (`POST /slots` is what order_svc calls at checkout with the
-customer's `sessionId` cookie). The delivery case's routes are in cases.py."""
+customer's `sessionId` cookie and its holds credential, servicekit.holds: nobody else may).
+The delivery case's routes are in cases.py."""
 
 from __future__ import annotations
 
@@ -26,6 +27,7 @@ from schemas.delivery_http import (
     SlotRequest,
 )
 from servicekit.errors import Conflict, NotFound
+from servicekit.holds import holder_owner
 from servicekit.http import read_body, reply
 from servicekit.identity import customer
 from servicekit.service import Service
@@ -99,17 +101,19 @@ def mount(service: Service, desk: SlotDesk, couriers: CourierCompanies) -> None:
         await repo.insert_quote(given, now)
         return reply(quote_view(given))
 
-    @routes.post("/slots", body=SlotRequest, response=SlotHoldView, auth="customer")
+    @routes.post("/slots", body=SlotRequest, response=SlotHoldView, auth="service")
     async def hold_slot(request: web.Request) -> web.Response:
         """Pre-reserve a delivery slot for the order until `expiresAt`.
 
         The earliest window with a free place; the same request again answers the same hold,
-        another delivery choice for the order replaces it."""
+        another delivery choice for the order replaces it. order_svc's checkout only (its
+        holds credential): anyone else 403, holding nothing."""
         caller = await customer(request, service.auth)
         req = await read_body(request, SlotRequest)
+        username = holder_owner(request, desk.settings.holds_token, caller)
 
         async def hold(tx: Tx) -> Hold:
-            return await desk.hold(caller.username, req.order_id, req.delivery, tx.session)
+            return await desk.hold(username, req.order_id, req.delivery, tx.session)
 
         return reply(hold_view(await service.transaction(hold)))
 

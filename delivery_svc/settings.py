@@ -91,6 +91,9 @@ class DeliverySettings(ServiceSettings):
     # parcel with no carrier event for `tracking_timeout_seconds` is looked up at the carrier
     dispatch_interval_seconds: float = Field(default=1.0, gt=0)
     tracking_timeout_seconds: float = Field(default=300.0, gt=0)
+    # order_svc's service credential for holding slots (`POST /slots`, SAGASHOP_HOLDS_TOKEN,
+    # servicekit.holds); empty: nobody may hold one
+    holds_token: str = ""
 
     @field_validator("slot_windows")
     @classmethod

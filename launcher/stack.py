@@ -222,6 +222,8 @@ class Stack:
             "SAGASHOP_PICKUP_TOKEN": secrets.token_hex(32),
             "SAGASHOP_CARRIER_TOKEN": secrets.token_hex(32),
             "SAGASHOP_CARRIER_WEBHOOK_SECRET": secrets.token_hex(32),
+            # order_svc's credential for creating holds in store_svc and delivery_svc (issue 15)
+            "SAGASHOP_HOLDS_TOKEN": secrets.token_hex(32),
             **self.extra_env,
         }
         if self.web:

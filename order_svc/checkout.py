@@ -1,10 +1,16 @@
 """Checkout (stock and a delivery slot pre-reserved, then AWAITING_PAYMENT) and `PUT /process`
 (a PAID order handed to orchestra). The payment hands the order over by itself (setting
 `auto_handover`); with that off the customer (or the front end right after a successful
-payment) calls `PUT /process`, as in 001."""
+payment) calls `PUT /process`, as in 001.
+
+Holds are order_svc's alone (servicekit.holds): it asks for exactly the order's items under the
+order's own id and owner, and caps what one customer may hold (settings `max_unpaid_orders`,
+`max_units_per_product`). The unpaid count needs no lock: a customer has one cart (`cartOf` is
+unique), so two checkouts of different orders of one customer never run at once."""
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import timedelta
 
 from aiohttp import web
@@ -20,6 +26,7 @@ from schemas.order_http import CheckoutRequest, OrderView, VersionedRef
 from schemas.saga import CourierChoice
 from servicekit import idempotency
 from servicekit.errors import Conflict, InvalidRequest
+from servicekit.holds import holder_headers
 from servicekit.http import read_body, reply
 from servicekit.identity import Caller, customer, session_id
 from servicekit.mongo import Doc
@@ -60,19 +67,22 @@ def mount(book: OrderBook) -> None:
         if not doc["items"]:
             raise Conflict("the cart is empty: add at least one product")
         phone = normalize_phone(req.phone)
-        items = [{"productId": p.product_id, "quantity": p.quantity} for p in positions_of(doc)]
+        units = check_units(doc, book.settings.max_units_per_product)
+        await check_unpaid(doc["username"])
+        items = [{"productId": pid, "quantity": n} for pid, n in units.items()]
+        holder = holder_headers(book.settings.holds_token, doc["username"])
         stock = await book.store.call(
-            "POST", "/reservations", sid, {"orderId": doc["_id"], "items": items}
+            "POST", "/reservations", sid, {"orderId": doc["_id"], "items": items}, headers=holder
         )
         if stock.status == 409:
             return reply(view(await fail(doc, caller, stock)))
         expect_ok(stock, "store")
         delivery = req.delivery.to_wire()
         slot = await book.delivery.call(
-            "POST", "/slots", sid, {"orderId": doc["_id"], "delivery": delivery}
+            "POST", "/slots", sid, {"orderId": doc["_id"], "delivery": delivery}, headers=holder
         )
         if not slot.ok:
-            await book.store.call("DELETE", f"/reservations/{doc['_id']}", sid)
+            await book.store.call("DELETE", f"/reservations/{doc['_id']}", sid, headers=holder)
             expect_ok(slot, "delivery")
         cost = req.delivery.cost if isinstance(req.delivery, CourierChoice) else 0
         now = book.clock()
@@ -99,6 +109,14 @@ def mount(book: OrderBook) -> None:
             return new
 
         return reply(view(await service.transaction(await_payment)))
+
+    async def check_unpaid(username: str) -> None:
+        cap = book.settings.max_unpaid_orders
+        if await orders.unpaid_of(username) >= cap:
+            raise Conflict(
+                f"you already have {cap} orders awaiting payment: pay for one or cancel it "
+                "before checking out another"
+            )
 
     async def fail(doc: Doc, caller: Caller, stock: Answer) -> Doc:
         reason = f"stock cannot be reserved: {stock.error}"
@@ -131,6 +149,20 @@ def mount(book: OrderBook) -> None:
             return await book.hand_over(tx, fresh, caller.username, Actor.CUSTOMER)
 
         return reply(view(await service.transaction(hand_over)))
+
+
+def check_units(doc: Doc, cap: int) -> Counter[int]:
+    """Units per product of the order, each at most `cap` (409 naming the first past it)."""
+    units: Counter[int] = Counter()
+    for p in positions_of(doc):
+        units[p.product_id] += p.quantity
+    for product_id, count in units.items():
+        if count > cap:
+            raise Conflict(
+                f"at most {cap} units of one product per order: product {product_id} has "
+                f"{count}, lower its quantity"
+            )
+    return units
 
 
 def handed_over(doc: Doc) -> bool:

@@ -106,6 +106,11 @@ class Orders:
         cursor = self.orders.find(query).sort("createdAt", DESCENDING).skip(skip).limit(limit)
         return await cursor.to_list(), await self.orders.count_documents(query)
 
+    async def unpaid_of(self, username: str) -> int:
+        """How many of the customer's orders await payment (each holds stock and a slot)."""
+        query = {"username": username, "status": OrderStatus.AWAITING_PAYMENT.value}
+        return await self.orders.count_documents(query)
+
     async def unpaid_before(self, now: datetime, limit: int = 100) -> list[Doc]:
         cursor = self.orders.find(
             {"status": OrderStatus.AWAITING_PAYMENT.value, "expiresAt": {"$lt": now}}

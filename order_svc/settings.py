@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from pydantic import Field
+
 from servicekit.settings import ServiceSettings
 
 
@@ -11,6 +13,15 @@ class OrderSettings(ServiceSettings):
     # 000: an order not paid within 10 minutes of checkout is cancelled
     payment_timeout_seconds: float = 600.0
     unpaid_sweep_seconds: float = 1.0
+    # hoarding (issue 15 item 1): checkout holds stock and a slot until the payment timeout,
+    # so a customer may have at most this many orders awaiting payment (the next checkout is
+    # a 409 holding nothing), and an order at most this many units of one product: enough
+    # for a household, far below a popular product's stock (the seed keeps 1-40 a warehouse)
+    max_unpaid_orders: int = Field(default=3, ge=1)
+    max_units_per_product: int = Field(default=10, ge=1)
+    # the service credential store_svc and delivery_svc want on the calls that create holds
+    # (SAGASHOP_HOLDS_TOKEN, servicekit.holds); the launcher gives all three one per run
+    holds_token: str = ""
     # a paid order of goods goes to orchestra in the payment's own transaction
     # (SAGASHOP_AUTO_HANDOVER); off: the customer hands it over with `PUT /process`, as in 001
     auto_handover: bool = True

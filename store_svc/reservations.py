@@ -1,5 +1,6 @@
 """store_svc's edge, reservations part: the customer's pre-reservation at checkout (004
-ReserverProductApi; order_svc calls it with the customer's `sessionId`)."""
+ReserverProductApi). Only order_svc creates one (its holds credential, servicekit.holds, with
+the customer's `sessionId` and the order's owner); the owner and admins read and release."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from aiohttp import web
 
 from schemas.catalog_http import ReservationRequest, ReservationView
 from servicekit.errors import NotFound
+from servicekit.holds import holder_owner
 from servicekit.http import read_body, reply
 from servicekit.identity import Caller, customer
 from servicekit.mongo import Doc
@@ -28,18 +30,20 @@ def mount(keeper: StockKeeper) -> None:
         body=ReservationRequest,
         response=ReservationView,
         status=201,
-        auth="customer",
+        auth="service",
     )
     async def reserve(request: web.Request) -> web.Response:
         """Pre-reserve every position of the order or none (409 names what is short), until
         `expiresAt`. Repeating the request for the same order answers the same reservation
-        (200); new positions for a pre-reserved order replace the old ones."""
+        (200); new positions for a pre-reserved order replace the old ones. order_svc's
+        checkout only (its holds credential): anyone else 403, holding nothing."""
         caller = await customer(request, service.auth)
         req = await read_body(request, ReservationRequest)
+        username = holder_owner(request, keeper.settings.holds_token, caller)
         wanted = domain.merge_items((i.product_id, i.quantity) for i in req.items)
 
         async def run(tx: Tx) -> tuple[Doc, bool]:
-            return await keeper.reserve(tx.session, req.order_id, caller.username, wanted)
+            return await keeper.reserve(tx.session, req.order_id, username, wanted)
 
         doc, created = await service.transaction(run)
         return reply(views.reservation(doc), status=201 if created else 200)

@@ -25,3 +25,6 @@ class StoreSettings(ServiceSettings):
     # the warehouse staff's service credential (`Authorization: Bearer <token>` on the picking
     # routes, SAGASHOP_WAREHOUSE_TOKEN); empty: only admins may move picking cases
     warehouse_token: str = ""
+    # order_svc's service credential for creating pre-reservations (`POST /reservations`,
+    # SAGASHOP_HOLDS_TOKEN, servicekit.holds); empty: nobody may create one
+    holds_token: str = ""
