@@ -101,7 +101,7 @@ def mount(service: Service, desk: SlotDesk, couriers: CourierCompanies) -> None:
         await repo.insert_quote(given, now)
         return reply(quote_view(given))
 
-    @routes.post("/slots", body=SlotRequest, response=SlotHoldView, auth="service")
+    @routes.post("/slots", body=SlotRequest, response=SlotHoldView, auth="holds")
     async def hold_slot(request: web.Request) -> web.Response:
         """Pre-reserve a delivery slot for the order until `expiresAt`.
 

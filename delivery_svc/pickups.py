@@ -22,7 +22,7 @@ from delivery_svc.queues import Queues
 from delivery_svc.reservations import SlotDesk
 from schemas.delivery_http import CaseView, ParcelArrival, PickupRequest
 from servicekit.errors import NotFound, ServiceUnavailable, TooManyRequests, Unauthorized
-from servicekit.http import int_param, read_body, reply
+from servicekit.http import INT_PARAM, int_param, read_body, reply
 from servicekit.identity import admin
 from servicekit.neighbours import Neighbour
 from servicekit.service import Service
@@ -55,7 +55,11 @@ def mount(service: Service, desk: SlotDesk, queues: Queues) -> None:
         return (await admin(request, service.auth)).username
 
     @routes.post(
-        "/pickup-points/{pointId}/arrivals", body=ParcelArrival, response=CaseView, auth="service"
+        "/pickup-points/{pointId}/arrivals",
+        body=ParcelArrival,
+        response=CaseView,
+        auth="pickup-point",
+        params={"pointId": {**INT_PARAM, "minimum": 0}},
     )
     async def arrival(request: web.Request) -> web.Response:
         """The pickup point: the order's parcel has arrived. The customer is sent a pickup code
@@ -80,7 +84,7 @@ def mount(service: Service, desk: SlotDesk, queues: Queues) -> None:
 
         return reply(case_view(await service.transaction(arrive)))
 
-    @routes.post("/pickups", body=PickupRequest, response=CaseView, auth="service")
+    @routes.post("/pickups", body=PickupRequest, response=CaseView, auth="pickup-point-or-admin")
     async def pickup(request: web.Request) -> web.Response:
         """The customer collects the parcel with the code from the SMS (the point, or an admin).
 

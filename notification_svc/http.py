@@ -112,7 +112,7 @@ def register(service: Service, clock: Clock, webhook_secret: str) -> None:
             raise NoAccount()
         return reply(await preferences_of(caller.username))
 
-    @service.routes.post("/notifications/sms/receipts", body=SmsReceipt, auth="service")
+    @service.routes.post("/notifications/sms/receipts", body=SmsReceipt, auth="sms-signature")
     async def sms_receipt(request: web.Request) -> web.Response:
         """The SMS gateway's delivery receipt (signed with the shared secret)."""
         raw = await request.read()

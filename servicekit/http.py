@@ -39,7 +39,8 @@ class RouteSpec:
     body: type[BaseModel] | None
     response: type[BaseModel] | None
     status: int
-    auth: str  # "guest", "customer", "admin", "service"
+    auth: str  # a key of AUTH: who may call it, and so the document's security requirement
+    params: tuple[tuple[str, dict[str, Any]], ...] = ()  # path parameters' schemas, if not text
 
 
 class Routes:
@@ -57,10 +58,18 @@ class Routes:
         response: type[BaseModel] | None = None,
         status: int = 200,
         auth: str = "guest",
+        params: dict[str, dict[str, Any]] | None = None,
     ) -> Callable[[RouteHandler], RouteHandler]:
+        """`params`: a JSON schema for path parameters that are not plain text (`INT_PARAM`
+        for one `int_param` reads), so the document says what the edge takes."""
+        unknown = set(params or ()) - {name for name, _ in path_parameters(path)}
+        if unknown:
+            raise ValueError(f"{method} {path}: no path parameter {sorted(unknown)}")
+
         def register(handler: RouteHandler) -> RouteHandler:
             doc = summary or (handler.__doc__ or "").strip().split("\n")[0]
-            self.specs.append(RouteSpec(method, path, doc, body, response, status, auth))
+            typed = tuple(sorted((params or {}).items()))
+            self.specs.append(RouteSpec(method, path, doc, body, response, status, auth, typed))
             self.table.route(method, path)(handler)
             return handler
 
@@ -165,16 +174,143 @@ def reply(body: BaseModel | dict[str, Any] | list[Any], status: int = 200) -> we
     return web.Response(text=text, status=status, content_type="application/json")
 
 
+# What a path parameter read with `int_param` takes (its `minimum` being the default 1).
+INT_PARAM: dict[str, Any] = {"type": "integer", "minimum": 1, "maximum": MAX_INT}
+
+# The ways a caller proves who it is, as OpenAPI security schemes.
+SECURITY_SCHEMES: dict[str, dict[str, Any]] = {
+    "sessionCookie": {
+        "type": "apiKey",
+        "in": "cookie",
+        "name": "sessionId",
+        "description": "the session auth_svc's login sets (checked with auth_svc's GET /auth)",
+    },
+    "warehouseToken": {
+        "type": "http",
+        "scheme": "bearer",
+        "description": "the warehouse's service credential (SAGASHOP_WAREHOUSE_TOKEN)",
+    },
+    "holdsToken": {
+        "type": "http",
+        "scheme": "bearer",
+        "description": "order_svc's credential for holds at checkout (SAGASHOP_HOLDS_TOKEN)",
+    },
+    "pickupToken": {
+        "type": "http",
+        "scheme": "bearer",
+        "description": "the pickup points' service credential (SAGASHOP_PICKUP_TOKEN)",
+    },
+    "carrierSignature": {
+        "type": "apiKey",
+        "in": "header",
+        "name": "X-Carrier-Signature",
+        "description": "t=<unix seconds>,v1=<hex HMAC-SHA256 of 't.body'> under "
+        "SAGASHOP_CARRIER_WEBHOOK_SECRET",
+    },
+    "bankSignature": {
+        "type": "apiKey",
+        "in": "header",
+        "name": "X-Bank-Signature",
+        "description": "t=<unix seconds>,v1=<hex HMAC-SHA256 of 't.body'> under the bank's "
+        "webhook secret",
+    },
+    "smsSignature": {
+        "type": "apiKey",
+        "in": "header",
+        "name": "X-Signature",
+        "description": "hex HMAC-SHA256 of the body under the SMS gateway's webhook secret",
+    },
+}
+
+# A route's `auth` -> the security requirements any one of which lets a caller in, each the
+# schemes it needs together (none: anyone may call).
+AUTH: dict[str, tuple[tuple[str, ...], ...]] = {
+    "guest": (),
+    "customer": (("sessionCookie",),),
+    "admin": (("sessionCookie",),),
+    "staff": (("sessionCookie",), ("warehouseToken",)),  # an admin's session or the warehouse
+    # order_svc's checkout: the customer's forwarded session and the holds credential
+    "holds": (("sessionCookie", "holdsToken"),),
+    "pickup-point": (("pickupToken",),),
+    "pickup-point-or-admin": (("pickupToken",), ("sessionCookie",)),
+    "carrier-signature": (("carrierSignature",),),
+    "bank-signature": (("bankSignature",),),
+    "sms-signature": (("smsSignature",),),
+}
+
+# a router regex that only lists words (`{channel:email|phone}`): an enum in the document
+_PLAIN_WORDS = re.compile(r"[A-Za-z0-9_-]+(?:\|[A-Za-z0-9_-]+)*")
+
+
+def path_parameters(path: str) -> list[tuple[str, str | None]]:
+    """The path's parameters in order, each with its router regex (None without one)."""
+    found: list[tuple[str, str | None]] = []
+    for inside in _braced(path):
+        name, colon, regex = inside.partition(":")
+        found.append((name.strip(), regex if colon else None))
+    return found
+
+
+def document_path(path: str) -> str:
+    """The path as OpenAPI writes it: `{id:\\d+}` -> `{id}`."""
+    out, rest = [], path
+    for inside in _braced(path):
+        before, _, rest = rest.partition("{" + inside + "}")
+        out.append(before + "{" + inside.partition(":")[0].strip() + "}")
+    return "".join(out) + rest
+
+
+def _braced(path: str) -> list[str]:
+    """What each `{name}` or `{name:regex}` of an aiohttp path holds (a regex may hold
+    braces of its own)."""
+    found, depth, start = [], 0, 0
+    for i, ch in enumerate(path):
+        if ch == "{":
+            if depth == 0:
+                start = i + 1
+            depth += 1
+        elif ch == "}" and depth:
+            depth -= 1
+            if depth == 0:
+                found.append(path[start:i])
+    return found
+
+
+def _parameter(name: str, regex: str | None, typed: dict[str, Any] | None) -> dict[str, Any]:
+    schema: dict[str, Any]
+    if typed is not None:
+        schema = dict(typed)
+    elif regex is None:
+        schema = {"type": "string", "pattern": "^[^/]+$"}
+    elif _PLAIN_WORDS.fullmatch(regex):
+        schema = {"type": "string", "enum": regex.split("|")}
+    else:
+        schema = {"type": "string", "pattern": f"^(?:{regex})$"}
+    return {"name": name, "in": "path", "required": True, "schema": schema}
+
+
 def openapi(title: str, specs: list[RouteSpec]) -> dict[str, Any]:
-    """An OpenAPI 3.1 document of the routes, with the pydantic models as components."""
+    """An OpenAPI 3.1 document of the routes, with the pydantic models as components: each
+    path parameter declared (router regexes become an enum or a pattern), and each route's
+    `auth` as the security schemes that let a caller in (an `auth` not in AUTH is left
+    without one, and the unit test of the documents names it)."""
     models = {m for s in specs for m in (s.body, s.response) if m is not None}
     keyed: list[tuple[type[BaseModel], Literal["validation"]]] = [
         (m, "validation") for m in sorted(models, key=lambda m: m.__name__)
     ]
     _, defs = models_json_schema(keyed, by_alias=True, ref_template="#/components/schemas/{model}")
     paths: dict[str, dict[str, Any]] = {}
+    used: set[str] = set()
     for s in specs:
         op: dict[str, Any] = {"summary": s.summary, "x-auth": s.auth, "responses": {}}
+        typed = dict(s.params)
+        params = [_parameter(n, rx, typed.get(n)) for n, rx in path_parameters(s.path)]
+        if params:
+            op["parameters"] = params
+        requirements = AUTH.get(s.auth, ())
+        if requirements:
+            op["security"] = [{name: [] for name in needed} for needed in requirements]
+            used.update(name for needed in requirements for name in needed)
         if s.body is not None:
             op["requestBody"] = {
                 "required": True,
@@ -200,10 +336,13 @@ def openapi(title: str, specs: list[RouteSpec]) -> dict[str, Any]:
                 }
             },
         }
-        paths.setdefault(s.path, {})[s.method.lower()] = op
+        paths.setdefault(document_path(s.path), {})[s.method.lower()] = op
+    components: dict[str, Any] = {"schemas": defs.get("$defs", {})}
+    if used:
+        components["securitySchemes"] = {n: SECURITY_SCHEMES[n] for n in sorted(used)}
     return {
         "openapi": "3.1.0",
         "info": {"title": title, "version": "1"},
         "paths": paths,
-        "components": {"schemas": defs.get("$defs", {})},
+        "components": components,
     }

@@ -18,7 +18,7 @@ from schemas.catalog_http import (
     StockSetRequest,
 )
 from servicekit.errors import InvalidRequest, NotFound
-from servicekit.http import int_param, read_body, read_query, reply
+from servicekit.http import INT_PARAM, int_param, read_body, read_query, reply
 from servicekit.identity import admin
 from servicekit.mongo import Doc
 from servicekit.unit import Tx
@@ -59,14 +59,18 @@ def mount(keeper: StockKeeper) -> None:
             )
         )
 
-    @service.routes.get("/products/{id}", response=ProductCard)
+    @service.routes.get("/products/{id}", response=ProductCard, params={"id": INT_PARAM})
     async def get_product(request: web.Request) -> web.Response:
         """The product card: price, discount, image, availability per warehouse and in total."""
         doc = await product(int_param(request, "id"))
         return reply((await cards([doc]))[0])
 
     @service.routes.put(
-        "/products/{id}/discount", body=DiscountRequest, response=ProductCard, auth="admin"
+        "/products/{id}/discount",
+        body=DiscountRequest,
+        response=ProductCard,
+        auth="admin",
+        params={"id": INT_PARAM},
     )
     async def set_discount(request: web.Request) -> web.Response:
         """Set the product's discount in percent (0 removes it)."""
@@ -82,7 +86,7 @@ def mount(keeper: StockKeeper) -> None:
 
         return reply((await cards([await service.transaction(apply)]))[0])
 
-    @service.routes.get("/stocks/{sku}", response=StockCount)
+    @service.routes.get("/stocks/{sku}", response=StockCount, params={"sku": INT_PARAM})
     async def count(request: web.Request) -> web.Response:
         """000 `stocks`: units that can be bought, over all warehouses."""
         sku = int_param(request, "sku")
@@ -91,7 +95,9 @@ def mount(keeper: StockKeeper) -> None:
             await product(sku)
         return reply(StockCount(count=sum(line["available"] for line in lines)))
 
-    @service.routes.get("/stock/{sku}", response=StockLines, auth="admin")
+    @service.routes.get(
+        "/stock/{sku}", response=StockLines, auth="admin", params={"sku": INT_PARAM}
+    )
     async def stock_lines(request: web.Request) -> web.Response:
         """Every warehouse's line of the product: on hand, reserved, booked, available."""
         await admin(request, service.auth)
@@ -100,7 +106,11 @@ def mount(keeper: StockKeeper) -> None:
         return reply(StockLines(product_id=sku, lines=tuple(map(views.stock_line, lines))))
 
     @service.routes.put(
-        "/stock/{sku}/{warehouse}", body=StockSetRequest, response=StockLine, auth="admin"
+        "/stock/{sku}/{warehouse}",
+        body=StockSetRequest,
+        response=StockLine,
+        auth="admin",
+        params={"sku": INT_PARAM},
     )
     async def set_stock(request: web.Request) -> web.Response:
         """Set the units on hand in a warehouse (reserved ones included): 409 when that is

@@ -30,7 +30,7 @@ def mount(keeper: StockKeeper) -> None:
         body=ReservationRequest,
         response=ReservationView,
         status=201,
-        auth="service",
+        auth="holds",
     )
     async def reserve(request: web.Request) -> web.Response:
         """Pre-reserve every position of the order or none (409 names what is short), until
