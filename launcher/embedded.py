@@ -13,6 +13,7 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
@@ -199,11 +200,12 @@ async def wait_mongo(server: Server, timeout: float = 60.0) -> None:
     raise server.fail(f"no answer to ping within {timeout:.0f}s ({last!r})")
 
 
-async def create_topics(bootstrap: str, names: list[str] | None = None) -> None:
+async def create_topics(bootstrap: str, names: list[str] | None = None, **client: Any) -> None:
     """Create every registry topic and its DLQ explicitly (the embedded broker would give an
-    auto-created topic 4 partitions without asking); existing topics are left alone."""
+    auto-created topic 4 partitions without asking); existing topics are left alone. `client`:
+    aiokafka's security options (servicekit.broker.kafka_client_options)."""
     names = names or topics.all_topic_names()
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=10_000)
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=10_000, **client)
     await admin.start()
     try:
         existing = set(await admin.list_topics())

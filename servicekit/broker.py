@@ -4,10 +4,42 @@ from __future__ import annotations
 
 from typing import Any
 
+from aiokafka.helpers import create_ssl_context
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker
+from faststream.security import BaseSecurity, SASLPlaintext, SASLScram256, SASLScram512
 
 from servicekit.settings import ServiceSettings
+
+_SASL = {"PLAIN": SASLPlaintext, "SCRAM-SHA-256": SASLScram256, "SCRAM-SHA-512": SASLScram512}
+
+
+def kafka_security(settings: ServiceSettings) -> BaseSecurity | None:
+    """FastStream's form of the `kafka_security_protocol` and `kafka_sasl_*` settings."""
+    protocol = settings.kafka_security_protocol
+    tls = protocol in ("SSL", "SASL_SSL")
+    context = create_ssl_context(cafile=settings.kafka_ssl_cafile) if tls else None
+    if protocol.startswith("SASL_"):
+        sasl = _SASL[settings.kafka_sasl_mechanism]
+        password = settings.kafka_sasl_password.get_secret_value()
+        return sasl(settings.kafka_sasl_username, password, ssl_context=context, use_ssl=tls)
+    return BaseSecurity(ssl_context=context, use_ssl=True) if tls else None
+
+
+def kafka_client_options(settings: ServiceSettings) -> dict[str, Any]:
+    """The same settings as aiokafka keyword arguments (for an admin client or a producer
+    made outside a broker); nothing for the plaintext default."""
+    protocol = settings.kafka_security_protocol
+    if protocol == "PLAINTEXT":
+        return {}
+    options: dict[str, Any] = {"security_protocol": protocol}
+    if protocol in ("SSL", "SASL_SSL"):
+        options["ssl_context"] = create_ssl_context(cafile=settings.kafka_ssl_cafile)
+    if protocol.startswith("SASL_"):
+        options["sasl_mechanism"] = settings.kafka_sasl_mechanism
+        options["sasl_plain_username"] = settings.kafka_sasl_username
+        options["sasl_plain_password"] = settings.kafka_sasl_password.get_secret_value()
+    return options
 
 
 def make_broker(settings: ServiceSettings) -> KafkaBroker:
@@ -15,6 +47,7 @@ def make_broker(settings: ServiceSettings) -> KafkaBroker:
     # consumers dedupe by message_id anyway (DESIGN.md).
     return KafkaBroker(
         settings.kafka_bootstrap,
+        security=kafka_security(settings),
         client_id=settings.service_name,
         acks="all",
         enable_idempotence=False,

@@ -35,10 +35,14 @@ def due_by(now: datetime) -> dict[str, datetime]:
     return {"$gte": EARLIEST, "$lte": now}
 
 
-def make_client(url: str, timeout_seconds: float = 5.0) -> AsyncMongoClient[Doc]:
-    """A client that does not connect until first used and fails fast when the server is away."""
+def make_client(
+    url: str, timeout_seconds: float = 5.0, credentials: dict[str, Any] | None = None
+) -> AsyncMongoClient[Doc]:
+    """A client that does not connect until first used and fails fast when the server is away.
+    `credentials`: PyMongo's `username`, `password` and `authSource`, kept out of the URL."""
     return AsyncMongoClient(
         url,
+        **(credentials or {}),
         tz_aware=True,
         connect=False,
         serverSelectionTimeoutMS=int(timeout_seconds * 1000),
@@ -51,8 +55,14 @@ class Mongo:
     """The service's client and database, with `transaction` as the only way to write
     several documents together."""
 
-    def __init__(self, url: str, database: str, timeout_seconds: float = 5.0) -> None:
-        self.client = make_client(url, timeout_seconds)
+    def __init__(
+        self,
+        url: str,
+        database: str,
+        timeout_seconds: float = 5.0,
+        credentials: dict[str, Any] | None = None,
+    ) -> None:
+        self.client = make_client(url, timeout_seconds, credentials)
         self.db: AsyncDatabase[Doc] = self.client[database]
         self.timeout_seconds = timeout_seconds
 

@@ -38,7 +38,12 @@ class Service:
         self.settings = settings
         self.name = settings.service_name
         self.metrics = Metrics(self.name)
-        self.mongo = Mongo(settings.mongo_url, settings.database, settings.mongo_timeout_seconds)
+        self.mongo = Mongo(
+            settings.mongo_url,
+            settings.database,
+            settings.mongo_timeout_seconds,
+            settings.mongo_credentials,
+        )
         self.db = self.mongo.db
         self.broker = make_broker(settings)
         self.outbox = Outbox(

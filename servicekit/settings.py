@@ -2,20 +2,64 @@
 
 from __future__ import annotations
 
-from pydantic_settings import BaseSettings, SettingsConfigDict
+import os
+from typing import Literal
+
+from pydantic import SecretStr
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SecretsSettingsSource,
+    SettingsConfigDict,
+)
+
+KafkaProtocol = Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"]
+SaslMechanism = Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"]
 
 
 class ServiceSettings(BaseSettings):
-    """Settings every service shares. A service subclasses this for its own knobs."""
+    """Settings every service shares. A service subclasses this for its own knobs.
+
+    Besides the environment, a setting may come from a file named after its variable in the
+    directory SAGASHOP_SECRETS_DIR (compose mounts its secrets in /run/secrets: the file
+    `sagashop_mongo_password` gives `mongo_password`); the environment wins over a file."""
 
     model_config = SettingsConfigDict(env_prefix="SAGASHOP_", extra="ignore")
 
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # read when the settings are built, not at import: no secrets directory, no source
+        secrets_dir = os.environ.get("SAGASHOP_SECRETS_DIR")
+        files = (
+            (SecretsSettingsSource(settings_cls, secrets_dir=secrets_dir),) if secrets_dir else ()
+        )
+        return (init_settings, env_settings, dotenv_settings, *files)
+
     service_name: str = "service"
     kafka_bootstrap: str = "127.0.0.1:9092"
+    # PLAINTEXT for the embedded broker; compose.yaml: SASL_PLAINTEXT, or SASL_SSL when the
+    # broker has a certificate (kafka_ssl_cafile: the CA that signed it, else the system's)
+    kafka_security_protocol: KafkaProtocol = "PLAINTEXT"
+    kafka_sasl_mechanism: SaslMechanism = "PLAIN"
+    kafka_sasl_username: str = ""
+    kafka_sasl_password: SecretStr = SecretStr("")
+    kafka_ssl_cafile: str | None = None
     # retryWrites=false: the embedded server slows down with retry records (DESIGN.md), and our
     # outbox + inbox make a retried write safe without the driver's help.
     mongo_url: str = "mongodb://127.0.0.1:27017/?retryWrites=false"
     mongo_db: str | None = None
+    # credentials kept out of the URL (it is logged while the service waits for the database);
+    # no username: no authentication, as the embedded server wants
+    mongo_username: str = ""
+    mongo_password: SecretStr = SecretStr("")
+    mongo_auth_source: str = "admin"
     http_host: str = "127.0.0.1"
     http_port: int = 8080
     log_level: str = "INFO"
@@ -49,3 +93,14 @@ class ServiceSettings(BaseSettings):
     @property
     def database(self) -> str:
         return self.mongo_db or self.service_name
+
+    @property
+    def mongo_credentials(self) -> dict[str, str]:
+        """PyMongo's keyword arguments for the user, or none without a username."""
+        if not self.mongo_username:
+            return {}
+        return {
+            "username": self.mongo_username,
+            "password": self.mongo_password.get_secret_value(),
+            "authSource": self.mongo_auth_source,
+        }
