@@ -100,7 +100,7 @@ def test_kafka_runs_in_kraft_mode_without_auto_topic_creation(services):
     env = env_of(kafka)
     assert "controller" in env["KAFKA_PROCESS_ROLES"].split(",")
     assert "broker" in env["KAFKA_PROCESS_ROLES"].split(",")
-    assert "PLAINTEXT://kafka:9092" in env["KAFKA_ADVERTISED_LISTENERS"].split(",")
+    assert "SASL_PLAINTEXT://kafka:9092" in env["KAFKA_ADVERTISED_LISTENERS"].split(",")
     assert env["KAFKA_AUTO_CREATE_TOPICS_ENABLE"] == "false"
 
 
@@ -109,7 +109,10 @@ def test_mongo_runs_as_a_replica_set_that_its_healthcheck_initiates(services):
     command = command_of(mongo)
     assert "--replSet" in command
     assert command[command.index("--replSet") + 1] == "rs0"
-    assert "rs.initiate" in " ".join(mongo["healthcheck"]["test"])
+    script = " ".join(mongo["healthcheck"]["test"]).split()[-1]
+    mounted = {c["target"]: c["source"] for c in mongo["configs"]}
+    config = yaml.safe_load((ROOT / "compose.yaml").read_text())["configs"][mounted[script]]
+    assert "rs.initiate" in (ROOT / config["file"]).read_text()
 
 
 def test_a_one_shot_topics_service_creates_the_registry_topics(services):
@@ -158,8 +161,6 @@ def test_host_ports_are_distinct(services):
     published = [port for service in services.values() for port in host_ports(service)]
     assert published, "no edge is published on the host"
     assert len(published) == len(set(published)), sorted(published)
-    for package in SERVICE_PACKAGES:
-        assert host_ports(services[package]), f"{package} is not published on the host"
 
 
 def test_the_web_front_runs_from_our_image_knows_every_edge_and_is_published_on_the_host(services):
@@ -170,6 +171,6 @@ def test_the_web_front_runs_from_our_image_knows_every_edge_and_is_published_on_
     for peer in SERVICE_PACKAGES:
         url = urlsplit(env[url_env_name(peer)])
         assert url.hostname == peer, peer
-    assert env.get("SAGASHOP_WEB_SECRET")
+    assert "deploy/secrets/web.env" in front["env_file"]  # SAGASHOP_WEB_SECRET
     assert {"auth_svc", "store_svc", "order_svc"} <= depends_on(front)
     assert host_ports(front)

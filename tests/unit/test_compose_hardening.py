@@ -1,0 +1,315 @@
+"""The reference deployment keeps its infrastructure to itself (issue 15, item 2): only the shop's
+pages are published, MongoDB wants a user, Kafka wants SASL, and every secret is a file outside
+the image. compose.yaml and deploy/ are read as data; deploy/make-secrets.sh really runs."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import stat
+import subprocess
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+import yaml
+
+from launcher.stack import SERVICE_PACKAGES, WEB_FRONT
+from order_svc.settings import OrderSettings
+from servicekit.broker import kafka_client_options, kafka_security
+from servicekit.settings import ServiceSettings
+
+ROOT = Path(__file__).resolve().parents[2]
+SECRETS_DIR = "deploy/secrets"
+KAFKA_CLIENTS = (*SERVICE_PACKAGES, "topics")
+SERVICE_SECRETS = {
+    "sagashop_mongo_username",
+    "sagashop_mongo_password",
+    "sagashop_kafka_sasl_username",
+    "sagashop_kafka_sasl_password",
+}
+SECRET_WORDS = ("PASSWORD", "SECRET", "TOKEN", "JAAS")
+
+
+@pytest.fixture(scope="module")
+def compose() -> dict[str, Any]:
+    data: dict[str, Any] = yaml.safe_load((ROOT / "compose.yaml").read_text())
+    return data
+
+
+@pytest.fixture(scope="module")
+def services(compose: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    result: dict[str, dict[str, Any]] = compose["services"]
+    return result
+
+
+def env_of(service: dict[str, Any]) -> dict[str, str]:
+    env = service.get("environment") or {}
+    if isinstance(env, list):
+        env = dict(item.split("=", 1) for item in env)
+    return {key: str(value) for key, value in env.items()}
+
+
+def mounted_secrets(service: dict[str, Any]) -> dict[str, str]:
+    """Where each secret of the service appears in its container: path -> secret name."""
+    mounts = {}
+    for entry in service.get("secrets") or ():
+        source, target = (
+            (entry, entry)
+            if isinstance(entry, str)
+            else (
+                entry["source"],
+                entry.get("target", entry["source"]),
+            )
+        )
+        path = target if target.startswith("/") else f"/run/secrets/{target}"
+        mounts[path] = source
+    return mounts
+
+
+def mounted_configs(compose: dict[str, Any], service: dict[str, Any]) -> dict[str, Path]:
+    """Where each config file of the service appears in its container: path -> file here."""
+    return {
+        entry["target"]: ROOT / compose["configs"][entry["source"]]["file"]
+        for entry in service.get("configs") or ()
+    }
+
+
+def secret_file(compose: dict[str, Any], name: str) -> str:
+    return str(compose["secrets"][name]["file"])
+
+
+def test_only_the_web_front_publishes_a_port_on_the_host(services):
+    published = {name for name, service in services.items() if service.get("ports")}
+    assert published == {WEB_FRONT}
+    for name, service in services.items():
+        assert service.get("network_mode") is None, f"{name} shares another network stack"
+
+
+def test_everything_but_the_web_front_sits_only_on_internal_networks(compose, services):
+    networks = compose["networks"]
+    internal = {name for name, net in networks.items() if (net or {}).get("internal") is True}
+    assert internal, "no internal network"
+    for name, service in services.items():
+        attached = set(service.get("networks") or ())
+        assert attached, f"{name} is on compose's default network, which is not internal"
+        if name == WEB_FRONT:
+            assert attached & internal, "the web front cannot reach the edges"
+            assert attached - internal, "the web front's published port needs a routed network"
+        else:
+            assert attached <= internal, f"{name} is on {attached - internal}"
+
+
+def test_mongo_creates_its_root_user_from_secret_files_and_runs_with_a_key_file(compose, services):
+    mongo = services["mongo"]
+    env, secrets = env_of(mongo), mounted_secrets(mongo)
+    assert "MONGO_INITDB_ROOT_PASSWORD" not in env and "MONGO_INITDB_ROOT_USERNAME" not in env
+    for var in ("MONGO_INITDB_ROOT_USERNAME_FILE", "MONGO_INITDB_ROOT_PASSWORD_FILE"):
+        assert env[var] in secrets, f"{var} names a file that is not mounted"
+        assert secret_file(compose, secrets[env[var]]).startswith(f"{SECRETS_DIR}/")
+    command = [str(word) for word in mongo["command"]]
+    assert command[0] == "mongod", "the image's entrypoint creates users only for mongod"
+    assert command[command.index("--replSet") + 1] == "rs0"
+    key_file = command[command.index("--keyFile") + 1]
+    entrypoint = mongo["entrypoint"]
+    script = mounted_configs(compose, mongo)[entrypoint[-1]].read_text()
+    assert f"key={key_file}" in script and 'chmod 400 "$key"' in script
+    assert "exec docker-entrypoint.sh" in script
+    assert key_file.startswith("/data/configdb/")
+    assert any(v.endswith(":/data/configdb") for v in mongo["volumes"]), "key lost on recreate"
+
+
+def test_mongo_healthcheck_authenticates_as_root_before_it_initiates_the_replica_set(
+    compose, services
+):
+    mongo = services["mongo"]
+    test = [str(word) for word in mongo["healthcheck"]["test"]]
+    script = mounted_configs(compose, mongo)[test[test.index("--file") + 1]].read_text()
+    assert script.index(".auth(") < script.index("rs.initiate")
+    for name in ("mongo_root_username", "mongo_root_password"):
+        assert f"'{name}'" in script and f"/run/secrets/{name}" in mounted_secrets(mongo)
+
+
+def test_the_services_mongo_user_is_made_once_from_their_secrets_and_is_not_root(compose, services):
+    mongo = services["mongo"]
+    initdb = {
+        path: file
+        for path, file in mounted_configs(compose, mongo).items()
+        if path.startswith("/docker-entrypoint-initdb.d/") and path.endswith(".js")
+    }
+    assert len(initdb) == 1
+    script = next(iter(initdb.values())).read_text()
+    roles = re.findall(r"role:\s*'([^']+)'", script)
+    assert roles == ["readWriteAnyDatabase"]
+    for name in ("sagashop_mongo_username", "sagashop_mongo_password"):
+        assert f"'{name}'" in script and f"/run/secrets/{name}" in mounted_secrets(mongo)
+
+
+def test_kafka_takes_clients_only_over_sasl_and_its_controller_only_on_loopback(compose, services):
+    kafka = services["kafka"]
+    env = env_of(kafka)
+    protocols = dict(
+        pair.split(":") for pair in env["KAFKA_LISTENER_SECURITY_PROTOCOL_MAP"].split(",")
+    )
+    controller = env["KAFKA_CONTROLLER_LISTENER_NAMES"]
+    for listener in env["KAFKA_LISTENERS"].split(","):
+        name, address = listener.split("://")
+        if name == controller:
+            assert address.rsplit(":", 1)[0] in ("localhost", "127.0.0.1"), listener
+        else:
+            assert protocols[name].startswith("SASL_"), listener
+    for listener in env["KAFKA_ADVERTISED_LISTENERS"].split(","):
+        assert protocols[listener.split("://")[0]].startswith("SASL_"), listener
+    assert env["KAFKA_CONTROLLER_QUORUM_VOTERS"].endswith("@localhost:9093")
+    assert protocols[env["KAFKA_INTER_BROKER_LISTENER_NAME"]].startswith("SASL_")
+    assert env["KAFKA_SASL_MECHANISM_INTER_BROKER_PROTOCOL"] == "PLAIN"
+    assert env["KAFKA_SASL_ENABLED_MECHANISMS"].split(",") == ["PLAIN"]
+
+
+def test_kafka_reads_its_users_and_its_healthcheck_login_from_mounted_secrets(compose, services):
+    kafka = services["kafka"]
+    secrets = mounted_secrets(kafka)
+    jaas = env_of(kafka)["KAFKA_OPTS"].split("-Djava.security.auth.login.config=")[1].split()[0]
+    assert jaas in secrets
+    test = " ".join(kafka["healthcheck"]["test"])
+    login = test.split("--command-config ")[1].split()[0]
+    assert login in secrets
+    for path in (jaas, login):
+        assert secret_file(compose, secrets[path]).startswith(f"{SECRETS_DIR}/")
+
+
+def test_every_kafka_client_uses_the_brokers_sasl_and_reads_its_users_from_secret_files(
+    services,
+):
+    broker_mechanisms = env_of(services["kafka"])["KAFKA_SASL_ENABLED_MECHANISMS"].split(",")
+    for name in KAFKA_CLIENTS:
+        service = services[name]
+        env = env_of(service)
+        assert env["SAGASHOP_KAFKA_SECURITY_PROTOCOL"] in ("SASL_PLAINTEXT", "SASL_SSL"), name
+        assert env["SAGASHOP_KAFKA_SASL_MECHANISM"] in broker_mechanisms, name
+        assert env["SAGASHOP_SECRETS_DIR"] == "/run/secrets", name
+        assert {f"/run/secrets/{s}" for s in SERVICE_SECRETS} <= set(mounted_secrets(service))
+        assert "@" not in urlsplit(env["SAGASHOP_MONGO_URL"]).netloc, f"{name}: URL credentials"
+
+
+def test_no_secret_is_written_in_compose_or_given_a_default(services):
+    text = (ROOT / "compose.yaml").read_text()
+    assert "change-me" not in text
+    assert not re.search(r"\$\{[A-Z_]*(PASSWORD|SECRET|TOKEN)[A-Z_]*:-", text)
+    for name, service in services.items():
+        for key in env_of(service):
+            if key.endswith("_FILE") or key == "SAGASHOP_SECRETS_DIR":
+                continue
+            assert not any(word in key for word in SECRET_WORDS), f"{name} sets {key} inline"
+
+
+def test_every_secret_and_env_file_lives_in_the_ignored_secrets_directory(compose, services):
+    ignored = (ROOT / SECRETS_DIR / ".gitignore").read_text().split()
+    assert "*" in ignored and "!.gitignore" in ignored
+    files = {secret["file"] for secret in compose["secrets"].values()}
+    files |= {f for service in services.values() for f in service.get("env_file") or ()}
+    script = (ROOT / "deploy" / "make-secrets.sh").read_text()
+    for file in files:
+        assert file.startswith(f"{SECRETS_DIR}/"), file
+        assert Path(file).name in script, f"deploy/make-secrets.sh does not write {file}"
+
+
+def test_the_image_copies_no_deployment_file_and_sets_no_secret():
+    text = (ROOT / "Dockerfile").read_text().replace("\\\n", " ")
+    for line in text.splitlines():
+        words = line.split()
+        if words and words[0].upper() in ("COPY", "ADD"):
+            sources = [w for w in words[1:-1] if not w.startswith("--")]
+            assert not any(s in (".", "./", "deploy", "./deploy") for s in sources), line
+        if words and words[0].upper() in ("ENV", "ARG"):
+            assert not any(word in line.upper() for word in SECRET_WORDS), line
+
+
+@pytest.fixture(scope="module")
+def made_secrets(tmp_path_factory) -> Path:
+    """deploy/make-secrets.sh run in a copy of deploy/ (twice: the second run keeps all)."""
+    deploy = tmp_path_factory.mktemp("deploy")
+    shutil.copy(ROOT / "deploy" / "make-secrets.sh", deploy)
+    subprocess.run(["bash", str(deploy / "make-secrets.sh")], check=True, capture_output=True)
+    first = {p.name: p.read_text() for p in (deploy / "secrets").iterdir()}
+    subprocess.run(["bash", str(deploy / "make-secrets.sh")], check=True, capture_output=True)
+    assert {p.name: p.read_text() for p in (deploy / "secrets").iterdir()} == first
+    return deploy / "secrets"
+
+
+def test_make_secrets_writes_every_file_compose_mounts_in_a_private_directory(
+    compose, services, made_secrets
+):
+    assert stat.S_IMODE(made_secrets.stat().st_mode) == 0o700
+    files = {Path(secret["file"]).name for secret in compose["secrets"].values()}
+    files |= {Path(f).name for service in services.values() for f in service.get("env_file") or ()}
+    for name in files:
+        assert (made_secrets / name).read_text().strip(), name
+
+
+def test_the_brokers_users_hold_the_services_kafka_password(made_secrets):
+    jaas = (made_secrets / "kafka_server_jaas.conf").read_text()
+    user = (made_secrets / "sagashop_kafka_sasl_username").read_text().strip()
+    password = (made_secrets / "sagashop_kafka_sasl_password").read_text().strip()
+    assert f'user_{user}="{password}"' in jaas
+    admin = (made_secrets / "kafka_admin_password").read_text().strip()
+    assert f'password="{admin}"' in (made_secrets / "kafka_admin.properties").read_text()
+
+
+def test_services_read_their_credentials_from_the_secrets_directory(made_secrets, monkeypatch):
+    monkeypatch.setenv("SAGASHOP_SECRETS_DIR", str(made_secrets))
+    monkeypatch.setenv("SAGASHOP_KAFKA_SECURITY_PROTOCOL", "SASL_PLAINTEXT")
+    settings = ServiceSettings()
+    mongo_password = (made_secrets / "sagashop_mongo_password").read_text().strip()
+    assert settings.mongo_credentials == {
+        "username": "sagashop",
+        "password": mongo_password,
+        "authSource": "admin",
+    }
+    options = kafka_client_options(settings)
+    assert options["security_protocol"] == "SASL_PLAINTEXT"
+    assert options["sasl_plain_username"] == "sagashop"
+    kafka_password = (made_secrets / "sagashop_kafka_sasl_password").read_text().strip()
+    assert options["sasl_plain_password"] == kafka_password
+    assert kafka_password not in repr(settings), "a password in the settings' repr"
+    holds_token = (made_secrets / "sagashop_holds_token").read_text().strip()
+    assert OrderSettings().holds_token == holds_token
+
+
+def test_the_environment_wins_over_a_secret_file(made_secrets, monkeypatch):
+    monkeypatch.setenv("SAGASHOP_SECRETS_DIR", str(made_secrets))
+    monkeypatch.setenv("SAGASHOP_MONGO_USERNAME", "someone")
+    assert ServiceSettings().mongo_username == "someone"
+
+
+def test_without_settings_the_clients_stay_plaintext_and_anonymous_for_the_embedded_servers(
+    monkeypatch,
+):
+    for var in (
+        "SAGASHOP_SECRETS_DIR",
+        "SAGASHOP_KAFKA_SECURITY_PROTOCOL",
+        "SAGASHOP_MONGO_USERNAME",
+    ):
+        monkeypatch.delenv(var, raising=False)
+    settings = ServiceSettings()
+    assert kafka_client_options(settings) == {}
+    assert kafka_security(settings) is None
+    assert settings.mongo_credentials == {}
+
+
+def test_sasl_ssl_trusts_the_given_ca_and_scram_is_passed_on(monkeypatch, tmp_path):
+    monkeypatch.delenv("SAGASHOP_SECRETS_DIR", raising=False)
+    settings = ServiceSettings(
+        kafka_security_protocol="SASL_SSL",
+        kafka_sasl_mechanism="SCRAM-SHA-512",
+        kafka_sasl_username="u",
+        kafka_sasl_password="p",
+    )
+    options = kafka_client_options(settings)
+    assert options["security_protocol"] == "SASL_SSL"
+    assert options["sasl_mechanism"] == "SCRAM-SHA-512"
+    assert options["ssl_context"] is not None
+    security = kafka_security(settings)
+    assert security is not None and security.use_ssl
+    assert type(security).__name__ == "SASLScram512"
