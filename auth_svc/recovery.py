@@ -27,7 +27,7 @@ from servicekit.identity import session_id
 from servicekit.mongo import Doc
 from servicekit.unit import Tx
 
-BAD_RESET_TOKEN = "reset token is invalid, expired or already used"
+BAD_RESET_TOKEN = "reset token is invalid, expired or already used"  # noqa: S105 - an error message, not a password
 CHANNELS = {"email": Channel.EMAIL, "phone": Channel.SMS}
 
 

@@ -123,7 +123,7 @@ class Ledger:
     ) -> None:
         """Write the new balance and its entry: the debit only if the balance still covers it
         and nothing changed since `account` was read (else StaleWrite: read again)."""
-        assert outcome.balance is not None
+        assert outcome.balance is not None  # noqa: S101 - type narrowing, not a guard
         amount = signed(request)
         if account is None:
             await self._open_with(request, now, session)
@@ -154,7 +154,7 @@ class Ledger:
             raise StaleWrite(f"{account.kind} {account.id} changed while it was debited")
 
     async def _open_with(self, request: BillingRequest, now: datetime, session: Session) -> None:
-        assert request.account_kind is AccountKind.WALLET, "only a wallet opens by a credit"
+        assert request.account_kind is AccountKind.WALLET, "only a wallet opens by a credit"  # noqa: S101 - type narrowing, not a guard
         wallet = {
             "_id": request.account_id,
             "balance": request.amount,

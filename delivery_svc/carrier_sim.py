@@ -221,10 +221,10 @@ class Carriers:
         if self.config.error_next:
             self.config.error_next -= 1
             return True
-        return random.random() < self.config.error_rate
+        return random.random() < self.config.error_rate  # noqa: S311 - simulator randomness, not security
 
     def slow(self) -> bool:
-        return random.random() < self.config.slow_share
+        return random.random() < self.config.slow_share  # noqa: S311 - simulator randomness, not security
 
     # -- the API -----------------------------------------------------------------------------
     def quote(self, req: QuoteRequest) -> dict[str, Any]:
@@ -267,7 +267,7 @@ class Carriers:
         shipment_id = uuid.uuid4().hex
         shipment = {
             "shipmentId": shipment_id,
-            "trackingNumber": f"{quote['company'].upper()}-{random.randrange(10**9, 10**10)}",
+            "trackingNumber": f"{quote['company'].upper()}-{random.randrange(10**9, 10**10)}",  # noqa: S311 - simulator randomness, not security
             "orderId": req.order_id,
             "idempotencyKey": key,
             "company": quote["company"],
@@ -279,7 +279,7 @@ class Carriers:
             "status": CarrierStatus.BOOKED.value,
             "bookedAt": iso(now),
             "attempt": 0,
-            "lost": random.random() < self.config.lost_share,
+            "lost": random.random() < self.config.lost_share,  # noqa: S311 - simulator randomness, not security
             "lostSince": None,
             "nextAt": now + self.config.pace_seconds,
             "events": [],
@@ -336,7 +336,7 @@ class Carriers:
             nxt, attempt = CarrierStatus.OUT_FOR_DELIVERY, 1
         elif status is CarrierStatus.OUT_FOR_DELIVERY:
             attempt = shipment["attempt"]
-            failed = random.random() < self.config.failed_attempt_share
+            failed = random.random() < self.config.failed_attempt_share  # noqa: S311 - simulator randomness, not security
             nxt = CarrierStatus.FAILED_ATTEMPT if failed else CarrierStatus.DELIVERED
         else:  # FAILED_ATTEMPT
             if shipment["attempt"] >= self.config.max_attempts:
@@ -388,14 +388,14 @@ class Carriers:
             pause = 0.1
             while not await self.post(body):
                 self.stats["webhookFailures"] += 1
-                await asyncio.sleep(pause * random.uniform(0.5, 1.5))
+                await asyncio.sleep(pause * random.uniform(0.5, 1.5))  # noqa: S311 - simulator randomness, not security
                 pause = min(pause * 2, MAX_BACKOFF_SECONDS)
             entry["sent"] = True
             self.stats["eventsSent"] += 1
             self.dirty.add(shipment["shipmentId"])
 
     async def post(self, body: bytes) -> bool:
-        assert self.http is not None
+        assert self.http is not None  # noqa: S101 - type narrowing, not a guard
         try:
             headers = sign_event(self.secret, body) if self.secret else {}
             headers.setdefault("Content-Type", "application/json")

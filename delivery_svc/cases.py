@@ -68,7 +68,7 @@ def emit(tx: Tx, case: Case, events: list[Event], now: datetime) -> None:
 def notice(
     case: Case, event: domain.ReadyAtPoint | domain.CourierComing, now: datetime
 ) -> DeliveryNotification:
-    assert case.username is not None  # a case that moves was opened from a customer's hold
+    assert case.username is not None  # noqa: S101 - a case that moves was opened from a customer's hold
     if isinstance(event, domain.ReadyAtPoint):
         at_point = PickupPointDelivery(
             point_id=event.point_id,

@@ -121,7 +121,7 @@ class SlotDesk:
             if point is None:
                 raise InvalidRequest(f"unknown pickup point {choice.point_id}")
             return point["address"], 0
-        assert isinstance(choice, CourierChoice)
+        assert isinstance(choice, CourierChoice)  # noqa: S101 - type narrowing, not a guard
         quote = await self.repo.quote(choice.quote_id, session)
         domain.check_quote(quote, choice, username, now, fresh=fresh_quote)
         return choice.address, choice.cost

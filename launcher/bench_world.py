@@ -287,7 +287,7 @@ async def build_world(
         seed=seed,
         order_timeout=order_timeout,
         next_id=products + 2,
-        rng=random.Random(seed),
+        rng=random.Random(seed),  # noqa: S311 - seeded benchmark load, not security
     )
     tick("catalog: plenty of stock")
     plenty = dict.fromkeys(WAREHOUSES, PLENTY)

@@ -197,7 +197,7 @@ async def configure_bank(http: aiohttp.ClientSession, url: str, **config: float)
 
 
 async def run_chaos(cfg: ChaosConfig, state: Path | None = None) -> ChaosReport:
-    rng = random.Random(cfg.seed)
+    rng = random.Random(cfg.seed)  # noqa: S311 - seeded chaos run, not security
     env = dict(CHAOS_ENV)
     if cfg.argon2_fast:
         env.update(SAGASHOP_ARGON2_TIME_COST="2", SAGASHOP_ARGON2_MEMORY_KIB="19456")
@@ -262,7 +262,7 @@ async def run_load(
 ) -> None:
     stats = LoadStats()
     t0 = time.monotonic()
-    monkey = Monkey(stack, cfg, random.Random(rng.random()), t0)
+    monkey = Monkey(stack, cfg, random.Random(rng.random()), t0)  # noqa: S311 - seeded chaos run, not security
     stop = asyncio.Event()
     supervisor = asyncio.create_task(stack.supervise(stop))
     started = 0
@@ -277,7 +277,7 @@ async def run_load(
     customers = [
         Customer(
             stack.urls,
-            random.Random(rng.random()),
+            random.Random(rng.random()),  # noqa: S311 - seeded chaos run, not security
             catalog,
             scarce,
             stats,
@@ -287,7 +287,7 @@ async def run_load(
         )
         for _ in range(cfg.concurrency)
     ]
-    clerk = ReturnsClerk(stack, random.Random(rng.random()), stats, cfg.returns)
+    clerk = ReturnsClerk(stack, random.Random(rng.random()), stats, cfg.returns)  # noqa: S311 - seeded chaos run, not security
     returns = asyncio.create_task(clerk.run(stop))
     chaos = asyncio.create_task(monkey.run(stop))
     faults = asyncio.create_task(timed_faults(monkey, cfg))

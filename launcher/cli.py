@@ -120,7 +120,7 @@ def _up_detached(args: argparse.Namespace) -> int:
     argv += ["--external"] if args.external else []
     argv += ["--only", args.only] if args.only else []
     with log_path.open("ab") as out:
-        child = subprocess.Popen(
+        child = subprocess.Popen(  # noqa: S603 - our own argv (sys.executable, tail), no shell
             argv,
             cwd=ROOT,
             stdout=out,
@@ -217,7 +217,7 @@ def cmd_logs(args: argparse.Namespace) -> int:
         return 1
     argv = ["tail", "-n", str(args.lines)] + (["-F"] if args.follow else []) + [str(path)]
     with contextlib.suppress(KeyboardInterrupt):
-        return subprocess.call(argv)
+        return subprocess.call(argv)  # noqa: S603 - our own argv (sys.executable, tail), no shell
     return 0
 
 

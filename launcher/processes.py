@@ -76,7 +76,7 @@ class ServiceProcess:
         env["PYTHONUNBUFFERED"] = "1"
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         with self.log_path.open("ab") as log:
-            self.proc = subprocess.Popen(
+            self.proc = subprocess.Popen(  # noqa: S603 - our own argv (sys.executable -m module), no shell
                 [sys.executable, "-m", self.module],
                 cwd=ROOT,
                 env=env,

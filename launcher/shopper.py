@@ -70,7 +70,7 @@ class Shopper(Payer):
         expect: tuple[int, ...] = (200,),
         **kw: Any,
     ) -> Any:
-        assert self.http is not None
+        assert self.http is not None  # noqa: S101 - type narrowing, not a guard
         url = f"{self.urls[service]}{path}"
         async with self.http.request(method, url, json=json, **kw) as resp:
             body = (

@@ -25,7 +25,7 @@ Clock = Callable[[], datetime]
 class Kind(StrEnum):
     REGISTRATION = "registration"
     VERIFICATION_CODE = "verification_code"
-    PASSWORD_RESET = "password_reset"
+    PASSWORD_RESET = "password_reset"  # noqa: S105 - a notification kind, not a password
     ORDER_OUTCOME = "order_outcome"
     PAYMENT_RESULT = "payment_result"
     ORDER_STATUS = "order_status"

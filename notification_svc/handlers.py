@@ -32,7 +32,7 @@ def register(service: Service, clock: Clock) -> None:
 
     @service.subscribe(topics.AUTH_NOTIFICATIONS, AccountNotificationRequest)
     async def queue_account_notification(msg: AccountNotificationRequest, tx: Tx) -> None:
-        assert tx.cause is not None  # a consumed message always has its envelope
+        assert tx.cause is not None  # noqa: S101 - a consumed message always has its envelope
         notification = domain.account_notification(msg, tx.cause.message_id, clock())
         await Notifications(tx.db).add(notification, tx.session)
 
@@ -57,7 +57,7 @@ def register(service: Service, clock: Clock) -> None:
 
     @service.subscribe(topics.PAYMENT_NOTIFICATIONS, PaymentNotification, load)
     async def payment_result(msg: PaymentNotification, tx: Tx) -> None:
-        assert tx.cause is not None
+        assert tx.cause is not None  # noqa: S101 - type narrowing, not a guard
         email = await address(tx, msg.username, Channel.EMAIL)
         await queue(tx, orders.payment(msg, tx.cause.message_id, email, clock()))
 
@@ -67,7 +67,7 @@ def register(service: Service, clock: Clock) -> None:
 
     @service.subscribe(topics.DELIVERY_NOTIFICATIONS, DeliveryNotification, load)
     async def delivery(msg: DeliveryNotification, tx: Tx) -> None:
-        assert tx.cause is not None
+        assert tx.cause is not None  # noqa: S101 - type narrowing, not a guard
         phone = await address(tx, msg.username, Channel.SMS)
         await queue(tx, orders.delivery(msg, tx.cause.message_id, phone, clock()))
 

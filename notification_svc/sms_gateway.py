@@ -98,7 +98,7 @@ class Gateway:
         if self.config.error_next:
             self.config.error_next -= 1
             return True
-        return random.random() < self.config.error_rate
+        return random.random() < self.config.error_rate  # noqa: S311 - simulator randomness, not security
 
     def accept(self, req: SendRequest) -> dict[str, Any]:
         row = {

@@ -136,12 +136,12 @@ class Catcher:
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
         c = self.config
-        if c.drop_next or random.random() < c.drop_rate:
+        if c.drop_next or random.random() < c.drop_rate:  # noqa: S311 - simulator randomness, not security
             c.drop_next = max(c.drop_next - 1, 0)
             log.info("dropping the connection before answering DATA (as configured)")
             cast(asyncio.Transport, server.transport).abort()
             return "421 4.3.0 connection dropped"  # never reaches the client
-        if c.tempfail_next or random.random() < c.tempfail_rate:
+        if c.tempfail_next or random.random() < c.tempfail_rate:  # noqa: S311 - simulator randomness, not security
             c.tempfail_next = max(c.tempfail_next - 1, 0)
             return "451 4.3.0 try again later"
         data = envelope.original_content or b""

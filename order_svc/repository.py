@@ -82,7 +82,7 @@ class Orders:
         returns the new document, or raises StaleWrite."""
         update: dict[str, Any] = {"$set": dict(changes), "$inc": {"version": 1}}
         if status is not None:
-            assert at is not None
+            assert at is not None  # noqa: S101 - type narrowing, not a guard
             at = to_millis(at)
             entry = history_entry(status, by, at, reason)
             update["$set"].update(status=status.value, updatedAt=at)

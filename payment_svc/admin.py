@@ -64,7 +64,7 @@ def mount(service: Service, refunder: Refunder) -> None:
         same key answers the same refund. 409 when the payment has nothing (that much) left."""
         caller = await admin(request, service.auth)
         key = idempotency.key_of(request)
-        assert key is not None
+        assert key is not None  # noqa: S101 - type narrowing, not a guard
         req = await read_body(request, RefundCreate)
         try:
             ref, created = await service.transaction(

@@ -11,7 +11,7 @@ import hashlib
 import hmac
 from datetime import datetime
 
-TOKEN_PREFIX = "tok_"
+TOKEN_PREFIX = "tok_"  # noqa: S105 - the card tokens' public prefix, not a secret
 TOKEN_HASH_CHARS = 24
 
 DEFAULT_DECLINES = {

@@ -75,7 +75,7 @@ class Bank:
     ) -> None:
         self.ledger = ledger
         self.config = config
-        self.rng = rng or random.Random()
+        self.rng = rng or random.Random()  # noqa: S311 - the bank simulator's declines, not security
         self.clock = clock
         self.keys = CardKeys(ledger.secret)
         self.on_settled: Settled | None = None
@@ -137,7 +137,7 @@ class Bank:
             return self.config.declines.get(req.sbp.phone)
         if req.card_token is not None:
             return self._saved_card_decline(req.card_token)
-        assert req.card is not None
+        assert req.card is not None  # noqa: S101 - type narrowing, not a guard
         card = req.card
         if not luhn_ok(card.digits):
             raise Invalid("card number is invalid")

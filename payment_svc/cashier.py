@@ -208,7 +208,7 @@ class Cashier:
         try:
             while True:
                 doc = await self.payments.get(payment_id)
-                assert doc is not None, f"payment {payment_id} vanished"
+                assert doc is not None, f"payment {payment_id} vanished"  # noqa: S101 - type narrowing, not a guard
                 left = deadline - asyncio.get_running_loop().time()
                 if doc["status"] != P.PENDING or left <= 0:
                     return doc

@@ -143,7 +143,7 @@ def mount(
         when final, 202 while pending, 409 when a wallet or gift card cannot pay it)."""
         caller = await customer(request, service.auth)
         key = idempotency.key_of(request)
-        assert key is not None
+        assert key is not None  # noqa: S101 - type narrowing, not a guard
         req = await read_body(request, PayRequest)
         doc = await payments.by_key(caller.username, key)
         if doc is None:
@@ -173,7 +173,7 @@ def mount(
         the bank has captured it. `Idempotency-Key` required; answers as `POST /pay`."""
         caller = await customer(request, service.auth)
         key = idempotency.key_of(request)
-        assert key is not None
+        assert key is not None  # noqa: S101 - type narrowing, not a guard
         req = await read_body(request, TopUpRequest)
         domain.check_top_up(req.amount, req.method)
         doc = await payments.by_key(caller.username, key)

@@ -152,7 +152,7 @@ class Refunder:
         if ref is None or ref["status"] != R.PENDING or ref.get("dueAt") is None:
             return
         doc = await self.payments.get(ref["paymentId"], tx.session)
-        assert doc is not None, f"refund {refund_id} of an unknown payment"
+        assert doc is not None, f"refund {refund_id} of an unknown payment"  # noqa: S101 - type narrowing, not a guard
         await self.book.asked(ref, self.clock(), tx.session)
         effects.billing(tx, doc, LedgerOp.CREDIT, EntryReason.REFUND, refund_id, ref["amount"])
 
@@ -164,7 +164,7 @@ class Refunder:
         now = self.clock()
         await self.book.done(ref, now, tx.session)
         doc = await self.payments.get(ref["paymentId"], tx.session)
-        assert doc is not None, f"refund {refund_id} of an unknown payment"
+        assert doc is not None, f"refund {refund_id} of an unknown payment"  # noqa: S101 - type narrowing, not a guard
         new = await self.payments.update(
             doc, {"refunded": doc.get("refunded", 0) + ref["amount"]}, tx.session, at=now
         )

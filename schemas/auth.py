@@ -26,7 +26,7 @@ class UserRegistered(WireModel):
 
 class AccountNotificationKind(StrEnum):
     VERIFICATION_CODE = "verification_code"
-    PASSWORD_RESET = "password_reset"
+    PASSWORD_RESET = "password_reset"  # noqa: S105 - a notification kind, not a password
 
 
 @message

@@ -24,7 +24,7 @@ def arm(spec: str) -> None:
 def point(name: str) -> None:
     """Die here, abruptly, if this point is armed (and its chance comes up)."""
     chance = _armed.get(name)
-    if chance is not None and random.random() < chance:
+    if chance is not None and random.random() < chance:  # noqa: S311 - a test fault's chance, not security
         log.warning("fault point %s reached: SIGKILL", name)
         for handler in logging.getLogger().handlers:
             handler.flush()

@@ -72,13 +72,13 @@ class StockKeeper:
         status = R(doc["status"]) if doc else None
         plan = domain.on_reserve(status, doc is not None and requested_of(doc) == wanted)
         if plan is Plan.KEEP:
-            assert doc is not None
+            assert doc is not None  # noqa: S101 - type narrowing, not a guard
             return doc, False
         if plan is Plan.REFUSE:
             raise Conflict(f"order {order_id} is {status}: nothing can be reserved for it")
         now = self.now()
         if plan is Plan.REPLACE:
-            assert doc is not None
+            assert doc is not None  # noqa: S101 - type narrowing, not a guard
             await self._move(session, allocations_of(doc), Move.RELEASE, now)
         picked = domain.allocate(wanted, await self.stocks.levels(wanted, session))
         await self._move(session, picked, Move.RESERVE, now)
@@ -127,7 +127,7 @@ class StockKeeper:
             doc = await self._end(session, doc, R.RELEASED, Move.RELEASE)
             plan = Plan.SELL
         if plan is Plan.BOOK:
-            assert doc is not None
+            assert doc is not None  # noqa: S101 - type narrowing, not a guard
             doc = await self._end(session, doc, R.BOOKED, Move.BOOK)
         elif plan is Plan.SELL:
             try:
@@ -137,7 +137,7 @@ class StockKeeper:
                 await self._fail(session, msg.order_id, exc.message, doc)
                 return SagaResponse.FAIL, exc.message
         if plan in (Plan.BOOK, Plan.SELL):
-            assert doc is not None
+            assert doc is not None  # noqa: S101 - type narrowing, not a guard
             names = {str(i.product_id): i.product_name for i in msg.order_items}
             case = picking_rules.opened_case(doc["_id"], allocations_of(doc), names, self.now())
             await self.picking.open(case, session)
@@ -152,10 +152,10 @@ class StockKeeper:
         plan = domain.on_reverse(R(doc["status"]) if doc else None)
         now = self.now()
         if plan is Plan.RELEASE:
-            assert doc is not None
+            assert doc is not None  # noqa: S101 - type narrowing, not a guard
             await self._end(session, doc, R.REVERSED, Move.RELEASE)
         elif plan is Plan.UNBOOK:
-            assert doc is not None
+            assert doc is not None  # noqa: S101 - type narrowing, not a guard
             await self._undo_booking(session, doc, disposition)
         elif plan is Plan.MARK and doc is not None:
             await self.reservations.transition(doc, R.REVERSED, {"updatedAt": now}, session)

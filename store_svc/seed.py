@@ -149,7 +149,7 @@ async def seed_catalog(
 ) -> SeedReport:
     """Publish `products` products (ids from `first_id`) and their stock in `warehouses`
     warehouses; with `store_url`, wait until the store shows the last ones."""
-    started, rnd, where = time.monotonic(), random.Random(seed), warehouse_ids(warehouses)
+    started, rnd, where = time.monotonic(), random.Random(seed), warehouse_ids(warehouses)  # noqa: S311 - seeded demo data, not security
     producer = AIOKafkaProducer(bootstrap_servers=kafka_bootstrap, acks="all", linger_ms=20)
     await producer.start()
     lines = 0

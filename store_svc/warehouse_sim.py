@@ -87,7 +87,7 @@ class Warehouse:
         return min(max(self.config.pace_seconds / 4, 0.1), 2.0)
 
     async def round(self) -> None:
-        assert self.http is not None
+        assert self.http is not None  # noqa: S101 - type narrowing, not a guard
         url = f"{self.settings.store_url}/picking"
         params = {"status": LIVE, "limit": str(self.settings.warehouse_batch)}
         async with self.http.get(url, params=params) as resp:
@@ -106,9 +106,9 @@ class Warehouse:
         return (now - moved).total_seconds() >= self.config.pace_seconds
 
     async def step(self, case: dict[str, Any]) -> None:
-        assert self.http is not None
+        assert self.http is not None  # noqa: S101 - type narrowing, not a guard
         body: dict[str, Any] = {"status": NEXT[case["status"]]}
-        if case["status"] == "picking" and random.random() < self.config.damaged_share:
+        if case["status"] == "picking" and random.random() < self.config.damaged_share:  # noqa: S311 - simulator randomness, not security
             item = case["items"][0]
             body = {"status": "damaged", "productId": item["productId"], "quantity": 1}
             body["reason"] = "found damaged on the shelf"
