@@ -22,6 +22,7 @@ from schemas import topics
 from tests.conftest import start_service
 from tests.integration.test_auth_edge import registered
 from tests.integration.test_auth_flows import create_admin, logged_in
+from tests.support.holds import HOLDER, HOLDS_ENV
 from tests.support.http import Client
 from tests.support.infra import Infra
 from tests.support.kafka import eventually, publish, read_topic
@@ -50,6 +51,7 @@ async def stack(infra: Infra) -> AsyncIterator[Stack]:
         logs,
         env={
             "SAGASHOP_AUTH_URL": auth.url,
+            **HOLDS_ENV,
             "SAGASHOP_PICKUP_SLOT_CAPACITY": str(CAPACITY),
             "SAGASHOP_COURIER_SLOT_CAPACITY": str(CAPACITY),
             "SAGASHOP_SLOT_HORIZON_DAYS": "1",
@@ -125,7 +127,7 @@ async def courier_choice(client: Client, company: str = "cdek") -> dict[str, Any
 
 
 async def hold(client: Client, order_id: str, delivery: dict[str, Any]) -> tuple[int, Any]:
-    return await client.post("/slots", {"orderId": order_id, "delivery": delivery})
+    return await client.post("/slots", {"orderId": order_id, "delivery": delivery}, headers=HOLDER)
 
 
 def request(

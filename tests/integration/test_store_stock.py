@@ -18,6 +18,7 @@ import pytest
 from launcher.processes import ServiceProcess
 from schemas import topics
 from tests.conftest import SpawnService, start_service
+from tests.support.holds import HOLDS_ENV, as_holder
 from tests.support.http import Client
 from tests.support.infra import Infra
 from tests.support.kafka import eventually, publish, publish_all
@@ -38,7 +39,10 @@ from tests.support.store import (
 @pytest.fixture(scope="module")
 async def store(infra: Infra, auth: ServiceProcess) -> AsyncIterator[ServiceProcess]:
     proc = start_service(
-        infra, "store_svc", Path(tempfile.mkdtemp()), env={"SAGASHOP_AUTH_URL": auth.url}
+        infra,
+        "store_svc",
+        Path(tempfile.mkdtemp()),
+        env={"SAGASHOP_AUTH_URL": auth.url, **HOLDS_ENV},
     )
     await proc.wait_ready()
     yield proc
@@ -56,6 +60,7 @@ async def admin(auth: ServiceProcess, store: ServiceProcess, mongo: Any) -> Asyn
 @pytest.fixture
 async def shopper(auth: ServiceProcess, store: ServiceProcess) -> AsyncIterator[Client]:
     client, _ = await logged_in(auth, store.url)
+    as_holder(client)
     yield client
     await client.close()
 
@@ -243,6 +248,7 @@ async def test_only_the_owner_sees_or_releases_a_reservation_and_release_gives_u
     mine = order((pid, 3))
     assert (await shopper.post("/reservations", mine))[0] == 201
     other, _ = await logged_in(auth, store.url)
+    as_holder(other)
     try:
         path = f"/reservations/{mine['orderId']}"
         assert (await other.get(path))[0] == 404
@@ -268,12 +274,14 @@ async def test_an_expired_pre_reservation_is_released_and_never_also_booked(
         "store_svc",
         env={
             "SAGASHOP_AUTH_URL": auth.url,
+            **HOLDS_ENV,
             "SAGASHOP_RESERVATION_TTL_SECONDS": "1.5",
             "SAGASHOP_RESERVATION_SWEEP_SECONDS": "0.2",
         },
     )
     await quick.wait_ready()
     client, _ = await logged_in(auth, quick.url)
+    as_holder(client)
     try:
         pid = await stocked(infra, client, {"msk": 5})
         held = order((pid, 5))
@@ -445,12 +453,14 @@ async def test_a_paid_orders_hold_extension_keeps_its_reservation_past_the_origi
         "store_svc",
         env={
             "SAGASHOP_AUTH_URL": auth.url,
+            **HOLDS_ENV,
             "SAGASHOP_RESERVATION_TTL_SECONDS": "5",
             "SAGASHOP_RESERVATION_SWEEP_SECONDS": "0.2",
         },
     )
     await quick.wait_ready()
     client, _ = await logged_in(auth, quick.url)
+    as_holder(client)
     try:
         pid = await stocked(infra, client, {"msk": 5})
         paid, unpaid = order((pid, 2)), order((pid, 1))
