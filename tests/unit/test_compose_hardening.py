@@ -313,3 +313,67 @@ def test_sasl_ssl_trusts_the_given_ca_and_scram_is_passed_on(monkeypatch, tmp_pa
     security = kafka_security(settings)
     assert security is not None and security.use_ssl
     assert type(security).__name__ == "SASLScram512"
+
+
+def overlay(name: str) -> dict[str, Any]:
+    data: dict[str, Any] = yaml.safe_load((ROOT / "deploy" / name).read_text())
+    return data
+
+
+def test_the_tls_overlay_moves_the_broker_and_every_client_to_sasl_ssl_with_one_ca():
+    tls = overlay("compose.kafka-tls.yaml")
+    kafka = tls["services"]["kafka"]
+    env = env_of(kafka)
+    assert env["KAFKA_ADVERTISED_LISTENERS"] == "SASL_SSL://kafka:9092"
+    assert env["KAFKA_INTER_BROKER_LISTENER_NAME"] == "SASL_SSL"
+    secrets = mounted_secrets(kafka)
+    # the image looks for these names under /etc/kafka/secrets (its `configure` script)
+    for var in ("KAFKA_SSL_KEYSTORE_FILENAME", "KAFKA_SSL_KEYSTORE_CREDENTIALS"):
+        assert f"/etc/kafka/secrets/{env[var]}" in secrets, var
+    assert env["KAFKA_SSL_TRUSTSTORE_LOCATION"] in secrets
+    test = " ".join(kafka["healthcheck"]["test"])
+    assert test.split("--command-config ")[1].split()[0] in secrets
+    for name in KAFKA_CLIENTS:
+        client = tls["services"][name]
+        client_env = env_of(client)
+        assert client_env["SAGASHOP_KAFKA_SECURITY_PROTOCOL"] == "SASL_SSL", name
+        assert client_env["SAGASHOP_KAFKA_SSL_CAFILE"] in mounted_secrets(client), name
+    for secret in tls["secrets"].values():
+        assert secret["file"].startswith(f"{SECRETS_DIR}/"), "paths follow compose.yaml's"
+
+
+def test_the_overlays_publish_nothing_beyond_the_hosts_loopback():
+    for name in ("compose.kafka-tls.yaml", "compose.dev.yaml"):
+        for service_name, service in overlay(name)["services"].items():
+            for port in service.get("ports") or ():
+                assert str(port).startswith("127.0.0.1:"), f"{name}: {service_name} {port}"
+
+
+@pytest.mark.skipif(shutil.which("openssl") is None, reason="needs openssl")
+def test_make_keystore_writes_every_file_the_tls_overlay_mounts(made_secrets, tmp_path):
+    deploy = made_secrets.parent
+    (deploy / "kafka").mkdir(exist_ok=True)
+    shutil.copy(ROOT / "deploy" / "kafka" / "make-keystore.sh", deploy / "kafka")
+
+    def openssl(*args: str) -> None:
+        subprocess.run(["openssl", *args], check=True, capture_output=True, cwd=tmp_path)
+
+    openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key", "-out",
+            "ca.crt", "-days", "1", "-subj", "/CN=test-ca")  # fmt: skip
+    openssl("req", "-newkey", "rsa:2048", "-nodes", "-keyout", "server.key", "-out",
+            "server.csr", "-subj", "/CN=kafka")  # fmt: skip
+    (tmp_path / "ext").write_text("subjectAltName=DNS:kafka\n")
+    openssl("x509", "-req", "-in", "server.csr", "-CA", "ca.crt", "-CAkey", "ca.key",
+            "-CAcreateserial", "-out", "server.crt", "-days", "1", "-extfile", "ext")  # fmt: skip
+    script = deploy / "kafka" / "make-keystore.sh"
+    subprocess.run(["bash", str(script), "server.crt", "server.key", "ca.crt"], check=True,
+                   capture_output=True, cwd=tmp_path)  # fmt: skip
+    for secret in overlay("compose.kafka-tls.yaml")["secrets"].values():
+        assert (made_secrets / Path(secret["file"]).name).stat().st_size > 0, secret["file"]
+    password = made_secrets / "kafka_keystore_password"
+    listed = subprocess.run(
+        ["openssl", "pkcs12", "-in", str(made_secrets / "kafka.keystore.p12"), "-nokeys",
+         "-passin", f"file:{password}"],
+        check=True, capture_output=True, text=True,
+    )  # fmt: skip
+    assert "CN = kafka" in listed.stdout or "CN=kafka" in listed.stdout
