@@ -49,7 +49,7 @@ def picking(oid: str, status: str, quantity: int = 1, handed: float = 3.0) -> Do
     steps = [("created", 0.0), ("picking", 1.0), ("picked", 2.0)]
     if status != "created":
         steps.append((status, handed))
-    doc = {
+    doc: Doc = {
         "_id": oid,
         "status": status,
         "items": [{"productId": BIKE, "warehouseId": "msk-1", "quantity": quantity}],
