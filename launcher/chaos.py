@@ -39,6 +39,8 @@ CHAOS_ENV = {
     "SAGASHOP_SAGA_TIMEOUT_SECONDS": "10",
     "SAGASHOP_PAYMENT_TIMEOUT_SECONDS": "30",
     "SAGASHOP_LOG_JSON": "true",
+    # a customer leaves some orders unpaid and moves on: the hoarding cap is not under test
+    "SAGASHOP_MAX_UNPAID_ORDERS": "20",
     # every order lives its whole life within the run: each step about a second, and a share
     # of each bad ending (damaged while picking, failed deliveries, lost and unclaimed parcels)
     "SAGASHOP_WAREHOUSE_PACE_SECONDS": "1",
