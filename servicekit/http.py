@@ -238,6 +238,8 @@ AUTH: dict[str, tuple[tuple[str, ...], ...]] = {
     "sms-signature": (("smsSignature",),),
 }
 
+# what aiohttp's `{name}` matches, less `.` and `..` (a client folds them into the path)
+_SEGMENT = r"^(?!\.\.?$)[^/]+$"
 # a router regex that only lists words (`{channel:email|phone}`): an enum in the document
 _PLAIN_WORDS = re.compile(r"[A-Za-z0-9_-]+(?:\|[A-Za-z0-9_-]+)*")
 
@@ -281,7 +283,7 @@ def _parameter(name: str, regex: str | None, typed: dict[str, Any] | None) -> di
     if typed is not None:
         schema = dict(typed)
     elif regex is None:
-        schema = {"type": "string", "pattern": "^[^/]+$"}
+        schema = {"type": "string", "pattern": _SEGMENT}
     elif _PLAIN_WORDS.fullmatch(regex):
         schema = {"type": "string", "enum": regex.split("|")}
     else:

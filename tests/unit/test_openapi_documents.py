@@ -8,6 +8,7 @@ no broker or database is reached: the document is made from the route table)."""
 from __future__ import annotations
 
 import importlib
+import re
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -162,6 +163,9 @@ def test_router_regexes_become_plain_parameters_with_an_enum_or_a_pattern() -> N
     code, rest = doc["paths"]["/codes/{code}/{rest}"]["get"]["parameters"]
     assert code["schema"] == {"type": "string", "pattern": "^(?:[0-9]{6})$"}
     assert rest["name"] == "rest" and rest["schema"]["type"] == "string"
+    segment = re.compile(rest["schema"]["pattern"])
+    assert segment.search("a1-b.c%20") and segment.search("...")
+    assert not any(segment.search(bad) for bad in ("", ".", "..", "a/b"))
 
 
 def test_a_schema_for_a_parameter_the_path_does_not_have_is_refused() -> None:
