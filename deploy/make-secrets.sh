@@ -34,6 +34,10 @@ SAGASHOP_BANK_CLIENT_TOKEN=$(random)"
 keep bank_admin.env "SAGASHOP_BANK_ADMIN_TOKEN=$(random)"
 keep sms.env "SAGASHOP_SMS_WEBHOOK_SECRET=$(random)"
 keep web.env "SAGASHOP_WEB_SECRET=$(random)"
+keep warehouse.env "SAGASHOP_WAREHOUSE_TOKEN=$(random)"
+keep carrier.env "SAGASHOP_CARRIER_TOKEN=$(random)
+SAGASHOP_CARRIER_WEBHOOK_SECRET=$(random)"
+keep pickup.env "SAGASHOP_PICKUP_TOKEN=$(random)"
 
 # The broker's users (SASL/PLAIN): "admin" is the broker itself and its healthcheck, the
 # services connect as the sagashop user. Written again every time from the passwords above.

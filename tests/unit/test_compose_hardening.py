@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 import pytest
 import yaml
 
-from launcher.stack import SERVICE_PACKAGES, WEB_FRONT
+from launcher.stack import SERVICE_PACKAGES, SIMULATORS, WEB_FRONT
 from order_svc.settings import OrderSettings
 from servicekit.broker import kafka_client_options, kafka_security
 from servicekit.settings import ServiceSettings
@@ -377,3 +377,31 @@ def test_make_keystore_writes_every_file_the_tls_overlay_mounts(made_secrets, tm
         check=True, capture_output=True, text=True,
     )  # fmt: skip
     assert "CN = kafka" in listed.stdout or "CN=kafka" in listed.stdout
+
+
+def test_every_neighbour_simulator_runs_from_our_image_on_the_internal_network(services):
+    by_module = {" ".join(map(str, s.get("command") or ())): n for n, s in services.items()}
+    for name, module in SIMULATORS.items():
+        if name == "mail_sim":
+            assert "mailpit" in services  # a real mail catcher stands in for it here
+            continue
+        assert f"python -m {module}" in by_module, f"compose does not run {name}"
+        assert not services[by_module[f"python -m {module}"]].get("ports"), name
+
+
+@pytest.mark.parametrize(
+    ("service", "neighbour", "env_file"),
+    [
+        ("payment_svc", "bank_sim", "bank.env"),
+        ("notification_svc", "sms_sim", "sms.env"),
+        ("store_svc", "warehouse_sim", "warehouse.env"),
+        ("delivery_svc", "carrier_sim", "carrier.env"),
+        ("delivery_svc", "pickup_sim", "pickup.env"),
+    ],
+)
+def test_a_service_and_its_neighbour_share_their_credentials_from_one_env_file(
+    services, service, neighbour, env_file
+):
+    path = f"{SECRETS_DIR}/{env_file}"
+    assert path in services[service]["env_file"]
+    assert path in services[neighbour]["env_file"]
