@@ -12,12 +12,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import random
 import sys
 import time
 import uuid
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import aiohttp
 from aiokafka import AIOKafkaProducer
@@ -26,6 +28,8 @@ from schemas import topics
 from schemas.base import WireModel
 from schemas.catalog import Measurments, ProductFeedMessage, StockLevel
 from schemas.envelope import Envelope
+from servicekit.broker import kafka_client_options
+from servicekit.settings import ServiceSettings
 from store_svc.domain import WAREHOUSES
 from store_svc.seed_words import (
     BRANDS,
@@ -146,11 +150,15 @@ async def seed_catalog(
     batch: int = 500,
     store_url: str | None = None,
     wait_seconds: float = 120.0,
+    **client: Any,
 ) -> SeedReport:
     """Publish `products` products (ids from `first_id`) and their stock in `warehouses`
     warehouses; with `store_url`, wait until the store shows the last ones."""
     started, rnd, where = time.monotonic(), random.Random(seed), warehouse_ids(warehouses)  # noqa: S311 - seeded demo data, not security
-    producer = AIOKafkaProducer(bootstrap_servers=kafka_bootstrap, acks="all", linger_ms=20)
+    # client: aiokafka's security options (servicekit.broker.kafka_client_options)
+    producer = AIOKafkaProducer(
+        bootstrap_servers=kafka_bootstrap, acks="all", linger_ms=20, **client
+    )
     await producer.start()
     lines = 0
     try:
@@ -221,7 +229,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     from launcher.stack import read_stack  # the CLI side only; the service never needs it
 
     stack = read_stack() or {}
-    kafka = args.kafka or stack.get("kafka")
+    # inside compose (no stack file): the broker and its SASL user from the service settings
+    settings = ServiceSettings(service_name="seed")
+    kafka = args.kafka or stack.get("kafka") or os.environ.get("SAGASHOP_KAFKA_BOOTSTRAP")
     if not kafka:
         parser.error("no --kafka given and no running stack found (sagashop up)")
     store = args.store_url or stack.get("services", {}).get("store_svc", {}).get("url")
@@ -234,6 +244,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             first_id=args.first_id,
             version=args.version,
             store_url=None if args.no_wait else store,
+            **kafka_client_options(settings),
         )
     )
     print(
