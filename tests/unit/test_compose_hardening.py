@@ -216,6 +216,8 @@ def test_every_secret_and_env_file_lives_in_the_ignored_secrets_directory(compos
 
 
 def test_the_image_copies_no_deployment_file_and_sets_no_secret():
+    ignored = (ROOT / ".dockerignore").read_text().split()
+    assert "deploy/" in ignored, "deploy/secrets would be sent with the build context"
     text = (ROOT / "Dockerfile").read_text().replace("\\\n", " ")
     for line in text.splitlines():
         words = line.split()
