@@ -42,6 +42,7 @@ from tests.integration.test_delivery import (
     session_client,
 )
 from tests.support import notification_protocols
+from tests.support.holds import HOLDS_ENV
 from tests.support.http import Client
 from tests.support.infra import Infra
 from tests.support.kafka import eventually, publish
@@ -75,6 +76,7 @@ async def stack(infra: Infra) -> AsyncIterator[Stack]:
         logs,
         env={
             "SAGASHOP_AUTH_URL": auth.url,
+            **HOLDS_ENV,  # its slots are held as order_svc holds them (test_delivery.hold)
             "SAGASHOP_SLOT_HORIZON_DAYS": "1",
             "SAGASHOP_SLOT_LEAD_SECONDS": "0",
             "SAGASHOP_SWEEP_INTERVAL_SECONDS": "0.2",
