@@ -55,7 +55,7 @@ CHAOS_ENV = {
     "SAGASHOP_PICKUP_TRANSIT_SECONDS": "1",
     "SAGASHOP_PICKUP_COLLECT_SECONDS": "2",
     "SAGASHOP_PICKUP_UNCLAIMED_SHARE": "0.1",
-    "SAGASHOP_PICKUP_STORAGE_SECONDS": "6",
+    "SAGASHOP_PICKUP_STORAGE_SECONDS": "10",
 }
 # the neighbours' simulators driving the orders after payment: killed like the services
 FULFILMENT_SIMULATORS = ("warehouse_sim", "carrier_sim", "pickup_sim")
