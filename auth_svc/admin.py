@@ -48,7 +48,7 @@ def mount(accounts: Accounts) -> None:
             raise NotFound("user not found")
         return user
 
-    @routes.get("/admin/users", response=UserPage, auth="admin")
+    @routes.get("/admin/users", response=UserPage, auth="admin", query=UserQuery)
     async def list_users(request: web.Request) -> web.Response:
         """Users, oldest first, with paging and a search over name, e-mail and phone."""
         await admin(request)

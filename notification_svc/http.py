@@ -135,7 +135,9 @@ def register(service: Service, clock: Clock, webhook_secret: str) -> None:
             raise NotificationNotFound()
         return reply(body_of(n))
 
-    @service.routes.get("/notifications", response=NotificationPage, auth="customer")
+    @service.routes.get(
+        "/notifications", response=NotificationPage, auth="customer", query=PageQuery
+    )
     async def list_notifications(request: web.Request) -> web.Response:
         """The caller's notifications, newest first (`page` counts from 0)."""
         caller = await customer(request, service.auth)

@@ -47,7 +47,7 @@ def mount(service: Service, sagas: Sagas) -> None:
             raise NotFound("saga not found")
         return reply(view(doc))
 
-    @service.routes.get("/sagas", auth="admin")
+    @service.routes.get("/sagas", auth="admin", query=SagaQuery)
     async def list_sagas(request: web.Request) -> web.Response:
         """Sagas, newest first, optionally by state."""
         await admin(request, service.auth)

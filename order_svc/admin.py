@@ -74,7 +74,7 @@ async def part_of(neighbour: Neighbour, path: str, sid: str | None) -> dict[str,
 def mount(book: OrderBook, actions: AdminActions) -> None:
     routes, orders, service = book.service.routes, book.orders, book.service
 
-    @routes.get("/admin/orders", response=OrderPage, auth="admin")
+    @routes.get("/admin/orders", response=OrderPage, auth="admin", query=AdminQuery)
     async def list_orders(request: web.Request) -> web.Response:
         """All orders, newest first, by status, customer and creation time (`from` inclusive,
         `to` exclusive, ISO date-times)."""

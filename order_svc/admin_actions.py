@@ -76,7 +76,7 @@ def action_view(doc: Doc) -> AdminAction:
 def mount(book: OrderBook, actions: AdminActions) -> None:
     service = book.service
 
-    @service.routes.get("/admin/actions", response=AdminActionPage, auth="admin")
+    @service.routes.get("/admin/actions", response=AdminActionPage, auth="admin", query=ActionQuery)
     async def list_actions(request: web.Request) -> web.Response:
         """Admin actions, newest first, by order and / or admin."""
         await admin(request, service.auth)

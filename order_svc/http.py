@@ -137,7 +137,7 @@ def mount(book: OrderBook) -> None:
             raise InvalidRequest("orderId should be provided")
         return reply(view(await book.owned(caller, order_id)))
 
-    @routes.get("/orders", response=OrderPage, auth="customer")
+    @routes.get("/orders", response=OrderPage, auth="customer", query=PageQuery)
     async def history(request: web.Request) -> web.Response:
         """The caller's own orders, newest first."""
         caller = await customer(request, auth)

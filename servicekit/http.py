@@ -41,6 +41,7 @@ class RouteSpec:
     status: int
     auth: str  # a key of AUTH: who may call it, and so the document's security requirement
     params: tuple[tuple[str, dict[str, Any]], ...] = ()  # path parameters' schemas, if not text
+    query: type[BaseModel] | None = None  # the model read_query reads the query string as
 
 
 class Routes:
@@ -59,9 +60,11 @@ class Routes:
         status: int = 200,
         auth: str = "guest",
         params: dict[str, dict[str, Any]] | None = None,
+        query: type[BaseModel] | None = None,
     ) -> Callable[[RouteHandler], RouteHandler]:
         """`params`: a JSON schema for path parameters that are not plain text (`INT_PARAM`
-        for one `int_param` reads), so the document says what the edge takes."""
+        for one `int_param` reads); `query`: the model the handler's `read_query` takes, each
+        field a query parameter; so the document says what the edge takes."""
         unknown = set(params or ()) - {name for name, _ in path_parameters(path)}
         if unknown:
             raise ValueError(f"{method} {path}: no path parameter {sorted(unknown)}")
@@ -69,7 +72,8 @@ class Routes:
         def register(handler: RouteHandler) -> RouteHandler:
             doc = summary or (handler.__doc__ or "").strip().split("\n")[0]
             typed = tuple(sorted((params or {}).items()))
-            self.specs.append(RouteSpec(method, path, doc, body, response, status, auth, typed))
+            spec = RouteSpec(method, path, doc, body, response, status, auth, typed, query)
+            self.specs.append(spec)
             self.table.route(method, path)(handler)
             return handler
 
@@ -291,22 +295,46 @@ def _parameter(name: str, regex: str | None, typed: dict[str, Any] | None) -> di
     return {"name": name, "in": "path", "required": True, "schema": schema}
 
 
+def _query_parameters(model: dict[str, Any]) -> list[dict[str, Any]]:
+    """Each field of a query model's JSON schema as a query parameter (an optional field's
+    `null` is its absence: a query string cannot send one)."""
+    required = set(model.get("required", ()))
+    return [
+        {"name": name, "in": "query", "required": name in required, "schema": _not_null(schema)}
+        for name, schema in model.get("properties", {}).items()
+    ]
+
+
+def _not_null(schema: dict[str, Any]) -> dict[str, Any]:
+    kept = [s for s in schema.get("anyOf", ()) if s != {"type": "null"}]
+    if len(kept) != 1 or len(kept) == len(schema.get("anyOf", ())):
+        return schema
+    rest = {k: v for k, v in schema.items() if k != "anyOf" and not (k == "default" and v is None)}
+    return {**kept[0], **rest}
+
+
 def openapi(title: str, specs: list[RouteSpec]) -> dict[str, Any]:
     """An OpenAPI 3.1 document of the routes, with the pydantic models as components: each
     path parameter declared (router regexes become an enum or a pattern), and each route's
     `auth` as the security schemes that let a caller in (an `auth` not in AUTH is left
     without one, and the unit test of the documents names it)."""
-    models = {m for s in specs for m in (s.body, s.response) if m is not None}
+    models = {m for s in specs for m in (s.body, s.response, s.query) if m is not None}
     keyed: list[tuple[type[BaseModel], Literal["validation"]]] = [
         (m, "validation") for m in sorted(models, key=lambda m: m.__name__)
     ]
-    _, defs = models_json_schema(keyed, by_alias=True, ref_template="#/components/schemas/{model}")
+    refs, defs = models_json_schema(
+        keyed, by_alias=True, ref_template="#/components/schemas/{model}"
+    )
+    schemas: dict[str, Any] = defs.get("$defs", {})
     paths: dict[str, dict[str, Any]] = {}
     used: set[str] = set()
     for s in specs:
         op: dict[str, Any] = {"summary": s.summary, "x-auth": s.auth, "responses": {}}
         typed = dict(s.params)
         params = [_parameter(n, rx, typed.get(n)) for n, rx in path_parameters(s.path)]
+        if s.query is not None:
+            name = refs[s.query, "validation"]["$ref"].rsplit("/", 1)[-1]
+            params += _query_parameters(schemas[name])
         if params:
             op["parameters"] = params
         requirements = AUTH.get(s.auth, ())
@@ -339,7 +367,7 @@ def openapi(title: str, specs: list[RouteSpec]) -> dict[str, Any]:
             },
         }
         paths.setdefault(document_path(s.path), {})[s.method.lower()] = op
-    components: dict[str, Any] = {"schemas": defs.get("$defs", {})}
+    components: dict[str, Any] = {"schemas": schemas}
     if used:
         components["securitySchemes"] = {n: SECURITY_SCHEMES[n] for n in sorted(used)}
     return {

@@ -42,7 +42,7 @@ def mount(keeper: StockKeeper) -> None:
             raise NotFound(f"Product not found: {product_id}")
         return doc
 
-    @service.routes.get("/products", response=ProductPage)
+    @service.routes.get("/products", response=ProductPage, query=ProductQuery)
     async def list_products(request: web.Request) -> web.Response:
         """Products, a page at a time, sorted by `name` or `price` (`-` for descending);
         `q` finds products whose name or description has words starting with each query

@@ -63,7 +63,7 @@ def mount(keeper: StockKeeper) -> None:
     service = keeper.service
     desk = PickingDesk(keeper)
 
-    @service.routes.get("/picking", response=PickingCaseList, auth="staff")
+    @service.routes.get("/picking", response=PickingCaseList, auth="staff", query=PickingQuery)
     async def list_cases(request: web.Request) -> web.Response:
         """Picking cases, oldest first: by status (comma-separated) and warehouse."""
         await staff(request, keeper)
