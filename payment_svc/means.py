@@ -30,7 +30,7 @@ from schemas.payment_http import (
     WalletMeans,
 )
 from servicekit.errors import Conflict, InvalidRequest, NotFound, ServiceUnavailable
-from servicekit.http import read_body, reply
+from servicekit.http import DIGITS, MAX_INT, read_body, reply
 from servicekit.identity import Caller, customer, session_id
 from servicekit.mongo import Doc
 from servicekit.service import Service
@@ -242,7 +242,7 @@ def _amount(request: web.Request) -> int | None:
     raw = request.query.get("amount")
     if raw is None:
         return None
-    if not raw.isdigit() or int(raw) < 1:
+    if not DIGITS.fullmatch(raw) or not 1 <= int(raw) <= MAX_INT:  # "²".isdigit(), int() refuses
         raise InvalidRequest("amount: a positive whole number of kopecks")
     return int(raw)
 

@@ -126,3 +126,19 @@ async def test_the_body_digest_ignores_spelling_and_tells_other_bodies_apart(
     first = await digest(b'{"note": "x", "lines": [{"product_id": 3}]}')
     assert first and first == await digest(b'{"lines":[{"quantity":1,"product_id":3}],"note":"x"}')
     assert first != await digest(b'{"note": "x", "lines": [{"product_id": 4}]}')
+
+
+@pytest.mark.parametrize("raw", ["²", "٣", "0", "-5", "1.5", str(MAX_INT + 1)])
+def test_payment_means_amount_query_that_is_not_plain_digits_in_range_is_a_400_not_a_500(
+    raw: str,
+) -> None:
+    from urllib.parse import quote
+
+    from aiohttp.test_utils import make_mocked_request
+
+    from payment_svc.means import _amount
+
+    with pytest.raises(DomainError, match="amount: a positive whole number") as caught:
+        _amount(make_mocked_request("GET", f"/means?amount={quote(raw)}"))
+    assert caught.value.status == 400
+    assert _amount(make_mocked_request("GET", "/means?amount=150000")) == 150000
