@@ -10,7 +10,7 @@ from pymongo import ASCENDING, DESCENDING
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
 
-from order_svc.domain import Position, history_entry, to_millis
+from order_svc.domain import OrderKind, Position, history_entry, to_millis
 from schemas.order import OrderStatus
 from servicekit.errors import StaleWrite
 from servicekit.mongo import Doc
@@ -107,8 +107,13 @@ class Orders:
         return await cursor.to_list(), await self.orders.count_documents(query)
 
     async def unpaid_of(self, username: str) -> int:
-        """How many of the customer's orders await payment (each holds stock and a slot)."""
-        query = {"username": username, "status": OrderStatus.AWAITING_PAYMENT.value}
+        """How many of the customer's orders of goods await payment (each holds stock and a
+        slot; a gift card's holds nothing)."""
+        query = {
+            "username": username,
+            "status": OrderStatus.AWAITING_PAYMENT.value,
+            "kind": {"$ne": OrderKind.GIFT_CARD.value},
+        }
         return await self.orders.count_documents(query)
 
     async def unpaid_before(self, now: datetime, limit: int = 100) -> list[Doc]:

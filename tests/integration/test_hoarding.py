@@ -2,7 +2,8 @@
 delivery_svc and order_svc on the real broker and database): a customer's own
 `POST /reservations` or `POST /slots` with a made-up order id is refused and takes nothing
 (only order_svc's checkout holds, with its holds credential), a customer's orders awaiting
-payment are capped, and one order holds at most a bounded number of units of a product."""
+payment are capped (gift cards, which hold nothing, aside), and one order holds at most a
+bounded number of units of a product."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ import pytest
 
 from launcher.processes import ServiceProcess
 from tests.conftest import start_service
+from tests.support.gift_card_orders import order_gift_card
 from tests.support.holds import HOLDS_ENV
 from tests.support.http import Client
 from tests.support.infra import Infra
@@ -212,3 +214,14 @@ async def test_an_order_of_more_units_of_one_product_than_the_cap_is_refused_at_
     status, body = await checkout(customer, lowered[1])
     assert (status, body["status"]) == (200, "AWAITING_PAYMENT"), body
     assert await available(customer, shop, pid) == 30 - UNITS_CAP
+
+
+async def test_gift_card_orders_awaiting_payment_do_not_count_against_the_unpaid_cap(
+    infra: Infra, shop: Shop, customer: Client
+):
+    for _ in range(UNPAID_CAP):
+        gift = await order_gift_card(customer)
+        assert gift["status"] == "AWAITING_PAYMENT", gift
+    pid = await stocked(infra, shop, on_hand=3)
+    status, body = await checkout(customer, await place(customer, pid))
+    assert (status, body["status"]) == (200, "AWAITING_PAYMENT"), body
