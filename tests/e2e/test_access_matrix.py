@@ -21,6 +21,7 @@ from typing import Any
 import aiohttp
 import pytest
 
+from launcher.mailbox import wait_for_codes
 from launcher.shopper import FINAL, Shopper
 from launcher.stack import Stack
 from tests.e2e.conftest import SYSTEM_ENV, System
@@ -36,7 +37,6 @@ ACCESS_ENV = {
     "SAGASHOP_REPORT_API_KEYS": REPORT_KEY,
     "SAGASHOP_SEND_LIMIT_TARGET": "1000",
 }
-NO_SUCH = "00000000-0000-4000-8000-000000000000"
 BEARER = "Authorization"
 FRESH_KEY = (("Idempotency-Key", "<fresh>"),)
 
@@ -103,8 +103,9 @@ TABLE = [
     # -- billing_svc: wallets and gift cards ----------------------------------------------
     r(BILLING, "GET /wallet", "401 2xx 2xx 2xx"),
     r(BILLING, "GET /gift-cards", "401 2xx 2xx 2xx"),
-    r(BILLING, "GET /gift-cards/{id}", "401 404 404 404", f"/gift-cards/{NO_SUCH}"),
-    r(BILLING, "POST /gift-cards/activate", "401 404 404 404", body={"code": "NO-SUCH-CARD-1"}),
+    r(BILLING, "GET /gift-cards/{id}", "401 404 404 2xx", "/gift-cards/<gift_card>"),
+    # A's code, activated by A already
+    r(BILLING, "POST /gift-cards/activate", "401 409 409 409", body={"code": "<gift_code>"}),
     # -- notification_svc ------------------------------------------------------------------
     r(NOTIFY, "GET /notifications/preferences", "401 2xx 2xx 2xx"),
     r(NOTIFY, "PUT /notifications/preferences", "401 2xx 2xx 2xx", body="<preferences>"),
@@ -312,6 +313,15 @@ async def confirmed_and_handed_over(system: System, a: Shopper, admin: Shopper) 
     return {"order": order, "product": product, "payment": paid["paymentId"]}
 
 
+async def gift_card_of(buyer: Shopper, owner: Shopper, sent: Path) -> tuple[str, str]:
+    """A gift card `buyer` gives `owner`, activated by `owner`: its id and its code."""
+    order = await buyer.order_gift_card(50_000, owner.email)
+    assert (await buyer.pay(order))["status"] == "SUCCEEDED"
+    [code] = await wait_for_codes(sent, owner.email, timeout=30)
+    card = await owner.activate(code)
+    return str(card["id"]), code
+
+
 @pytest.fixture(scope="module")
 async def world(system: System) -> AsyncIterator[World]:
     async with registered_shoppers(system.urls) as new:
@@ -321,6 +331,7 @@ async def world(system: System) -> AsyncIterator[World]:
         order, product = lived["order"], lived["product"]
         spare = await a.checkout(await a.place(product), "pickup")
         card = await a.save_card()
+        gift_card, gift_code = await gift_card_of(b, a, system.stack.state / "sent")
         refund = await admin.refund(lived["payment"], 1, reason="matrix")
         report = await admin.call(ORDER, "POST", "/reports", {}, expect=(202,))
         notices = await eventually(lambda: _first_notification(a), timeout=30)
@@ -336,6 +347,8 @@ async def world(system: System) -> AsyncIterator[World]:
             "refund": refund["refundId"],
             "report": report["reportId"],
             "card": card["id"],
+            "gift_card": gift_card,
+            "gift_code": gift_code,
             "notification": notices,
             "point": point,
             "victim": victim.name,
@@ -430,6 +443,10 @@ def calls(row: Row, world: World) -> list[tuple[str, dict[str, str], dict[str, s
     if row.token:
         name, value = world.tokens[row.token]
         out.append((f"{row.token} token", {}, {**headers, name: value}, row.token_expect))
+        # another service's credential opens nothing here
+        for other, (other_name, other_value) in world.tokens.items():
+            if other != row.token:
+                out.append((f"{other} token", {}, {**headers, other_name: other_value}, "401|403"))
     return out
 
 
