@@ -105,6 +105,7 @@ CONTEXT_MODULES = (
     "schemas.notification",
     "schemas.catalog",
     "schemas.order",
+    "schemas.fulfilment",
 )
 
 

@@ -110,6 +110,33 @@ SEED_EXAMPLES: list[tuple[str, dict[str, Any]]] = [
     ),
     ("OrderOutcome", {"orderId": "o-1", "version": 4, "response": "SUCCESS"}),
     (
+        "OrderCancellation",
+        {
+            "orderId": "o-1",
+            "version": 6,
+            "userName": "ivan",
+            "orderItems": [
+                {"id": 1, "productId": 7, "productName": "Чай", "productPrice": 2020, "quantity": 1}
+            ],
+            "total": 2020,
+            "currency": "RUB",
+            "reason": "cancelled by the customer",
+            "by": "ivan",
+            "kind": "CANCEL",
+            "disposition": "RESTOCK",
+        },
+    ),
+    ("HoldExtension", {"orderId": "o-1", "until": "2026-12-05T10:00:00Z"}),
+    (
+        "ParcelHandedOver",
+        {
+            "orderId": "o-1",
+            "warehouseId": "msk-1",
+            "items": [{"productId": 7, "warehouseId": "msk-1", "quantity": 1}],
+            "timestamp": "2026-12-04T10:00:00Z",
+        },
+    ),
+    (
         "AccountNotificationRequest",
         {
             "username": "ivan",
