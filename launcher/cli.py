@@ -224,7 +224,7 @@ def cmd_logs(args: argparse.Namespace) -> int:
 @command
 def cmd_mail(args: argparse.Namespace) -> int:
     """List the e-mails the shop sent (the local SMTP server kept them), or show one."""
-    from launcher.mailbox import show
+    from launcher.mail import show
 
     print(show(home() / "sent", args.which, args.to))
     return 0
@@ -233,7 +233,7 @@ def cmd_mail(args: argparse.Namespace) -> int:
 @command
 def cmd_report_bench(args: argparse.Namespace) -> int:
     """Measure writing a daily report (003) over N sold units while the order edge serves."""
-    from launcher.report_bench import report_bench
+    from trials.bench.daily_report import report_bench
 
     for noisy in ("aiokafka", "launcher", "pymongo"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
@@ -276,22 +276,20 @@ def cmd_seed_catalog(args: argparse.Namespace) -> int:
     """Publish a demo catalog and its stock through the neighbours' feeds."""
     from store_svc.seed import main as seed_main
 
-    return seed_main(
-        [
-            "--products",
-            str(args.products),
-            "--warehouses",
-            str(args.warehouses),
-            "--seed",
-            str(args.seed),
-        ]
-    )
+    argv = ["--products", str(args.products), "--warehouses", str(args.warehouses)]
+    argv += ["--seed", str(args.seed)]
+    stack = read_stack() or {}  # none: SAGASHOP_KAFKA_BOOTSTRAP names an external broker
+    if kafka := stack.get("kafka"):
+        argv += ["--kafka", str(kafka)]
+    if store := stack.get("services", {}).get("store_svc", {}).get("url"):
+        argv += ["--store-url", str(store)]
+    return seed_main(argv)
 
 
 @command
 def cmd_chaos(args: argparse.Namespace) -> int:
     """Run the system under load while killing its processes; check every invariant."""
-    from launcher.chaos import ChaosConfig, print_report, run_chaos, write_report
+    from trials.chaos.run import ChaosConfig, print_report, run_chaos, write_report
 
     cfg = ChaosConfig(
         orders=args.orders,
@@ -324,7 +322,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
     several concurrency levels; report throughput, latency, CPU and the share of the limit."""
     from pathlib import Path
 
-    from launcher.bench import SCENARIOS, BenchConfig, run_bench
+    from trials.bench.run import SCENARIOS, BenchConfig, run_bench
 
     chosen: dict[str, Any] = {
         "scenarios": SCENARIOS if args.scenario == "both" else (args.scenario,),

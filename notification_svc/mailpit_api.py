@@ -25,7 +25,7 @@ from typing import Any, Protocol
 
 from aiohttp import web
 
-from launcher.mailbox import read_mail
+from notification_svc.kept_mail import read_mail
 
 MESSAGE_ID = re.compile(r"[0-9a-f]{32}")
 SNIPPET_CHARS = 250

@@ -5,8 +5,8 @@ takes them in through its ordinary consumers (version rule, dedupe, DLQ and all)
 Names and descriptions are Russian and English, built from word lists and deterministic for a
 given `seed`; message ids derive from (product, version), so running the same seed again
 changes nothing (the store's inbox drops the repeats). `python -m store_svc.seed --products N
---warehouses W` finds the broker (and the store, to wait for it) in `.sagashop/stack.json`.
-"""
+--warehouses W --kafka HOST:PORT [--store-url URL]` publishes to a broker it is given (or
+SAGASHOP_KAFKA_BOOTSTRAP); `sagashop seed-catalog` passes the running stack's broker and store."""
 
 from __future__ import annotations
 
@@ -220,21 +220,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=1, help="same seed, same catalog")
     parser.add_argument("--first-id", type=int, default=1)
     parser.add_argument("--version", type=int, default=1, help="feed version of everything")
-    parser.add_argument("--kafka", help="bootstrap servers (default: the running stack's)")
-    parser.add_argument("--store-url", help="wait for this store (default: the stack's)")
+    parser.add_argument("--kafka", help="bootstrap servers (default: SAGASHOP_KAFKA_BOOTSTRAP)")
+    parser.add_argument("--store-url", help="wait for this store to show the catalog")
     parser.add_argument("--no-wait", action="store_true", help="do not wait for the store")
     args = parser.parse_args(argv)
     if args.products < 0 or not 1 <= args.warehouses <= 100 or args.first_id < 1:
         parser.error("--products >= 0, --warehouses 1..100 and --first-id >= 1")
-    from launcher.stack import read_stack  # the CLI side only; the service never needs it
-
-    stack = read_stack() or {}
-    # inside compose (no stack file): the broker and its SASL user from the service settings
+    # `sagashop seed-catalog` passes the running stack's broker and store; inside compose the
+    # broker and its SASL user come from the service settings (SAGASHOP_KAFKA_* variables)
     settings = ServiceSettings(service_name="seed")
-    kafka = args.kafka or stack.get("kafka") or os.environ.get("SAGASHOP_KAFKA_BOOTSTRAP")
+    kafka = args.kafka or os.environ.get("SAGASHOP_KAFKA_BOOTSTRAP")
     if not kafka:
-        parser.error("no --kafka given and no running stack found (sagashop up)")
-    store = args.store_url or stack.get("services", {}).get("store_svc", {}).get("url")
+        parser.error(
+            "no --kafka and no SAGASHOP_KAFKA_BOOTSTRAP (`sagashop seed-catalog` finds them)"
+        )
+    store = args.store_url
     report = asyncio.run(
         seed_catalog(
             kafka,

@@ -13,8 +13,8 @@ from typing import Any
 
 import aiohttp
 
-from launcher.shopper import FINAL, Shopper
 from tests.browser.system import Account, ShopSystem
+from trials.shoppers.shopper import FINAL, Shopper
 
 
 @dataclass(frozen=True)

@@ -10,10 +10,10 @@ from typing import Any
 
 from playwright.sync_api import APIRequestContext, Browser, Page, expect
 
-from launcher.mailbox import wait_for_codes
 from tests.browser.conftest import log_in, new_phone_page, register_account
 from tests.browser.money_helpers import GOOD_CARD, awaiting_order, expect_paid, fill_new_card
 from tests.browser.system import ShopSystem, new_account
+from trials.shoppers.inbox import wait_for_codes
 
 SHOTS = Path("/tmp/shots/gift_cards")
 KETTLE = "Чайник электрический"

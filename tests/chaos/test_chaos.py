@@ -12,8 +12,14 @@ from pathlib import Path
 
 import pytest
 
-from launcher.chaos import FULFILMENT_SIMULATORS, ChaosConfig, print_report, run_chaos, write_report
 from launcher.stack import available_simulators
+from trials.chaos.run import (
+    FULFILMENT_SIMULATORS,
+    ChaosConfig,
+    print_report,
+    run_chaos,
+    write_report,
+)
 
 SEED = 20261124
 

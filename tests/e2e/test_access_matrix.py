@@ -21,13 +21,13 @@ from typing import Any
 import aiohttp
 import pytest
 
-from launcher.mailbox import wait_for_codes
-from launcher.shopper import FINAL, Shopper
 from launcher.stack import Stack
 from tests.e2e.conftest import SYSTEM_ENV, System
 from tests.support.access import CALLERS, Row, documented, fill, matches, status_of
 from tests.support.kafka import eventually
 from tests.support.money import make_admin, registered_shoppers
+from trials.shoppers.inbox import wait_for_codes
+from trials.shoppers.shopper import FINAL, Shopper
 
 REPORT_KEY = uuid.uuid4().hex
 # the send throttle's per-target limit (tested in test_edge_holes) would refuse the fourth

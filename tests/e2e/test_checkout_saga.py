@@ -9,8 +9,8 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 
 import pytest
 
-from launcher.shopper import DECLINED_CARD, FINAL, EdgeError, Shopper
 from tests.e2e.conftest import System
+from trials.shoppers.shopper import DECLINED_CARD, FINAL, EdgeError, Shopper
 
 NewShopper = Callable[[], Awaitable[Shopper]]
 

@@ -19,11 +19,11 @@ from typing import Any
 import aiohttp
 import pytest
 
-from launcher.shopper import ENDED, PAID_OR_LATER, EdgeError, Shopper
 from launcher.stack import Stack
 from tests.e2e.conftest import SIMULATORS_PAUSED, SYSTEM_ENV, System
 from tests.support.kafka import eventually
 from tests.support.money import NewShopper, bank_totals, make_admin, registered_shoppers
+from trials.shoppers.shopper import ENDED, PAID_OR_LATER, EdgeError, Shopper
 
 HOLD_TTL = 20.0  # the stock pre-reservation and the slot hold, from checkout
 WAREHOUSE = {"paceSeconds": 0.5, "damagedShare": 0.0}

@@ -13,8 +13,6 @@ from typing import Any
 
 import pytest
 
-from launcher.mailbox import wait_for_codes
-from launcher.shopper import FINAL, EdgeError, Shopper
 from launcher.stack import Stack
 from tests.e2e.conftest import SYSTEM_ENV, System
 from tests.support.kafka import eventually
@@ -26,6 +24,8 @@ from tests.support.money import (
     registered_shoppers,
     wallet_reaches,
 )
+from trials.shoppers.inbox import wait_for_codes
+from trials.shoppers.shopper import FINAL, EdgeError, Shopper
 
 # orders wait a minute for their payment: the race below checks twenty orders out first (one
 # customer, so the cap on orders awaiting payment is lifted for it)

@@ -19,7 +19,6 @@ import aiohttp
 import pymongo
 import pytest
 
-from launcher.bench_observe import TRANSACTIONS, parse_metrics
 from launcher.embedded import EmbeddedInfra, free_port, kafka_server, mongo_server
 from launcher.processes import ready_status
 from servicekit.errors import StaleWrite
@@ -34,6 +33,7 @@ from tests.support.kafka import (
     publish_all,
     read_topic,
 )
+from trials.bench.observe import TRANSACTIONS, parse_metrics
 
 DEMO = "tests.support.demo_svc"
 

@@ -10,10 +10,10 @@ from typing import Any
 
 from pymongo import AsyncMongoClient
 
-from launcher.mailbox import mails_to
-from launcher.shopper import EdgeError, Shopper
 from launcher.stack import Stack
+from notification_svc.kept_mail import mails_to
 from tests.support.kafka import eventually
+from trials.shoppers.shopper import EdgeError, Shopper
 
 NewShopper = Callable[[], Awaitable[Shopper]]
 

@@ -12,8 +12,8 @@ from typing import Any
 import aiohttp
 
 from launcher.embedded import free_port
-from launcher.mailbox import mails_to
 from launcher.processes import ServiceProcess
+from notification_svc.kept_mail import mails_to
 from tests.support.infra import Infra
 from tests.support.kafka import eventually
 
@@ -23,7 +23,7 @@ class Protocols:
     mail: ServiceProcess
     sms: ServiceProcess
     notification: ServiceProcess
-    sent: Path  # what launcher.mailbox reads: sent/mail/*.eml
+    sent: Path  # what notification_svc.kept_mail reads: sent/mail/*.eml
 
 
 def start(infra: Infra, directory: Path, auth_url: str) -> Protocols:

@@ -1,4 +1,4 @@
-"""The chaos run's lifecycle checks (launcher/fulfilment_invariants.py) on hand-built
+"""The chaos run's lifecycle checks (trials/invariants/fulfilment.py) on hand-built
 snapshots: a shop whose orders all lived their whole life passes every one, and each way an
 order's end can go wrong is caught by the check meant for it, naming the order at fault."""
 
@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from launcher.fulfilment_invariants import (
+from trials.invariants.fulfilment import (
     FULFILMENT_CHECKS,
     one_case_each,
     orders_ended,
@@ -17,7 +17,7 @@ from launcher.fulfilment_invariants import (
     stock_lines_add_up,
     undone_orders_refunded_once,
 )
-from launcher.snapshot import Doc, Snapshot
+from trials.invariants.snapshot import Doc, Snapshot
 
 T0 = datetime(2026, 12, 4, 12, 0)
 BIKE, LINE = 1, (1, "msk-1")

@@ -1,4 +1,4 @@
-"""The chaos run's money checks (launcher/money_invariants.py) on hand-built snapshots: a
+"""The chaos run's money checks (trials/invariants/money.py) on hand-built snapshots: a
 consistent shop passes every one, and each kind of broken money is caught by exactly the check
 meant for it, which names the payment, order or account at fault."""
 
@@ -10,7 +10,7 @@ from collections.abc import Callable
 
 import pytest
 
-from launcher.money_invariants import (
+from trials.invariants.money import (
     MONEY_CHECKS,
     balances_are_entries,
     bank_matches_shop,
@@ -19,7 +19,7 @@ from launcher.money_invariants import (
     orders_paid_once,
     top_ups_credited_once,
 )
-from launcher.snapshot import Check, Doc, Snapshot
+from trials.invariants.snapshot import Check, Doc, Snapshot
 
 MoneyCheck = Callable[[Snapshot], Check]
 

@@ -1,14 +1,17 @@
-"""launcher.mailbox reads what the launcher's SMTP server kept: an address's e-mails with
-both parts, the gift-card codes in them, and `sagashop mail`'s list and one message."""
+"""notification_svc.kept_mail reads what the local SMTP server kept: an address's e-mails with
+both parts; the gift-card codes in them (trials.shoppers.inbox); `sagashop mail`'s list and one
+message (launcher.mail)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from launcher.mailbox import activation_codes, mails_to, show
+from launcher.mail import show
+from notification_svc.kept_mail import mails_to
 from notification_svc.smtp import mime
 from notification_svc.smtp_catcher import Mailbox
 from notification_svc.texts import render_kind
+from trials.shoppers.inbox import activation_codes
 
 
 def deliver(sent: Path, to: str, key: str, code: str) -> None:

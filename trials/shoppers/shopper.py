@@ -11,7 +11,7 @@ from typing import Any
 
 import aiohttp
 
-from launcher.payer import DECLINED_CARD, GOOD_CARD, Payer
+from trials.shoppers.payer import DECLINED_CARD, GOOD_CARD, Payer
 
 __all__ = [
     "DECLINED_CARD",

@@ -22,8 +22,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from launcher.bench_world import WAREHOUSES, Unexpected, World, limited, recover
-from launcher.shopper import DECLINED_CARD, FINAL, Shopper
+from trials.bench.world import WAREHOUSES, Unexpected, World, limited, recover
+from trials.shoppers.shopper import DECLINED_CARD, FINAL, Shopper
 
 MAX_SAMPLES = 20
 PREPARE_AT_ONCE = 16

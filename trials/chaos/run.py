@@ -4,7 +4,7 @@ warehouse and delivered by the carriers and pickup points at a fast pace, some d
 lost or left unclaimed, some cancelled by their customer and some returned to an admin) while
 random service and simulator processes are SIGKILLed and restarted, the database is killed once
 and the bank turns slow; once every order has ended, every invariant is checked
-(launcher/invariants.py) and written to a JSON report."""
+(trials/invariants/checks.py) and written to a JSON report."""
 
 from __future__ import annotations
 
@@ -23,14 +23,14 @@ import aiohttp
 from aiokafka import AIOKafkaProducer
 from pymongo import AsyncMongoClient
 
-from launcher.catalog import prepare
-from launcher.invariants import Check, check_all, quiet
-from launcher.load import Customer, LoadStats
-from launcher.load_admin import ReturnsClerk
 from launcher.processes import ServiceProcess
-from launcher.snapshot import Snapshot, snapshot
 from launcher.stack import Stack, fresh_state, home
 from schemas import topics
+from trials.invariants.checks import Check, check_all, quiet
+from trials.invariants.snapshot import Snapshot, snapshot
+from trials.shoppers.catalog import prepare
+from trials.shoppers.load import Customer, LoadStats
+from trials.shoppers.load_admin import ReturnsClerk
 
 log = logging.getLogger("sagashop.chaos")
 CRASH_POINTS = "tx.before_commit@0.01,outbox.after_commit@0.01"

@@ -13,9 +13,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from launcher.load_money import Purse
-from launcher.load_retry import LoadStats, persist
-from launcher.shopper import DECLINED_CARD, FINAL, FULFILLING, EdgeError, Shopper
+from trials.shoppers.load_money import Purse
+from trials.shoppers.load_retry import LoadStats, persist
+from trials.shoppers.shopper import DECLINED_CARD, FINAL, FULFILLING, EdgeError, Shopper
 
 __all__ = ["Customer", "LoadStats"]
 log = logging.getLogger("sagashop.load")

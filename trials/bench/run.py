@@ -1,7 +1,7 @@
 """`sagashop bench`: the whole system (embedded by default) under closed-loop load at several
-concurrency levels, in two scenarios (`saga`, `checkout`; see launcher/bench_drivers.py), with
+concurrency levels, in two scenarios (`saga`, `checkout`; see trials/bench/drivers.py), with
 the raw capacity of the broker and the database measured first with the same clients at the
-same concurrency (launcher/bench_capacity.py). Each level reports throughput, latency,
+same concurrency (trials/bench/capacity.py). Each level reports throughput, latency,
 outcomes, errors, the CPU of every process and, from the services' own counters, what one
 order costs in database transactions and Kafka messages — and so which share of the
 database-bound and broker-bound limits the system reaches. The invariants are checked at the
@@ -18,14 +18,14 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from launcher.bench_assess import bottleneck, level_result, targets
-from launcher.bench_capacity import Capacity, measure
-from launcher.bench_drivers import Tally, checkout_window, drain, prepare_paid, saga_window
-from launcher.bench_observe import CpuSample, Observer, machine, watched_pids
-from launcher.bench_report import Progress, draw_chart, print_report, write_json
-from launcher.bench_world import World, build_world
-from launcher.invariants import Check, check_all, quiet
 from launcher.stack import Stack, fresh_state, home
+from trials.bench.assess import bottleneck, level_result, targets
+from trials.bench.capacity import Capacity, measure
+from trials.bench.drivers import Tally, checkout_window, drain, prepare_paid, saga_window
+from trials.bench.observe import CpuSample, Observer, machine, watched_pids
+from trials.bench.report import Progress, draw_chart, print_report, write_json
+from trials.bench.world import World, build_world
+from trials.invariants.checks import Check, check_all, quiet
 
 BENCH_ENV = {
     # cheap password hashing (customers register and log in during setup), as the tests do

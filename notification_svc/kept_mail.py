@@ -1,22 +1,17 @@
-"""What reached a person's inbox: the e-mails the launcher's SMTP server (mail_sim,
-notification_svc.smtp_catcher) accepted, kept as `.eml` files in `<state>/sent/mail/`. The
-gift-card activation code reaches the donee only this way."""
+"""What reached a person's inbox: the e-mails the local SMTP server (mail_sim,
+notification_svc.smtp_catcher) accepted, kept as `.eml` files in `<state>/sent/mail/`, read
+back. Read by the catcher's Mailpit-shaped API (mailpit_api), `sagashop mail`
+(launcher/mail.py) and the trials' shoppers (trials/shoppers/inbox.py: activation codes)."""
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import json
-import re
-import time
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 from email.utils import getaddresses
 from pathlib import Path
 from typing import Any
-
-# "Код активации: K7QF-9M2X-PL4D" (and the English "code: ..." of older mail)
-CODE = re.compile(r"(?:[Cc]ode|[Кк]од)\b[^:\n]*:\s*([A-Za-z0-9][A-Za-z0-9-]{3,63})")
 
 
 def mail_dir(sent: Path) -> Path:
@@ -69,41 +64,3 @@ def listed(sent: Path) -> list[dict[str, Any]]:
         with contextlib.suppress(ValueError):
             rows.append(json.loads(line))
     return rows
-
-
-def activation_codes(sent: Path, address: str) -> list[str]:
-    """The gift-card activation codes e-mailed to `address`, oldest first."""
-    found = (CODE.search(str(m.get("body", ""))) for m in mails_to(sent, address))
-    return [m.group(1) for m in found if m]
-
-
-async def wait_for_codes(
-    sent: Path, address: str, count: int = 1, timeout: float = 60.0
-) -> list[str]:
-    """The first `count` codes e-mailed to `address`, waiting for the notification to go out."""
-    deadline = time.monotonic() + timeout
-    while len(codes := activation_codes(sent, address)) < count:
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"{len(codes)} of {count} activation codes reached {address}")
-        await asyncio.sleep(0.3)
-    return codes[:count]
-
-
-def show(sent: Path, which: str | None = None, to: str | None = None) -> str:
-    """`sagashop mail`: a numbered list of the kept e-mails (newest last), or one of them
-    (by its number or file name) with its headers and text part."""
-    mails = mails_to(sent, to) if to else all_mail(sent)
-    if which is None:
-        if not mails:
-            return f"no e-mail in {mail_dir(sent)}"
-        rows = [
-            f"{i:4}  {m['date'][:25]:25}  {m['to']:32}  {m['subject']}"
-            for i, m in enumerate(mails, 1)
-        ]
-        return "\n".join(rows)
-    chosen = [m for i, m in enumerate(mails, 1) if which in (str(i), Path(m["file"]).name)]
-    if not chosen:
-        return f"no e-mail {which!r}: `sagashop mail` lists them"
-    m = chosen[0]
-    head = "\n".join(f"{k.capitalize()}: {m[k]}" for k in ("from", "to", "subject", "date"))
-    return f"{head}\nMessage-ID: {m['messageId']}\nFile: {m['file']}\n\n{m['body']}"

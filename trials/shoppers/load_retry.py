@@ -13,7 +13,7 @@ from typing import TypeVar
 
 import aiohttp
 
-from launcher.shopper import EdgeError
+from trials.shoppers.shopper import EdgeError
 
 T = TypeVar("T")
 RETRYABLE = (aiohttp.ClientError, TimeoutError, ConnectionError)

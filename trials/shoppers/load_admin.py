@@ -10,9 +10,9 @@ from typing import Any
 
 from pymongo import AsyncMongoClient
 
-from launcher.load_retry import LoadStats, persist
-from launcher.shopper import EdgeError, Shopper
 from launcher.stack import Stack
+from trials.shoppers.load_retry import LoadStats, persist
+from trials.shoppers.shopper import EdgeError, Shopper
 
 
 async def grant_admin(stack: Stack, s: Shopper) -> None:

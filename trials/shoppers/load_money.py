@@ -14,9 +14,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from launcher.load_retry import LoadStats, persist
-from launcher.mailbox import wait_for_codes
-from launcher.shopper import EdgeError, Shopper
+from trials.shoppers.inbox import wait_for_codes
+from trials.shoppers.load_retry import LoadStats, persist
+from trials.shoppers.shopper import EdgeError, Shopper
 
 Body = dict[str, Any]
 # a share of customers per means; the rest pay by a typed-in card

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 
-from launcher.snapshot import CONFIRMED_OR_LATER, Check, Doc, Docs, Snapshot, check
+from trials.invariants.snapshot import CONFIRMED_OR_LATER, Check, Doc, Docs, Snapshot, check
 
 BANK_METHODS = {"BANK_CARD", "QR_PAY"}
 TAKEN = {"SUCCEEDED", "REFUNDED", "REFUND_PENDING"}  # the payer's money moved once

@@ -18,16 +18,16 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 from pymongo import AsyncMongoClient
 
-from launcher.catalog import StockKey, prepare
-from launcher.shopper import EdgeError, Shopper
 from launcher.stack import Stack
 from schemas import topics
 from schemas.topics import consumer_group
 from store_svc.seed import seed_catalog, warehouse_ids
+from trials.shoppers.catalog import StockKey, prepare
+from trials.shoppers.shopper import EdgeError, Shopper
 
 T = TypeVar("T")
 PLENTY = 100_000
-WAREHOUSES = warehouse_ids(2)  # what launcher.catalog.prepare seeds
+WAREHOUSES = warehouse_ids(2)  # what trials.shoppers.catalog.prepare seeds
 # the messages that move an order to PAID or to its final status, all read by order_svc
 HINTS = (topics.PAYMENT_EVENTS.name, topics.ORDER_OUTCOMES.name)
 APPLIER = consumer_group("order_svc")

@@ -11,15 +11,15 @@ from collections.abc import Callable
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
-from launcher.fulfilment_invariants import (
+from launcher.stack import Stack
+from schemas import topics
+from trials.invariants.fulfilment import (
     FULFILMENT_CHECKS,
     orders_ended,
     stock_lines_add_up,
 )
-from launcher.money_invariants import MONEY_CHECKS, stuck
-from launcher.snapshot import CONFIRMED_OR_LATER, Check, Doc, Snapshot, check, snapshot
-from launcher.stack import Stack
-from schemas import topics
+from trials.invariants.money import MONEY_CHECKS, stuck
+from trials.invariants.snapshot import CONFIRMED_OR_LATER, Check, Doc, Snapshot, check, snapshot
 
 __all__ = ["Check", "check_all", "quiet"]
 

@@ -7,9 +7,9 @@ import math
 import os
 from typing import Any
 
-from launcher.bench_capacity import Capacity
-from launcher.bench_drivers import Tally
-from launcher.bench_observe import (
+from trials.bench.capacity import Capacity
+from trials.bench.drivers import Tally
+from trials.bench.observe import (
     CONSUMED,
     DATABASE,
     HANDLING,

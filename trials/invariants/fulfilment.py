@@ -9,8 +9,8 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable
 from datetime import datetime
 
-from launcher.money_invariants import TAKEN, via_bank
-from launcher.snapshot import CONFIRMED_OR_LATER, Check, Doc, Docs, Snapshot, check
+from trials.invariants.money import TAKEN, via_bank
+from trials.invariants.snapshot import CONFIRMED_OR_LATER, Check, Doc, Docs, Snapshot, check
 
 ENDED = {"COMPLETED", "CANCELLED", "RETURNED", "FAILED"}
 UNDONE = {"CANCELLED", "RETURNED"}  # the customer's money goes back

@@ -1,0 +1,1 @@
+"""`sagashop bench` and `sagashop report-bench`: the measurements."""

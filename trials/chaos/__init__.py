@@ -1,0 +1,1 @@
+"""`sagashop chaos`: the system under load while its processes are killed."""
