@@ -289,7 +289,9 @@ def cmd_seed_catalog(args: argparse.Namespace) -> int:
 @command
 def cmd_chaos(args: argparse.Namespace) -> int:
     """Run the system under load while killing its processes; check every invariant."""
-    from trials.chaos.run import ChaosConfig, print_report, run_chaos, write_report
+    from trials.chaos.config import ChaosConfig
+    from trials.chaos.report import print_report, write_report
+    from trials.chaos.run import run_chaos
 
     cfg = ChaosConfig(
         orders=args.orders,

@@ -13,13 +13,9 @@ from pathlib import Path
 import pytest
 
 from launcher.stack import available_simulators
-from trials.chaos.run import (
-    FULFILMENT_SIMULATORS,
-    ChaosConfig,
-    print_report,
-    run_chaos,
-    write_report,
-)
+from trials.chaos.config import FULFILMENT_SIMULATORS, ChaosConfig
+from trials.chaos.report import print_report, write_report
+from trials.chaos.run import run_chaos
 
 SEED = 20261124
 

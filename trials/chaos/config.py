@@ -1,0 +1,52 @@
+"""What a chaos run is given: how many orders and customers, how often processes are killed
+and which, and the settings every service runs with (short timeouts, fast simulators with a
+share of every bad ending)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+CHAOS_ENV = {
+    # short enough that a killed participant sometimes misses it: compensation under fire
+    "SAGASHOP_SAGA_TIMEOUT_SECONDS": "10",
+    "SAGASHOP_PAYMENT_TIMEOUT_SECONDS": "30",
+    "SAGASHOP_LOG_JSON": "true",
+    # a customer leaves some orders unpaid and moves on: the hoarding cap is not under test
+    "SAGASHOP_MAX_UNPAID_ORDERS": "20",
+    # every order lives its whole life within the run: each step about a second, and a share
+    # of each bad ending (damaged while picking, failed deliveries, lost and unclaimed parcels)
+    "SAGASHOP_WAREHOUSE_PACE_SECONDS": "1",
+    "SAGASHOP_WAREHOUSE_DAMAGED_SHARE": "0.05",
+    "SAGASHOP_CARRIER_PACE_SECONDS": "1",
+    "SAGASHOP_CARRIER_FAILED_ATTEMPT_SHARE": "0.15",
+    "SAGASHOP_CARRIER_MAX_ATTEMPTS": "2",
+    "SAGASHOP_CARRIER_LOST_SHARE": "0.05",
+    "SAGASHOP_CARRIER_LOST_AFTER_SECONDS": "3",
+    "SAGASHOP_CARRIER_RETRY_SECONDS": "2",
+    "SAGASHOP_TRACKING_TIMEOUT_SECONDS": "8",
+    "SAGASHOP_PICKUP_TRANSIT_SECONDS": "1",
+    "SAGASHOP_PICKUP_COLLECT_SECONDS": "2",
+    "SAGASHOP_PICKUP_UNCLAIMED_SHARE": "0.1",
+    "SAGASHOP_PICKUP_STORAGE_SECONDS": "10",
+}
+# the neighbours' simulators driving the orders after payment: killed like the services
+FULFILMENT_SIMULATORS = ("warehouse_sim", "carrier_sim", "pickup_sim")
+
+
+@dataclass
+class ChaosConfig:
+    orders: int = 300
+    concurrency: int = 12
+    duration: float = 900.0  # the load stops after this even if orders remain
+    kill_interval: tuple[float, float] = (2.0, 6.0)
+    seed: int = 42
+    services: list[str] | None = None  # which may be killed (default: every service)
+    mongo_kill: bool = True
+    bank_faults: bool = True
+    cancel_share: float = 0.1  # confirmed orders their customer cancels
+    returns: int = 3  # delivered orders an admin accepts back
+    quiet_timeout: float = 240.0
+    external: bool = False
+    products: int = 30
+    patience: float = 600.0  # how long a customer waits for an order to settle
+    argon2_fast: bool = True
