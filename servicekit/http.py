@@ -5,15 +5,16 @@ from __future__ import annotations
 
 import contextvars
 import hashlib
-import json
 import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any, Literal, TypeVar
 
 from aiohttp import web
 from pydantic import BaseModel, ValidationError
 from pydantic.json_schema import models_json_schema
+from pydantic_core import to_json
 
 from servicekit.errors import DomainError, InvalidRequest
 
@@ -42,6 +43,10 @@ class RouteSpec:
     auth: str  # a key of AUTH: who may call it, and so the document's security requirement
     params: tuple[tuple[str, dict[str, Any]], ...] = ()  # path parameters' schemas, if not text
     query: type[BaseModel] | None = None  # the model read_query reads the query string as
+    description: str = ""  # the handler's whole docstring, when it says more than the summary
+    also: tuple[int, ...] = ()  # the other success statuses it may answer (202 while pending)
+    idempotency_key: str = ""  # "required" or "optional": it takes an Idempotency-Key header
+    media: str = "application/json"  # what a success answer is (a picture, a file of lines)
 
 
 class Routes:
@@ -61,18 +66,38 @@ class Routes:
         auth: str = "guest",
         params: dict[str, dict[str, Any]] | None = None,
         query: type[BaseModel] | None = None,
+        also: tuple[int, ...] = (),
+        idempotency_key: Literal["", "required", "optional"] = "",
+        media: str = "application/json",
     ) -> Callable[[RouteHandler], RouteHandler]:
         """`params`: a JSON schema for path parameters that are not plain text (`INT_PARAM`
         for one `int_param` reads); `query`: the model the handler's `read_query` takes, each
-        field a query parameter; so the document says what the edge takes."""
+        field a query parameter; `also`: success statuses besides `status`;
+        `idempotency_key`: whether the `Idempotency-Key` header is required or optional;
+        `media`: the content type of a success answer that is not JSON. So the document says
+        what the edge takes and answers; the summary is the docstring's first paragraph."""
         unknown = set(params or ()) - {name for name, _ in path_parameters(path)}
         if unknown:
             raise ValueError(f"{method} {path}: no path parameter {sorted(unknown)}")
 
         def register(handler: RouteHandler) -> RouteHandler:
-            doc = summary or (handler.__doc__ or "").strip().split("\n")[0]
+            first, whole = docstring_parts(handler.__doc__ or "")
             typed = tuple(sorted((params or {}).items()))
-            spec = RouteSpec(method, path, doc, body, response, status, auth, typed, query)
+            spec = RouteSpec(
+                method,
+                path,
+                summary or first,
+                body,
+                response,
+                status,
+                auth,
+                typed,
+                query,
+                whole if whole != (summary or first) else "",
+                tuple(also),
+                idempotency_key,
+                media,
+            )
             self.specs.append(spec)
             self.table.route(method, path)(handler)
             return handler
@@ -93,6 +118,12 @@ class Routes:
 
     def delete(self, path: str, **kw: Any) -> Callable[[RouteHandler], RouteHandler]:
         return self.route("DELETE", path, **kw)
+
+
+def docstring_parts(doc: str) -> tuple[str, str]:
+    """A docstring's first paragraph and the whole of it, each on one line."""
+    paragraphs = [" ".join(p.split()) for p in doc.strip().split("\n\n")]
+    return paragraphs[0], " ".join(p for p in paragraphs if p)
 
 
 def validation_message(exc: ValidationError) -> str:
@@ -170,12 +201,27 @@ def _integers(value: Any, where: tuple[Any, ...]) -> list[tuple[tuple[Any, ...],
     return []
 
 
-def reply(body: BaseModel | dict[str, Any] | list[Any], status: int = 200) -> web.Response:
+def json_text(body: BaseModel | dict[str, Any] | list[Any]) -> str:
+    """The one JSON encoding of every edge's answers: pydantic's, so a model and a plain
+    document read alike (timestamps ISO 8601 in UTC, `2026-12-04T14:43:27.488000Z`, a naive
+    one taken as UTC; dates `2026-12-04`; text as UTF-8, unescaped)."""
     if isinstance(body, BaseModel):
-        text = body.model_dump_json(by_alias=True, exclude_none=True)
-    else:
-        text = json.dumps(body, ensure_ascii=False, default=str)
-    return web.Response(text=text, status=status, content_type="application/json")
+        return body.model_dump_json(by_alias=True, exclude_none=True)
+    return to_json(_utc(body), fallback=str).decode()
+
+
+def _utc(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    if isinstance(value, dict):
+        return {k: _utc(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_utc(v) for v in value]
+    return value
+
+
+def reply(body: BaseModel | dict[str, Any] | list[Any], status: int = 200) -> web.Response:
+    return web.Response(text=json_text(body), status=status, content_type="application/json")
 
 
 # What a path parameter read with `int_param` takes (its `minimum` being the default 1).
@@ -313,11 +359,70 @@ def _not_null(schema: dict[str, Any]) -> dict[str, Any]:
     return {**kept[0], **rest}
 
 
+# every error answer of every edge (servicekit.edge.error)
+ERROR_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {"errorMessage": {"type": "string"}},
+    "required": ["errorMessage"],
+}
+IDEMPOTENCY_HEADER = "Idempotency-Key"
+
+
+def _idempotency_parameter(need: str) -> dict[str, Any]:
+    return {
+        "name": IDEMPOTENCY_HEADER,
+        "in": "header",
+        "required": need == "required",
+        "description": "the same key (and body) answers the first request's answer again; "
+        "another body with it is 422, while the first still runs 409",
+        "schema": {"type": "string", "minLength": 1, "maxLength": 200},
+    }
+
+
+def _responses(s: RouteSpec) -> dict[str, Any]:
+    """Each success status with its body, and the errors (4XX, 5XX) as `{errorMessage}`."""
+    out: dict[str, Any] = {}
+    for status in sorted({s.status, *s.also}):
+        ok: dict[str, Any] = {"description": "success"}
+        if status == 204:
+            pass
+        elif s.media != "application/json":
+            ok["content"] = {s.media: {"schema": {"type": "string"}}}
+        elif s.response is not None:
+            ref = {"$ref": f"#/components/schemas/{s.response.__name__}"}
+            ok["content"] = {"application/json": {"schema": ref}}
+        out[str(status)] = ok
+    error = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
+    out["4XX"] = {"description": "refused: `errorMessage` says why", "content": error}
+    out["5XX"] = {"description": "failed or unavailable: `errorMessage`", "content": error}
+    return out
+
+
+def _discriminators_required(schemas: dict[str, Any]) -> None:
+    """A tagged union's tag is required by each of its members (pydantic leaves it out when
+    the member's tag has a default, yet a body without it is refused)."""
+    for schema in _walk(schemas):
+        tag = schema.get("discriminator", {})
+        for ref in tag.get("mapping", {}).values():
+            member = schemas[ref.rsplit("/", 1)[-1]]
+            if tag["propertyName"] not in member.setdefault("required", []):
+                member["required"].insert(0, tag["propertyName"])
+
+
+def _walk(value: Any) -> list[dict[str, Any]]:
+    if isinstance(value, list):
+        return [d for v in value for d in _walk(v)]
+    if not isinstance(value, dict):
+        return []
+    return [value, *(d for v in value.values() for d in _walk(v))]
+
+
 def openapi(title: str, specs: list[RouteSpec]) -> dict[str, Any]:
     """An OpenAPI 3.1 document of the routes, with the pydantic models as components: each
-    path parameter declared (router regexes become an enum or a pattern), and each route's
-    `auth` as the security schemes that let a caller in (an `auth` not in AUTH is left
-    without one, and the unit test of the documents names it)."""
+    path, query and `Idempotency-Key` header parameter declared (router regexes become an
+    enum or a pattern), every success status with its body and the errors as `{errorMessage}`,
+    and each route's `auth` as the security schemes that let a caller in (an `auth` not in
+    AUTH is left without one, and the unit test of the documents names it)."""
     models = {m for s in specs for m in (s.body, s.response, s.query) if m is not None}
     keyed: list[tuple[type[BaseModel], Literal["validation"]]] = [
         (m, "validation") for m in sorted(models, key=lambda m: m.__name__)
@@ -326,15 +431,21 @@ def openapi(title: str, specs: list[RouteSpec]) -> dict[str, Any]:
         keyed, by_alias=True, ref_template="#/components/schemas/{model}"
     )
     schemas: dict[str, Any] = defs.get("$defs", {})
+    _discriminators_required(schemas)
+    schemas["Error"] = ERROR_SCHEMA
     paths: dict[str, dict[str, Any]] = {}
     used: set[str] = set()
     for s in specs:
-        op: dict[str, Any] = {"summary": s.summary, "x-auth": s.auth, "responses": {}}
+        op: dict[str, Any] = {"summary": s.summary, "x-auth": s.auth}
+        if s.description:
+            op["description"] = s.description
         typed = dict(s.params)
         params = [_parameter(n, rx, typed.get(n)) for n, rx in path_parameters(s.path)]
         if s.query is not None:
             name = refs[s.query, "validation"]["$ref"].rsplit("/", 1)[-1]
             params += _query_parameters(schemas[name])
+        if s.idempotency_key:
+            params.append(_idempotency_parameter(s.idempotency_key))
         if params:
             op["parameters"] = params
         requirements = AUTH.get(s.auth, ())
@@ -350,22 +461,7 @@ def openapi(title: str, specs: list[RouteSpec]) -> dict[str, Any]:
                     }
                 },
             }
-        ok: dict[str, Any] = {"description": "success"}
-        if s.response is not None:
-            ok["content"] = {
-                "application/json": {
-                    "schema": {"$ref": f"#/components/schemas/{s.response.__name__}"}
-                }
-            }
-        op["responses"][str(s.status)] = ok
-        op["responses"]["4XX"] = {
-            "description": "error",
-            "content": {
-                "application/json": {
-                    "schema": {"type": "object", "properties": {"errorMessage": {"type": "string"}}}
-                }
-            },
-        }
+        op["responses"] = _responses(s)
         paths.setdefault(document_path(s.path), {})[s.method.lower()] = op
     components: dict[str, Any] = {"schemas": schemas}
     if used:
