@@ -240,6 +240,18 @@ def cmd_report_bench(args: argparse.Namespace) -> int:
     return run_until_signalled(report_bench(args.units))
 
 
+def admin_password(given: str | None) -> str | None:
+    """--password, else SAGASHOP_ADMIN_PASSWORD, else asked on the terminal (None without
+    one: getpass would read an empty stdin and fail)."""
+    given = given or os.environ.get("SAGASHOP_ADMIN_PASSWORD")
+    if given or not sys.stdin.isatty():
+        return given
+    try:
+        return getpass.getpass()
+    except EOFError:
+        return None
+
+
 @command
 def cmd_admin(args: argparse.Namespace) -> int:
     """`admin create`: create the first admin (or make an existing user an admin)."""
@@ -253,7 +265,14 @@ def cmd_admin(args: argparse.Namespace) -> int:
         for k, v in (("mongo_url", stack.get("mongo")), ("kafka_bootstrap", stack.get("kafka")))
         if v
     }
-    password = args.password or os.environ.get("SAGASHOP_ADMIN_PASSWORD") or getpass.getpass()
+    password = admin_password(args.password)
+    if not password:
+        print(
+            "admin create: no password: give --password, set SAGASHOP_ADMIN_PASSWORD, "
+            "or run it in a terminal to be asked",
+            file=sys.stderr,
+        )
+        return 2
     req = RegisterRequest(
         username=args.username,
         first_name=args.first_name,
