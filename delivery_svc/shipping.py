@@ -26,7 +26,7 @@ from delivery_svc.carriers import WEBHOOK_PATH, CarrierClient, CarrierRefused, C
 from delivery_svc.cases import emit
 from delivery_svc.queues import Queues
 from delivery_svc.reservations import SlotDesk
-from schemas.delivery_http import DeliveryKind
+from schemas.delivery_http import CarrierEventTaken, DeliveryKind
 from servicekit.errors import DomainError, NotFound
 from servicekit.http import reply
 from servicekit.service import Service
@@ -42,8 +42,8 @@ def mount(service: Service, desk: SlotDesk, queues: Queues, client: CarrierClien
 
     async def apply(
         order_id: str, shipment_id: str, status: str, attempt: int | None
-    ) -> dict[str, Any]:
-        async def move(tx: Tx) -> dict[str, Any]:
+    ) -> CarrierEventTaken:
+        async def move(tx: Tx) -> CarrierEventTaken:
             case = await repo.case(order_id, tx.session)
             if (
                 case is None
@@ -60,16 +60,16 @@ def mount(service: Service, desk: SlotDesk, queues: Queues, client: CarrierClien
                 if case.shipment_id is None:  # booked, then a crash: so it can be cancelled
                     known = replace(case, shipment_id=shipment_id)
                     await repo.save_case(case, known, now, tx.session)
-                return {"orderId": order_id, "ignored": str(why)}
+                return CarrierEventTaken(order_id=order_id, ignored=str(why))
             moved = replace(moved, shipment_id=shipment_id)
             saved = await repo.save_case(case, moved, now, tx.session)
             emit(tx, saved, events, now)
-            return {"orderId": order_id, "status": saved.status.value}
+            return CarrierEventTaken(order_id=order_id, status=saved.status)
 
-        result: dict[str, Any] = await service.transaction(move)
-        return result
+        taken: CarrierEventTaken = await service.transaction(move)
+        return taken
 
-    @service.routes.post(WEBHOOK_PATH, auth="carrier-signature")
+    @service.routes.post(WEBHOOK_PATH, response=CarrierEventTaken, auth="carrier-signature")
     async def carrier_event(request: web.Request) -> web.Response:
         """The carrier's tracking event (signed); see the module's docstring for the answers."""
         event = client.verify_event(await request.read(), request.headers)

@@ -14,7 +14,12 @@ from pydantic import Field
 
 from notification_svc.domain import Clock, Kind, Notification, NotificationNotFound, Status
 from notification_svc.repository import Accounts, Notifications
-from notification_svc.sms_receipts import SIGNATURE_HEADER, SmsReceipt, signed_by
+from notification_svc.sms_receipts import (
+    SIGNATURE_HEADER,
+    ReceiptRecorded,
+    SmsReceipt,
+    signed_by,
+)
 from schemas.base import WireModel
 from schemas.notification import Channel
 from servicekit.errors import NotFound, Unauthorized
@@ -37,7 +42,7 @@ class NotificationBody(WireModel):
     delivery: str
     created_at: datetime
     sent_at: datetime | None = None
-    error: str | None = None
+    error_message: str | None = None  # why it failed
     payload: dict[str, Any]
 
 
@@ -78,7 +83,7 @@ def body_of(n: Notification) -> NotificationBody:
         delivery=n.delivery,
         created_at=n.created_at,
         sent_at=n.sent_at,
-        error=n.error,
+        error_message=n.error,
         payload=n.payload,
     )
 
@@ -112,7 +117,12 @@ def register(service: Service, clock: Clock, webhook_secret: str) -> None:
             raise NoAccount()
         return reply(await preferences_of(caller.username))
 
-    @service.routes.post("/notifications/sms/receipts", body=SmsReceipt, auth="sms-signature")
+    @service.routes.post(
+        "/notifications/sms/receipts",
+        body=SmsReceipt,
+        response=ReceiptRecorded,
+        auth="sms-signature",
+    )
     async def sms_receipt(request: web.Request) -> web.Response:
         """The SMS gateway's delivery receipt (signed with the shared secret)."""
         raw = await request.read()
@@ -124,7 +134,7 @@ def register(service: Service, clock: Clock, webhook_secret: str) -> None:
         )
         if not stored:
             raise NotificationNotFound()
-        return reply({"recorded": receipt.status.value})
+        return reply(ReceiptRecorded(recorded=receipt.status))
 
     @service.routes.get("/notifications/{id}", response=NotificationBody, auth="customer")
     async def get_notification(request: web.Request) -> web.Response:

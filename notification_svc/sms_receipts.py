@@ -26,6 +26,12 @@ class SmsReceipt(WireModel):
     error: str | None = None
 
 
+class ReceiptRecorded(WireModel):
+    """notification_svc's answer to a receipt it recorded: the state it recorded."""
+
+    recorded: DeliveryState
+
+
 def sign(secret: str, body: bytes) -> str:
     return hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
 

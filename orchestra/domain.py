@@ -16,29 +16,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
-from enum import StrEnum
 from typing import Any
 
 from schemas.saga import Confirmator, RequestType, SagaResponse
+from schemas.saga_http import SagaState, StepState
 
 PARTICIPANTS = (Confirmator.PAYMENT, Confirmator.STORE, Confirmator.DELIVERY)
 
 
-class SagaState(StrEnum):
-    CONFIRMING = "CONFIRMING"
-    CONFIRMED = "CONFIRMED"
-    COMPENSATING = "COMPENSATING"
-    CANCELLED = "CANCELLED"
-
-
 FINAL = (SagaState.CONFIRMED, SagaState.CANCELLED)
-
-
-class StepState(StrEnum):
-    PENDING = "pending"
-    SUCCESS = "success"
-    FAIL = "fail"
-    REVERSED = "reversed"
 
 
 @dataclass(frozen=True)

@@ -47,7 +47,13 @@ def mount(book: OrderBook) -> None:
     routes, orders, service = book.service.routes, book.orders, book.service
     keys = service.db[idempotency.COLLECTION]
 
-    @routes.put("/checkout", body=CheckoutRequest, response=OrderView, auth="customer")
+    @routes.put(
+        "/checkout",
+        body=CheckoutRequest,
+        response=OrderView,
+        auth="customer",
+        idempotency_key="required",
+    )
     async def checkout(request: web.Request) -> web.Response:
         """Phone + delivery choice: stock and a delivery slot are pre-reserved and the order
         awaits payment; stock that cannot be reserved makes the order FAILED. Needs an

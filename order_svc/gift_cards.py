@@ -59,7 +59,11 @@ def mount(book: OrderBook) -> None:
     keys = service.db[idempotency.COLLECTION]
 
     @routes.post(
-        "/gift-card-orders", body=GiftCardOrderRequest, response=OrderView, auth="customer"
+        "/gift-card-orders",
+        body=GiftCardOrderRequest,
+        response=OrderView,
+        auth="customer",
+        idempotency_key="optional",
     )
     async def order_gift_card(request: web.Request) -> web.Response:
         """An order for one gift card for the donee, AWAITING_PAYMENT; pay it with `POST /pay`.

@@ -36,6 +36,10 @@ class PageQuery(BaseModel):
     pageSize: int = Field(default=20, ge=1, le=100)  # the query parameter's name
 
 
+class OrderQuery(BaseModel):
+    orderId: str = Field(min_length=1)  # the query parameter's name
+
+
 def mount(book: OrderBook) -> None:
     routes, orders, auth = book.service.routes, book.orders, book.service.auth
 
@@ -128,7 +132,7 @@ def mount(book: OrderBook) -> None:
 
         return reply(view(await book.service.transaction(apply)))
 
-    @routes.get("/get", response=OrderView, auth="customer")
+    @routes.get("/get", response=OrderView, auth="customer", query=OrderQuery)
     async def get(request: web.Request) -> web.Response:
         """The order `?orderId=` (owner or admin; 404 for anyone else)."""
         caller = await customer(request, auth)

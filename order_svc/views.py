@@ -37,7 +37,7 @@ def view(doc: Doc) -> OrderView:
         delivery=doc.get("delivery"),
         delivery_cost=doc.get("deliveryCost", 0),
         payment_id=doc.get("paymentId"),
-        payment_error=doc.get("paymentError"),
+        payment_error_message=doc.get("paymentError"),
         reason=doc.get("reason"),
         expires_at=doc.get("expiresAt"),
         created_at=doc["createdAt"],

@@ -57,7 +57,15 @@ def mount(service: Service, refunder: Refunder) -> None:
         tx.on_commit(refunder.wake)
         return ref, True
 
-    @routes.post("/refunds", body=RefundCreate, response=RefundView, status=201, auth="admin")
+    @routes.post(
+        "/refunds",
+        body=RefundCreate,
+        response=RefundView,
+        status=201,
+        auth="admin",
+        also=(200,),
+        idempotency_key="required",
+    )
     async def create_refund(request: web.Request) -> web.Response:
         """Give back `amount` of a captured payment (partial allowed, never more than
         captured minus refunded) to the means that paid it; `Idempotency-Key` required, the

@@ -21,6 +21,7 @@ from schemas.payment import PaymentPurpose, TokenType
 from schemas.payment_http import (
     BankCallback,
     BankStatus,
+    CallbackReceived,
     ChargeRequest,
     PaymentState,
     PaymentView,
@@ -58,7 +59,7 @@ def pay_reply(doc: Doc) -> web.Response:
     body = PayResponse(
         payment_id=doc["_id"],
         status=status,
-        error_msg=doc.get("errorMsg"),
+        error_message=doc.get("errorMsg"),
         order_id=doc["orderId"],
         amount=doc["amount"],
         qr=qr_of(doc),
@@ -78,7 +79,7 @@ def view(doc: Doc) -> PaymentView:
         currency=doc["currency"],
         method=doc["method"],
         masked_token_id=doc["masked"],
-        error_msg=doc.get("errorMsg"),
+        error_message=doc.get("errorMsg"),
         qr=qr_of(doc),
         created_at=doc["createdAt"],
         updated_at=doc.get("updatedAt"),
@@ -136,7 +137,14 @@ def mount(
             **kw,  # type: ignore[arg-type]
         )
 
-    @routes.post("/pay", body=PayRequest, response=PayResponse, auth="customer")
+    @routes.post(
+        "/pay",
+        body=PayRequest,
+        response=PayResponse,
+        auth="customer",
+        also=(202,),
+        idempotency_key="required",
+    )
     async def pay(request: web.Request) -> web.Response:
         """Pay an order by card (new or saved), SBP QR, wallet or gift card; the
         `Idempotency-Key` header is required and the same key answers the same attempt (200
@@ -167,7 +175,14 @@ def mount(
             raise domain.KeyReused("this Idempotency-Key was used to pay another order")
         return pay_reply(doc)
 
-    @routes.post("/top-ups", body=TopUpRequest, response=PayResponse, auth="customer")
+    @routes.post(
+        "/top-ups",
+        body=TopUpRequest,
+        response=PayResponse,
+        auth="customer",
+        also=(202,),
+        idempotency_key="required",
+    )
     async def top_up(request: web.Request) -> web.Response:
         """Top up the caller's wallet by card or SBP QR (100 ₽ to 100 000 ₽); credited once
         the bank has captured it. `Idempotency-Key` required; answers as `POST /pay`."""
@@ -202,7 +217,7 @@ def mount(
         """One payment attempt (its owner or an admin; 404 for anyone else)."""
         return reply(view(await own_payment(request)))
 
-    @routes.get("/payments/{paymentId}/qr.svg", auth="customer")
+    @routes.get("/payments/{paymentId}/qr.svg", auth="customer", media="image/svg+xml")
     async def qr_image(request: web.Request) -> web.Response:
         """The SBP QR code of a QR payment as an SVG picture (its owner; 404 otherwise)."""
         doc = await own_payment(request)
@@ -212,7 +227,7 @@ def mount(
         segno.make(doc["qr"]["payload"], error="m").save(picture, kind="svg", scale=5, border=2)
         return web.Response(body=picture.getvalue(), content_type="image/svg+xml")
 
-    @routes.post("/bank/callbacks", auth="bank-signature")
+    @routes.post("/bank/callbacks", response=CallbackReceived, auth="bank-signature")
     async def bank_callback(request: web.Request) -> web.Response:
         """The bank's word on a QR charge, signed (`X-Bank-Signature`); a bad signature is
         401 and changes nothing, a replay records nothing twice."""
@@ -232,4 +247,4 @@ def mount(
             captured = callback.status is BankStatus.SUCCEEDED
             outcome = Outcome(captured, callback.charge_id, callback.decline_reason)
             await cashier.record(callback.idempotency_key, outcome)
-        return reply({"received": True})
+        return reply(CallbackReceived(received=True))

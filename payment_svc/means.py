@@ -25,6 +25,7 @@ from schemas.payment_http import (
     CardToken,
     GiftCardMeans,
     MeansList,
+    MeansQuery,
     SaveCardRequest,
     SavedCard,
     WalletMeans,
@@ -181,7 +182,7 @@ class MeansDesk:
 def mount(service: Service, desk: MeansDesk, orders: OrderEdge) -> None:
     routes = service.routes
 
-    @routes.get("/means", response=MeansList, auth="customer")
+    @routes.get("/means", response=MeansList, auth="customer", query=MeansQuery)
     async def list_means(request: web.Request) -> web.Response:
         """The caller's saved cards, activated gift cards and wallet; with `?orderId=` (or
         `?amount=` kopecks) each says whether it can pay that (`canPay`, `reason`)."""
@@ -220,7 +221,12 @@ def mount(service: Service, desk: MeansDesk, orders: OrderEdge) -> None:
         )
 
     @routes.post(
-        "/means/cards", body=SaveCardRequest, response=SavedCard, status=201, auth="customer"
+        "/means/cards",
+        body=SaveCardRequest,
+        response=SavedCard,
+        status=201,
+        auth="customer",
+        also=(200,),
     )
     async def save_card(request: web.Request) -> web.Response:
         """Save a card: the bank tokenizes it; 201 (200 when it was saved before)."""

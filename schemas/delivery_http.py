@@ -177,6 +177,15 @@ class CaseView(WireModel):
     history: tuple[CaseHistoryEntry, ...] = Field(default_factory=tuple)
 
 
+class CarrierEventTaken(WireModel):
+    """delivery_svc's answer to a carrier's tracking event: the case's new `status`, or why
+    the event changed nothing (`ignored`)."""
+
+    order_id: str
+    status: CaseStatus | None = None
+    ignored: str | None = None
+
+
 class ParcelArrival(WireModel):
     """The pickup point: the order's parcel has arrived (`POST /pickup-points/{id}/arrivals`)."""
 

@@ -136,7 +136,7 @@ class OrderView(WireModel):
     delivery: dict[str, object] | None = None
     delivery_cost: Money = 0
     payment_id: str | None = None
-    payment_error: str | None = None
+    payment_error_message: str | None = None  # why the last payment attempt failed
     reason: str | None = None
     expires_at: datetime | None = None
     created_at: datetime

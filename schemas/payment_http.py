@@ -112,7 +112,7 @@ class PayResponse(WireModel):
 
     payment_id: str
     status: PaymentState
-    error_msg: str | None = None
+    error_message: str | None = None  # why it FAILED
     order_id: str | None = None
     amount: Money | None = None
     qr: QrCode | None = None
@@ -131,7 +131,7 @@ class PaymentView(WireModel):
     currency: Currency
     method: TokenType
     masked_token_id: str
-    error_msg: str | None = None
+    error_message: str | None = None  # why it FAILED
     qr: QrCode | None = None
     created_at: datetime
     updated_at: datetime | None = None
@@ -207,6 +207,15 @@ class WalletMeans(WireModel):
     currency: Currency = DEFAULT_CURRENCY
     can_pay: bool | None = None
     reason: str | None = None
+
+
+class MeansQuery(WireModel):
+    """`GET /means?orderId=` or `?amount=` (kopecks, ASCII digits): what the means should pay."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    order_id: str | None = Field(default=None, min_length=1)
+    amount: int | None = Field(default=None, ge=1, le=2**53 - 1)
 
 
 class MeansList(WireModel):
@@ -324,6 +333,12 @@ class BankCallback(WireModel):
     decline_reason: str | None = None
     amount: Amount
     at: datetime
+
+
+class CallbackReceived(WireModel):
+    """payment_svc's answer to a bank callback it took."""
+
+    received: bool
 
 
 class TokenizeRequest(WireModel):

@@ -31,6 +31,7 @@ def mount(keeper: StockKeeper) -> None:
         response=ReservationView,
         status=201,
         auth="holds",
+        also=(200,),
     )
     async def reserve(request: web.Request) -> web.Response:
         """Pre-reserve every position of the order or none (409 names what is short), until

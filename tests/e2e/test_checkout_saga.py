@@ -84,12 +84,12 @@ async def test_a_declined_card_leaves_the_order_payable_and_a_second_card_pays_i
     s = await shoppers()
     order = await s.checkout(await s.place(mug))
     declined = await s.pay(order, DECLINED_CARD)
-    assert declined["status"] == "FAILED" and declined["errorMsg"]
+    assert declined["status"] == "FAILED" and declined["errorMessage"]
     await asyncio.sleep(0.5)
     order = await s.order(order["id"])
-    assert order["status"] == "AWAITING_PAYMENT" and order["paymentError"]
+    assert order["status"] == "AWAITING_PAYMENT" and order["paymentErrorMessage"]
     assert (await s.pay(order))["status"] == "SUCCEEDED"
-    assert (await s.wait_paid(order["id"])).get("paymentError") is None
+    assert (await s.wait_paid(order["id"])).get("paymentErrorMessage") is None
 
 
 async def test_checking_out_more_than_the_stock_fails_the_order_with_the_reason(

@@ -146,7 +146,7 @@ async def test_a_mailbox_the_server_refuses_for_good_is_recorded_failed_and_not_
         return found[0] if found and found[0]["status"] == "failed" else None
 
     shown = await eventually(failed)
-    assert "550" in shown["error"] and shown["channel"] == "email"
+    assert "550" in shown["errorMessage"] and shown["channel"] == "email"
     doc = await notification_doc(infra, system, shown["id"])
     assert doc["attempts"] == 1
 

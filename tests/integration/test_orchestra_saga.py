@@ -115,7 +115,7 @@ async def test_three_successes_confirm_the_order_and_tell_order_and_notification
     assert note["username"] == "ivan" and note["response"] == "SUCCESS"
     saga = await mongo[orchestra.name].sagas.find_one({"_id": oid})
     assert saga["state"] == "CONFIRMED"
-    assert saga["steps"] == {"PAYMENT": "success", "STORE": "success", "DELIVERY": "success"}
+    assert saga["steps"] == {"PAYMENT": "SUCCESS", "STORE": "SUCCESS", "DELIVERY": "SUCCESS"}
 
 
 async def test_a_fail_reverses_every_participant_and_cancels_with_its_reason(

@@ -415,7 +415,7 @@ async def test_a_paid_order_that_never_reaches_its_saga_is_cancelled_refunded_an
     assert cancelled["reason"] == "the order could not be confirmed in time"
     assert cancelled["history"][-1]["by"] == "order_svc"
     saga = await saga_of(mongo, orchestra, order["id"])
-    assert saga["state"] == "CANCELLED" and saga["steps"]["PAYMENT"] == "reversed"
+    assert saga["state"] == "CANCELLED" and saga["steps"]["PAYMENT"] == "REVERSED"
     [told] = await notices(infra, order["id"], "cancelled")
     assert told["reason"] == "the order could not be confirmed in time"
 

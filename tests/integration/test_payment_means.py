@@ -273,7 +273,7 @@ async def test_an_unpaid_qr_code_expires_and_the_payment_fails(
     order_id = orders.put(customer.session, total=700)
     _, pending = await customer.pay(order_id, method="QR_PAY", card=None)
     failed = await until_final(customer, pending["paymentId"], timeout=40)
-    assert failed["status"] == "FAILED" and "expired" in failed["errorMsg"]
+    assert failed["status"] == "FAILED" and "expired" in failed["errorMessage"]
     status, body = await scan(bank, pending["qr"]["qrId"])
     assert status == 409 and "expired" in body["errorMessage"]
     status, again = await customer.pay(order_id)  # a new attempt may pay the order

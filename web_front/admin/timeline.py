@@ -17,10 +17,10 @@ SAGA_STATES = {
     "CANCELLED": "Отменена (компенсирована)",
 }
 STEP_STATES = {
-    "pending": "ждём ответа",
-    "success": "подтверждено",
-    "fail": "отказ",
-    "reversed": "отменено (компенсация)",
+    "PENDING": "ждём ответа",
+    "SUCCESS": "подтверждено",
+    "FAIL": "отказ",
+    "REVERSED": "отменено (компенсация)",
 }
 REPLIES = {
     "CONFIRM SUCCESS": "подтверждено",

@@ -106,7 +106,7 @@ async def top_up_context(request: web.Request) -> dict[str, Any]:
         "wallet": wallet,
         "credited": credited,
         "final": credited or payment["status"] == "FAILED",
-        "error": payment_error_text(payment.get("errorMsg") or ""),
+        "error": payment_error_text(payment.get("errorMessage") or ""),
         "live_url": f"/cabinet/top-ups/{payment_id}/live",
     }
 

@@ -128,7 +128,7 @@ async def live_context(request: web.Request) -> dict[str, Any]:
         "payment": payment,
         "order": order,
         "final": final,
-        "error": payment_error_text(payment.get("errorMsg") or ""),
+        "error": payment_error_text(payment.get("errorMessage") or ""),
         "status_name": status_name,
         "live_url": f"{result_url(order['id'], payment['paymentId'])}/live",
     }
