@@ -26,7 +26,7 @@ from delivery_svc.slots import MOSCOW, Hold, Slot, Window
 from schemas.delivery_http import CaseStatus, DeliveryKind
 from schemas.order import OrderStatus
 from schemas.saga import CourierChoice, Disposition
-from servicekit.errors import Conflict
+from servicekit.errors import Conflict, NotFound, Unprocessable
 
 REVERSED_FIRST = "reversed before confirmed"
 NOT_COLLECTED = "not collected in time"
@@ -69,8 +69,16 @@ class Quote:
     carrier_expires_at: datetime | None = None
 
 
-class QuoteRefused(Conflict):
-    pass
+class QuoteNotFound(NotFound):
+    """No such quote was given to this customer."""
+
+
+class QuoteExpired(Conflict):
+    """The quote was given, and its time is up."""
+
+
+class QuoteMismatch(Unprocessable):
+    """The choice names a quote given for another company, address or cost."""
 
 
 def check_quote(
@@ -79,18 +87,18 @@ def check_quote(
     """The courier choice must carry a quote the customer was given, for the same company,
     address and cost, and (at checkout, `fresh`) not yet expired."""
     if quote is None or quote.username != username:
-        raise QuoteRefused(f"quote {choice.quote_id} not found: ask for a new quote")
+        raise QuoteNotFound(f"Quote not found: {choice.quote_id}: ask for a new quote")
     if fresh and quote.expires_at <= now:
-        raise QuoteRefused(f"quote {choice.quote_id} has expired: ask for a new quote")
+        raise QuoteExpired(f"quote {choice.quote_id} has expired: ask for a new quote")
     if quote.courier_company != choice.courier_company:
-        raise QuoteRefused(
+        raise QuoteMismatch(
             f"quote {choice.quote_id} is for courier company {quote.courier_company}, "
             f"not {choice.courier_company}"
         )
     if normalize_address(quote.address) != normalize_address(choice.address):
-        raise QuoteRefused(f"quote {choice.quote_id} was given for another address")
+        raise QuoteMismatch(f"quote {choice.quote_id} was given for another address")
     if quote.cost != choice.cost:
-        raise QuoteRefused(
+        raise QuoteMismatch(
             f"delivery cost {choice.cost} does not match the quoted cost {quote.cost}"
         )
 

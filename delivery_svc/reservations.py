@@ -14,7 +14,7 @@ from delivery_svc.settings import DeliverySettings
 from delivery_svc.slots import Hold, Plan
 from schemas.delivery_http import DeliveryKind, HoldStatus
 from schemas.saga import CourierChoice, DeliveryChoice, PickupChoice
-from servicekit.errors import Conflict, InvalidRequest, StaleWrite
+from servicekit.errors import Conflict, NotFound, StaleWrite
 
 Clock = Callable[[], datetime]
 LIVE = (HoldStatus.HELD, HoldStatus.USED)
@@ -119,7 +119,7 @@ class SlotDesk:
         if isinstance(choice, PickupChoice):
             point = await self.repo.point(choice.point_id, session)
             if point is None:
-                raise InvalidRequest(f"unknown pickup point {choice.point_id}")
+                raise NotFound(f"Pickup point not found: {choice.point_id}")
             return point["address"], 0
         assert isinstance(choice, CourierChoice)  # noqa: S101 - type narrowing, not a guard
         quote = await self.repo.quote(choice.quote_id, session)

@@ -25,7 +25,7 @@ from schemas.order import OrderStatus as S
 from schemas.order_http import CheckoutRequest, OrderView, VersionedRef
 from schemas.saga import CourierChoice
 from servicekit import idempotency
-from servicekit.errors import Conflict, InvalidRequest
+from servicekit.errors import Conflict, DomainError, InvalidRequest, NotFound, Unprocessable
 from servicekit.holds import holder_headers
 from servicekit.http import read_body, reply
 from servicekit.identity import Caller, customer, session_id
@@ -176,5 +176,16 @@ def handed_over(doc: Doc) -> bool:
 
 
 def expect_ok(answer: Answer, who: str) -> None:
-    if not answer.ok:
-        raise Conflict(f"{who}: {answer.error}")
+    """A neighbour's refusal as ours: what was wrong with the customer's request (400, 404,
+    422) as it was, anything else a 409 naming the neighbour."""
+    if answer.ok:
+        return
+    raise REQUEST_FAULTS.get(answer.status, Conflict)(f"{who}: {answer.error}")
+
+
+# a neighbour's answers that say the customer's request itself was wrong
+REQUEST_FAULTS: dict[int, type[DomainError]] = {
+    400: InvalidRequest,
+    404: NotFound,
+    422: Unprocessable,
+}

@@ -39,6 +39,13 @@ class Conflict(DomainError):
     status = 409
 
 
+class Unprocessable(DomainError):
+    """The body is well formed and what it names exists, but they do not fit together (a
+    quote given for another address, an Idempotency-Key first sent with another body)."""
+
+    status = 422
+
+
 class TooManyRequests(DomainError):
     status = 429
 

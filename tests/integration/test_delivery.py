@@ -217,11 +217,11 @@ async def test_a_quoted_cost_is_held_with_the_slot_and_the_same_order_gets_the_s
     assert await client.get(f"/slots/{order_id}") == (200, held)
 
 
-async def test_a_cost_other_than_the_quoted_one_is_refused_with_409(customer: tuple[Client, str]):
+async def test_a_cost_other_than_the_quoted_one_is_refused_with_422(customer: tuple[Client, str]):
     client, _ = customer
     choice = await courier_choice(client, "boxberry")
     status, body = await hold(client, new_order(), {**choice, "cost": choice["cost"] - 100})
-    assert status == 409 and "does not match the quoted cost" in body["errorMessage"]
+    assert status == 422 and "does not match the quoted cost" in body["errorMessage"]
 
 
 async def test_an_expired_quote_cannot_hold_a_slot(customer: tuple[Client, str], stack, mongo):
@@ -235,7 +235,7 @@ async def test_an_expired_quote_cannot_hold_a_slot(customer: tuple[Client, str],
     assert status == 409 and "expired" in body["errorMessage"]
 
 
-async def test_a_quote_for_an_unknown_company_or_an_empty_address_gets_400(
+async def test_a_quote_for_an_unknown_company_or_an_empty_address_400_an_unknown_point_404(
     customer: tuple[Client, str],
 ):
     client, _ = customer
@@ -244,7 +244,7 @@ async def test_a_quote_for_an_unknown_company_or_an_empty_address_gets_400(
     status, body = await client.post("/quotes", {"address": "  ", "courierCompany": "cdek"})
     assert status == 400 and "address" in body["errorMessage"]
     status, body = await hold(client, new_order(), pickup(999))
-    assert status == 400 and "unknown pickup point 999" in body["errorMessage"]
+    assert status == 404 and "Pickup point not found: 999" in body["errorMessage"]
 
 
 async def test_a_guest_gets_401_on_quotes_and_slots(guest: Client):

@@ -15,7 +15,7 @@ from schemas.delivery_http import CaseStatus as C
 from schemas.delivery_http import DeliveryKind, HoldStatus
 from schemas.order import OrderStatus
 from schemas.saga import CourierChoice, PickupChoice
-from servicekit.errors import Conflict
+from servicekit.errors import Conflict, DomainError
 
 NOW = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)  # 12:00 in Moscow
 TARIFF = domain.Tariff(base=29_000, per_char=300)
@@ -78,21 +78,22 @@ def test_a_quote_that_matches_the_choice_is_accepted():
 
 
 @pytest.mark.parametrize(
-    ("given", "choice", "username", "says"),
+    ("given", "choice", "username", "status", "says"),
     [
-        (None, courier(), "ivan", "not found"),
-        (quote(), courier(), "petr", "not found"),
-        (quote(expires_at=NOW), courier(), "ivan", "has expired"),
-        (quote(), courier(courier_company="dpd"), "ivan", "is for courier company cdek, not dpd"),
-        (quote(), courier(address="Москва, ул. Арбат, д. 2"), "ivan", "another address"),
-        (quote(), courier(cost=100), "ivan", "does not match the quoted cost 36200"),
+        (None, courier(), "ivan", 404, "Quote not found"),
+        (quote(), courier(), "petr", 404, "Quote not found"),
+        (quote(expires_at=NOW), courier(), "ivan", 409, "has expired"),
+        (quote(), courier(courier_company="dpd"), "ivan", 422, "for courier company cdek, not dpd"),
+        (quote(), courier(address="Москва, ул. Арбат, д. 2"), "ivan", 422, "another address"),
+        (quote(), courier(cost=100), "ivan", 422, "does not match the quoted cost 36200"),
     ],
 )
-def test_a_quote_that_does_not_match_the_choice_is_refused_with_a_conflict(
-    given: Quote | None, choice: CourierChoice, username: str, says: str
+def test_a_quote_unknown_is_404_expired_409_and_not_matching_the_choice_422(
+    given: Quote | None, choice: CourierChoice, username: str, status: int, says: str
 ):
-    with pytest.raises(Conflict, match=says):
+    with pytest.raises(DomainError, match=says) as refused:
         domain.check_quote(given, choice, username, NOW)
+    assert refused.value.status == status
 
 
 def test_an_expired_quote_still_counts_for_a_confirmation_of_a_paid_order():
