@@ -1,18 +1,28 @@
-"""Broker + database for tests, in one of three modes:
-external (SAGASHOP_KAFKA_BOOTSTRAP and SAGASHOP_MONGO_URL set), containers (a Docker engine
-answers: testcontainers `apache/kafka` and a `mongo` replica set) or embedded (the default
-here: tansu + SecantusDB on loopback)."""
+"""The broker and database of the tests' session (the `infra` fixture), chosen by one variable,
+SAGASHOP_INFRA:
+
+- `embedded` (the default): tansu + SecantusDB on loopback, started for the session;
+- `containers`: Apache Kafka (KRaft) and a MongoDB replica set on a Docker engine
+  (tests/support/containers.py); an error, not a fallback, when no engine answers;
+- `external`: the servers SAGASHOP_KAFKA_BOOTSTRAP and SAGASHOP_MONGO_URL name (also chosen
+  when both are set and SAGASHOP_INFRA is not).
+
+SAGASHOP_TEST_MODE, the variable's old name, is still read. The end-to-end, browser, chaos
+and bench tests start whole systems of their own on the embedded servers."""
 
 from __future__ import annotations
 
 import contextlib
 import os
 import tempfile
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from launcher.embedded import EmbeddedInfra, create_topics
+from launcher.embedded import EmbeddedInfra, InfraError, create_topics
+
+MODES = ("embedded", "containers", "external")
+EXTERNAL_VARS = ("SAGASHOP_KAFKA_BOOTSTRAP", "SAGASHOP_MONGO_URL")
 
 
 @dataclass
@@ -29,25 +39,38 @@ class Infra:
         }
 
 
-def docker_answers() -> bool:
-    if os.environ.get("SAGASHOP_TEST_MODE") == "embedded":
-        return False
+def infra_mode(environ: Mapping[str, str]) -> str:
+    """Which infrastructure the environment asks for; a clear error for a bad request."""
+    asked = environ.get("SAGASHOP_INFRA") or environ.get("SAGASHOP_TEST_MODE")
+    external = all(environ.get(name) for name in EXTERNAL_VARS)
+    mode = asked or ("external" if external else "embedded")
+    if mode not in MODES:
+        raise InfraError(f"SAGASHOP_INFRA={mode!r}: expected one of {', '.join(MODES)}")
+    if mode == "external" and not external:
+        missing = [name for name in EXTERNAL_VARS if not environ.get(name)]
+        raise InfraError(f"SAGASHOP_INFRA=external needs {' and '.join(missing)}")
+    return mode
+
+
+def docker_engine_error() -> str | None:
+    """Why no Docker engine answers, or None when one does."""
     try:
         import docker
 
-        docker.from_env(timeout=2).ping()
-    except Exception:
-        return False
-    return True
+        docker.from_env(timeout=5).ping()
+    except Exception as exc:  # every way of not answering is the same answer here
+        return f"{type(exc).__name__}: {exc}"
+    return None
 
 
 @contextlib.asynccontextmanager
-async def provide_infra() -> AsyncIterator[Infra]:
-    kafka, mongo = os.environ.get("SAGASHOP_KAFKA_BOOTSTRAP"), os.environ.get("SAGASHOP_MONGO_URL")
-    if kafka and mongo:
+async def provide_infra(environ: Mapping[str, str] = os.environ) -> AsyncIterator[Infra]:
+    mode = infra_mode(environ)
+    if mode == "external":
+        kafka, mongo = (environ[name] for name in EXTERNAL_VARS)
         await create_topics(kafka)
         yield Infra("external", kafka, mongo)
-    elif docker_answers():
+    elif mode == "containers":
         async with _containers() as infra:
             yield infra
     else:
@@ -62,15 +85,14 @@ async def provide_infra() -> AsyncIterator[Infra]:
 
 @contextlib.asynccontextmanager
 async def _containers() -> AsyncIterator[Infra]:
-    from testcontainers.kafka import KafkaContainer
-    from testcontainers.mongodb import MongoDbContainer
+    from tests.support.containers import initiate_replica_set, running_containers
 
-    kafka = KafkaContainer("apache/kafka:3.8.0").with_kraft()
-    mongo = MongoDbContainer("mongo:7").with_command("--replSet rs0 --bind_ip_all")
-    with kafka, mongo:
-        mongo.exec(["mongosh", "--quiet", "--eval", "rs.initiate()"])
-        host, port = mongo.get_container_host_ip(), mongo.get_exposed_port(27017)
-        url = f"mongodb://{host}:{port}/?directConnection=true"
-        bootstrap = kafka.get_bootstrap_server()
+    if reason := docker_engine_error():
+        raise InfraError(
+            f"SAGASHOP_INFRA=containers needs a Docker engine, and none answers ({reason}); "
+            "SAGASHOP_INFRA=embedded (the default) needs none"
+        )
+    with running_containers() as (bootstrap, url):
+        await initiate_replica_set(url)
         await create_topics(bootstrap)
         yield Infra("containers", bootstrap, url)
