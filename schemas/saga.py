@@ -120,7 +120,11 @@ class ConfirmationRequest(WireModel):
     confirmator: Confirmator
     order_items: OrderItems
     total: Money | None = None
-    username: NonEmptyStr | None = Field(default=None, alias="userName")
+    # 001 gives this message no customer; ours is `username` like every field but the seed's
+    # own `userName` (a message sent before this spelling, with `userName`, is still read)
+    username: NonEmptyStr | None = Field(
+        default=None, validation_alias=AliasChoices("username", "userName")
+    )
     delivery: DeliveryChoice | None = None
     payment_id: NonEmptyStr | None = None
     # REVERSE only: what the store does with goods it booked (None: RESTOCK)

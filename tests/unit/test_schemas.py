@@ -84,7 +84,7 @@ SEED_EXAMPLES: list[tuple[str, dict[str, Any]]] = [
             "confirmator": "DELIVERY",
             "orderItems": [ITEM],
             "total": 2020,
-            "userName": "ivan",
+            "username": "ivan",
             "delivery": COURIER,
             "paymentId": "pay-1",
         },
@@ -350,3 +350,17 @@ def test_models_are_built_with_python_names_and_serialised_with_wire_names() -> 
     assert wire["currency"] == "RUB"
     assert wire["delivery"] == {"type": "pickup", "pointId": 1}
     assert "paymentId" not in wire
+
+
+def test_a_confirmation_request_says_username_and_still_reads_the_old_user_name() -> None:
+    from schemas.saga import ConfirmationRequest
+
+    old = {
+        "orderId": "o-1",
+        "requestType": "CONFIRM",
+        "confirmator": "STORE",
+        "orderItems": [ITEM],
+        "userName": "ivan",
+    }
+    wire = ConfirmationRequest.model_validate(old).to_wire()
+    assert wire["username"] == "ivan" and "userName" not in wire
