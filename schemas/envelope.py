@@ -8,6 +8,8 @@ from datetime import UTC, datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from schemas.base import Timestamp
+
 SCHEMA_VERSION = "1"
 
 
@@ -26,7 +28,7 @@ class Envelope(BaseModel):
     causation_id: str | None = None
     type: str
     schema_version: str = SCHEMA_VERSION
-    occurred_at: datetime = Field(default_factory=_now)
+    occurred_at: Timestamp = Field(default_factory=_now)
 
     def to_headers(self) -> dict[str, str]:
         headers = {
@@ -34,7 +36,8 @@ class Envelope(BaseModel):
             "correlation_id": self.correlation_id,
             "type": self.type,
             "schema_version": self.schema_version,
-            "occurred_at": self.occurred_at.isoformat(),
+            # as every timestamp on the wire: ISO 8601 in UTC with T and Z (docs/conventions.md)
+            "occurred_at": self.model_dump(mode="json", include={"occurred_at"})["occurred_at"],
         }
         if self.causation_id:
             headers["causation_id"] = self.causation_id

@@ -364,3 +364,15 @@ def test_a_confirmation_request_says_username_and_still_reads_the_old_user_name(
     }
     wire = ConfirmationRequest.model_validate(old).to_wire()
     assert wire["username"] == "ivan" and "userName" not in wire
+
+
+def test_the_envelopes_occurred_at_header_is_iso_8601_in_utc_with_t_and_z() -> None:
+    from datetime import datetime, timedelta, timezone
+
+    from schemas.envelope import Envelope
+    from tests.support.conventions import TIMESTAMP
+
+    moscow = datetime(2026, 12, 4, 17, 43, 27, 488000, tzinfo=timezone(timedelta(hours=3)))
+    header = Envelope(type="X", occurred_at=moscow).to_headers()["occurred_at"]
+    assert header == "2026-12-04T14:43:27.488000Z" and TIMESTAMP.match(header)
+    assert Envelope.from_headers({"type": "X", "occurred_at": header}).occurred_at == moscow
