@@ -123,3 +123,40 @@ class UserPage(WireModel):
     page: int
     page_size: int
     total: int
+
+
+# --- the answers of auth_svc's other routes ------------------------------------------------------
+
+
+class LoggedOut(WireModel):
+    """`/logout`: an empty object (001); the `sessionId` cookie is emptied."""
+
+
+class PasswordChanged(WireModel):
+    changed: bool
+
+
+class PasswordReset(WireModel):
+    reset: bool
+
+
+class CodeSent(WireModel):
+    """A reset token or a verification code was sent (when there was someone to send it to);
+    a code is good until `expiresAt`."""
+
+    sent: bool
+    expires_at: Timestamp | None = None
+
+
+class Verified(WireModel):
+    verified: bool
+
+
+class UserBlocked(WireModel):
+    username: str
+    blocked: bool
+
+
+class UserRoles(WireModel):
+    username: str
+    roles: tuple[str, ...]
