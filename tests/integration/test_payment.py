@@ -191,7 +191,11 @@ async def test_a_declined_card_fails_with_its_reason_and_a_new_key_pays_the_orde
 ):
     order_id = orders.put(customer.session)
     status, failed = await customer.pay(order_id, card=POOR_CARD)
-    assert (status, failed["status"], failed["errorMessage"]) == (200, "FAILED", "insufficient funds")
+    assert (status, failed["status"], failed["errorMessage"]) == (
+        200,
+        "FAILED",
+        "insufficient funds",
+    )
     [event] = await on_topic(infra, topics.PAYMENT_EVENTS, order_id)
     assert (event["status"], event["errorMsg"]) == ("FAILED", "insufficient funds")
     [note] = await on_topic(infra, topics.PAYMENT_NOTIFICATIONS, order_id)
