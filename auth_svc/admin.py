@@ -10,11 +10,11 @@ from auth_svc.accounts import Accounts, user_body
 from auth_svc.http import profile
 from auth_svc.settings import AuthSettings
 from schemas.auth import RegisterRequest, UserBody, UserPage
+from servicekit import migrations
 from servicekit.errors import Forbidden, NotFound
 from servicekit.http import read_query, reply
 from servicekit.identity import session_id
 from servicekit.mongo import Doc
-from servicekit.service import Service
 from servicekit.unit import Tx
 
 
@@ -95,10 +95,12 @@ def mount(accounts: Accounts) -> None:
 
 async def create_admin_from_cli(settings: AuthSettings, req: RegisterRequest) -> UserBody:
     """`sagashop admin create`: straight to auth_svc's database (the running service's outbox
-    relay publishes the registration event)."""
-    accounts = Accounts(Service(settings), settings)
+    relay publishes the registration event), after the service's own startup steps."""
+    from auth_svc.app import build  # here: app imports this module
+
+    service = build(settings)
     try:
-        await accounts.ensure_indexes()
-        return await create_admin(accounts, req)
+        await migrations.apply(service.db, service.steps)
+        return await create_admin(Accounts(service, settings), req)
     finally:
-        await accounts.service.mongo.close()
+        await service.mongo.close()

@@ -17,7 +17,7 @@ def build(settings: AuthSettings | None = None, clock: Clock = utcnow) -> Servic
     recovery.mount(accounts)
     admin.mount(accounts)
 
-    @service.on_startup
+    @service.step("auth-indexes-v1")
     async def indexes(_: Service) -> None:
         await accounts.ensure_indexes()
 

@@ -26,7 +26,7 @@ def build(settings: BillingSettings | None = None, clock: Clock = utcnow) -> Ser
     handlers.register(service, ledger, cards, clock)
     http.register(service, ledger, cards, attempts, clock)
 
-    @service.on_startup
+    @service.step("billing-indexes-v1")
     async def indexes(_: Service) -> None:
         await ledger.ensure_indexes()
         await cards.ensure_indexes()

@@ -29,9 +29,12 @@ def build(
     shipping.mount(service, desk, queues, carrier or CarrierClient.from_settings(settings))
     handlers.register(service, desk)
 
-    @service.on_startup
-    async def prepare(_: Service) -> None:
+    @service.step("delivery-indexes-v1")
+    async def indexes(_: Service) -> None:
         await desk.repo.ensure_indexes()
+
+    @service.on_startup
+    async def seed(_: Service) -> None:
         await desk.repo.seed_points(settings.pickup_points)
 
     return service

@@ -20,6 +20,7 @@ from typing import Any
 
 from launcher.embedded import EmbeddedInfra, create_topics, free_ports
 from launcher.processes import ROOT, ServiceProcess
+from servicekit.runner import EXIT_PERMANENT
 
 log = logging.getLogger("sagashop")
 
@@ -268,6 +269,10 @@ class Stack:
                     continue
                 if name not in due:
                     code = proc.proc.returncode if proc.proc else None
+                    if code == EXIT_PERMANENT:  # it said why in its log; a restart cannot help
+                        log.error("%s cannot start (see its log); not restarted", name)
+                        self.expected_down.add(name)
+                        continue
                     log.warning("%s exited (code %s); restarting", name, code)
                     due[name] = now + min(0.5 * (proc.restarts % 6), 3.0)
                 if now >= due[name]:

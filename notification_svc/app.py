@@ -24,7 +24,7 @@ def build(
     sender = Sender(
         Notifications(service.db), channels or configured_channels(settings), settings, clock
     )
-    service.on_startup(ensure_indexes)
+    service.step("notification-indexes-v1")(ensure_indexes)
     service.loop(sender.run)
     return service
 

@@ -17,7 +17,7 @@ def build(settings: OrchestraSettings | None = None, clock: Clock = utcnow) -> S
     handlers.register(service, settings, sagas, clock)
     http.mount(service, sagas)
 
-    @service.on_startup
+    @service.step("orchestra-indexes-v1")
     async def indexes(_: Service) -> None:
         await sagas.ensure_indexes()
 

@@ -24,7 +24,7 @@ def build(settings: OrderSettings | None = None, clock: Clock = utcnow) -> Servi
     reports.mount(book)
     handlers.register(book)
 
-    @service.on_startup
+    @service.step("order-indexes-v1")
     async def indexes(_: Service) -> None:
         await book.orders.ensure_indexes()
         await actions.ensure_indexes()

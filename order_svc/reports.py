@@ -65,7 +65,7 @@ def mount(book: OrderBook) -> None:
     service.loop(writer.run)
     keys = settings.report_keys
 
-    @service.on_startup
+    @service.step("report-indexes-v1")
     async def indexes(_: Service) -> None:
         await reports.ensure_indexes()
 

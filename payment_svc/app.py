@@ -33,7 +33,7 @@ def build(
     service.loop(cashier.refunder.refund_loop)
     service.shutdown += [bank.close, orders.close, billing.close]
 
-    @service.on_startup
+    @service.step("payment-indexes-v1")
     async def indexes(_: Service) -> None:
         await payments.ensure_indexes()
         await desk.cards.ensure_indexes()

@@ -14,7 +14,7 @@ from pydantic import BaseModel
 
 from schemas.envelope import Envelope
 from schemas.topics import Topic, consumer_group, inbox_namespace
-from servicekit import faults, inbox
+from servicekit import faults, inbox, migrations
 from servicekit.broker import make_broker, subscriber_options
 from servicekit.consumer import Consumer, Handler, Prefetch, apply_together
 from servicekit.http import Routes
@@ -51,12 +51,15 @@ class Service:
         )
         self.routes = Routes()
         self.auth = AuthClient(settings.auth_url)
-        self.startup: list[Startup] = [_inbox_indexes]
+        self.steps: list[migrations.Step] = []
+        self.step("servicekit-inbox-indexes-v1")(_inbox_indexes)
+        self.startup: list[Startup] = []
         self.loops: list[Loop] = []
         self.shutdown: list[Callable[[], Awaitable[None]]] = [self.auth.close]
         self.consumers: dict[str, Consumer[Any]] = {}
         self._declared = False
         self.ready = asyncio.Event()
+        self.failed: str | None = None  # why the start-up gave up (servicekit.runner)
         faults.arm(settings.faults)
 
     # -- writing -------------------------------------------------------------------------
@@ -140,8 +143,20 @@ class Service:
         options = subscriber_options(self.settings, consumer_group(self.name))
         self.broker.subscriber(*consumers, **options)(on_batch)
 
+    def step(self, step_id: str) -> Callable[[Startup], Startup]:
+        """A versioned startup step (servicekit.migrations): it runs once per database, in the
+        order declared, before the `on_startup` functions. Released steps never change: an
+        index added or changed is a new step."""
+
+        def register(fn: Startup) -> Startup:
+            self.steps.append(migrations.Step(step_id, lambda: fn(self)))
+            return fn
+
+        return register
+
     def on_startup(self, fn: Startup) -> Startup:
-        """Run once the database answers (indexes, seed data), before consuming starts."""
+        """Run at every start once the database answers and the steps are applied (seed data,
+        caches), before consuming starts."""
         self.startup.append(fn)
         return fn
 

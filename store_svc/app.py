@@ -18,7 +18,7 @@ def build(settings: StoreSettings | None = None, clock: Clock = utcnow) -> Servi
     picking_http.mount(keeper)
     handlers.register(keeper)
 
-    @service.on_startup
+    @service.step("store-indexes-v1")
     async def indexes(_: Service) -> None:
         await keeper.ensure_indexes()
 
