@@ -13,6 +13,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Coroutine
+from pathlib import Path
 from typing import Any, TypeVar
 
 from launcher.processes import ROOT, ready_status
@@ -384,6 +385,15 @@ def cmd_bench(args: argparse.Namespace) -> int:
     return 0 if report["ok"] else 1
 
 
+@command
+def cmd_docs(args: argparse.Namespace) -> int:
+    """Write the AsyncAPI document of every topic and message (default docs/asyncapi.json)."""
+    from servicekit.asyncapi import write
+
+    print(f"wrote {write(args.out)}")
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="sagashop", description=__doc__)
     sub = p.add_subparsers(dest="command", required=True)
@@ -443,6 +453,8 @@ def parser() -> argparse.ArgumentParser:
     mail.add_argument("--to", help="only e-mails to this address")
     report_bench = sub.add_parser("report-bench", help=cmd_report_bench.__doc__)
     report_bench.add_argument("--units", type=int, default=100_000)
+    docs = sub.add_parser("docs", help=cmd_docs.__doc__)
+    docs.add_argument("--out", type=Path, default=ROOT / "docs" / "asyncapi.json")
     return p
 
 

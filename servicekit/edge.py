@@ -1,5 +1,5 @@
 """The aiohttp edge every service serves: its routes, one error-to-status mapping,
-/health, /ready, /metrics and /openapi.json."""
+/health, /ready, /metrics, /openapi.json and /asyncapi.json (the topics it sends and takes)."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 from aiohttp import web
 
+from servicekit import asyncapi
 from servicekit.errors import DomainError, TooManyRequests
 from servicekit.http import RouteHandler, openapi, reply
 from servicekit.logging import correlation_id
@@ -83,8 +84,14 @@ def build_edge(service: Service) -> web.Application:
     async def spec(_: web.Request) -> web.Response:
         return reply(openapi(service.name, service.routes.specs))
 
+    async def topics(_: web.Request) -> web.Response:
+        # the package, not the configured name (tests and replicas name processes freely)
+        package = type(service.settings).__module__.split(".")[0]
+        return reply(asyncapi.document(package if package != "servicekit" else service.name))
+
     app.router.add_get("/health", health)
     app.router.add_get("/ready", ready)
     app.router.add_get("/metrics", metrics)
     app.router.add_get("/openapi.json", spec)
+    app.router.add_get("/asyncapi.json", topics)
     return app

@@ -22,7 +22,7 @@ from servicekit.http import AUTH, SECURITY_SCHEMES, RouteSpec, document_path, pa
 from servicekit.service import Service
 
 # the edge's own doors, served by every service and kept out of its document
-EDGE_OWN = {"/health", "/ready", "/metrics", "/openapi.json"}
+EDGE_OWN = {"/health", "/ready", "/metrics", "/openapi.json", "/asyncapi.json"}
 HTTP_METHODS = {"get", "put", "post", "delete", "patch", "head", "options", "trace"}
 
 
