@@ -9,7 +9,7 @@ from auth_svc import domain
 from auth_svc.accounts import Accounts, user_body
 from auth_svc.http import profile
 from auth_svc.settings import AuthSettings
-from schemas.auth import RegisterRequest, UserBody, UserPage
+from schemas.auth import RegisterRequest, UserBlocked, UserBody, UserPage, UserRoles
 from servicekit import migrations
 from servicekit.errors import Forbidden, NotFound
 from servicekit.http import read_query, reply
@@ -24,13 +24,18 @@ class UserQuery(BaseModel):
     pageSize: int = Field(default=20, ge=1, le=200)  # the query parameter's name
 
 
+def with_admin(roles: list[str]) -> tuple[str, ...]:
+    """The roles with `admin` added once (an admin made one again keeps one)."""
+    return tuple(dict.fromkeys([*roles, domain.ADMIN]))
+
+
 async def create_admin(accounts: Accounts, req: RegisterRequest) -> UserBody:
     """Create an admin, or make an existing user (by username) an admin."""
     existing = await accounts.repo.user(req.username or "")
     if existing is None:
         return await accounts.register(req, roles=(domain.CUSTOMER, domain.ADMIN))
     await accounts.repo.add_role(existing["_id"], domain.ADMIN)
-    return user_body({**existing, "roles": [*existing["roles"], domain.ADMIN]})
+    return user_body({**existing, "roles": with_admin(existing["roles"])})
 
 
 def mount(accounts: Accounts) -> None:
@@ -63,7 +68,7 @@ def mount(accounts: Accounts) -> None:
             )
         )
 
-    @routes.post("/admin/users/{username}/block", auth="admin")
+    @routes.post("/admin/users/{username}/block", response=UserBlocked, auth="admin")
     async def block(request: web.Request) -> web.Response:
         """Block a user: they cannot log in and every session of theirs ends."""
         await admin(request)
@@ -74,23 +79,23 @@ def mount(accounts: Accounts) -> None:
             await repo.end_sessions(user["username"], session=tx.session)
 
         await accounts.service.transaction(apply)
-        return reply({"username": user["username"], "blocked": True})
+        return reply(UserBlocked(username=user["username"], blocked=True))
 
-    @routes.post("/admin/users/{username}/unblock", auth="admin")
+    @routes.post("/admin/users/{username}/unblock", response=UserBlocked, auth="admin")
     async def unblock(request: web.Request) -> web.Response:
         """Let a blocked user log in again."""
         await admin(request)
         user = await target(request)
         await repo.update_user(user["_id"], {"blocked": False})
-        return reply({"username": user["username"], "blocked": False})
+        return reply(UserBlocked(username=user["username"], blocked=False))
 
-    @routes.post("/admin/users/{username}/grant-admin", auth="admin")
+    @routes.post("/admin/users/{username}/grant-admin", response=UserRoles, auth="admin")
     async def grant_admin(request: web.Request) -> web.Response:
         """Give a user the admin role."""
         await admin(request)
         user = await target(request)
         await repo.add_role(user["_id"], domain.ADMIN)
-        return reply({"username": user["username"], "roles": [*user["roles"], domain.ADMIN]})
+        return reply(UserRoles(username=user["username"], roles=with_admin(user["roles"])))
 
 
 async def create_admin_from_cli(settings: AuthSettings, req: RegisterRequest) -> UserBody:

@@ -35,35 +35,59 @@ async def logged_in(auth: ServiceProcess, user: dict[str, str]) -> Client:
     return c
 
 
-def create_admin(auth: ServiceProcess, infra: Infra) -> dict[str, str]:
-    """The first admin comes from the CLI, never from an open endpoint."""
-    admin = new_user(password="adm1n-secret")
+def admin_create(
+    auth: ServiceProcess, user: dict[str, str], *password: str
+) -> subprocess.CompletedProcess[str]:
+    """`sagashop admin create` for `user`, without a terminal (stdin empty), `--password`
+    given when `password` is."""
     env = {**auth.env, "SAGASHOP_HOME": tempfile.mkdtemp(), "SAGASHOP_SERVICE_NAME": auth.name}
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "launcher.cli",
-            "admin",
-            "create",
-            "--username",
-            admin["username"],
-            "--email",
-            admin["email"],
-            "--phone",
-            admin["phone"],
-            "--password",
-            admin["password"],
-        ],
+    env.pop("SAGASHOP_ADMIN_PASSWORD", None)
+    argv = [sys.executable, "-m", "launcher.cli", "admin", "create", "--username"]
+    argv += [user["username"], "--email", user["email"], "--phone", user["phone"]]
+    return subprocess.run(
+        argv + [f"--password={p}" for p in password],
         cwd=ROOT,
         env=env,
+        stdin=subprocess.DEVNULL,
         capture_output=True,
         text=True,
         timeout=60,
     )
+
+
+def create_admin(auth: ServiceProcess, infra: Infra) -> dict[str, str]:
+    """The first admin comes from the CLI, never from an open endpoint."""
+    admin = new_user(password="adm1n-secret")
+    done = admin_create(auth, admin, admin["password"])
     assert done.returncode == 0, done.stderr
     assert "admin" in done.stdout
     return admin
+
+
+def test_admin_create_without_a_terminal_or_a_password_says_what_is_missing(
+    auth: ServiceProcess,
+) -> None:
+    done = admin_create(auth, new_user())
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert done.stderr.strip().splitlines() == [
+        "admin create: no password: give --password, set SAGASHOP_ADMIN_PASSWORD, "
+        "or run it in a terminal to be asked"
+    ]
+
+
+async def test_making_an_admin_again_lists_each_role_once(
+    auth: ServiceProcess, infra: Infra
+) -> None:
+    admin_user = create_admin(auth, infra)
+    again = admin_create(auth, admin_user, admin_user["password"])
+    assert again.returncode == 0, again.stderr
+    assert again.stdout.strip().endswith("has roles customer, admin")
+    admin = await logged_in(auth, admin_user)
+    try:
+        status, body = await admin.post(f"/admin/users/{admin_user['username']}/grant-admin")
+        assert (status, body["roles"]) == (200, ["customer", "admin"])
+    finally:
+        await admin.close()
 
 
 async def secret_sent_to(infra: Infra, username: str, kind: str) -> str:
