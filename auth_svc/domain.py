@@ -129,16 +129,6 @@ class Throttle:
         return TooManyRequests(self.message, retry_after=max(1, math.ceil(wait.total_seconds())))
 
 
-def client_address(forwarded_for: str | None, remote: str | None, trusted_proxies: int) -> str:
-    """The caller's address: each trusted proxy appends the address it got the request from to
-    X-Forwarded-For, so the client is the entry `trusted_proxies` from the right; anything left
-    of it was written by the client and is ignored."""
-    hops = [h.strip() for h in (forwarded_for or "").split(",") if h.strip()]
-    if trusted_proxies <= 0 or not hops:
-        return remote or "unknown"
-    return hops[-min(trusted_proxies, len(hops))]
-
-
 def is_loopback(host: str) -> bool:
     """`host` is this machine: an address or a Host header, with or without a port."""
     name = host.strip()

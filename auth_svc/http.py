@@ -10,8 +10,10 @@ from aiohttp import web
 
 from auth_svc import domain
 from auth_svc.accounts import Accounts, user_body
+from auth_svc.settings import AuthSettings
 from schemas.auth import LoginRequest, ProfileBody, ProfilePatch, RegisterRequest, UserBody
 from servicekit.errors import Forbidden, InvalidRequest
+from servicekit.forwarding import counted_address
 from servicekit.http import read_body, reply
 from servicekit.identity import SESSION_COOKIE, session_id
 from servicekit.mongo import Doc
@@ -19,10 +21,10 @@ from servicekit.mongo import Doc
 OLD_SESSION_COOKIE = "oldSessionId"
 
 
-def client_address(request: web.Request, trusted_proxies: int) -> str:
-    return domain.client_address(
-        request.headers.get("X-Forwarded-For"), request.remote, trusted_proxies
-    )
+def client_address(request: web.Request, settings: AuthSettings) -> str:
+    """Whose attempts a request counts as: web_front's visitor (it proves itself with
+    SAGASHOP_FRONT_TOKEN), else the client past the trusted proxies (servicekit.forwarding)."""
+    return counted_address(request, settings.proxy_hops, settings.front_token)
 
 
 def cross_site(request: web.Request) -> bool:
@@ -76,7 +78,7 @@ def mount(accounts: Accounts) -> None:
             username = domain.normalize_email(req.email)
         elif by == "phone" and req.phone:
             username = domain.normalize_phone(req.phone)
-        address = client_address(request, settings.proxy_hops)
+        address = client_address(request, settings)
         # a registration may send a message to its contacts, and costs an argon2 hash
         contacts = [domain.contact_key(c) for c in (req.email, req.phone) if c]
         await accounts.check_send(address, *contacts)
@@ -103,7 +105,7 @@ def mount(accounts: Accounts) -> None:
         if not (name and req.password):
             what = "Username" if field == "username" else field.capitalize()
             raise InvalidRequest(f"{what} and password should be provided")
-        address = client_address(request, settings.proxy_hops)
+        address = client_address(request, settings)
         body, token = await accounts.login(name, req.password, address)
         for old in (request.cookies.get(OLD_SESSION_COOKIE), session_id(request)):
             await accounts.end_session(old)  # login rotates the session

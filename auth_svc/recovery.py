@@ -90,7 +90,7 @@ def mount(accounts: Accounts) -> None:
             raise InvalidRequest("email or phone should be provided")
         email = domain.normalize_email(req.email) if req.email else None
         phone = domain.normalize_phone(req.phone) if req.phone and not email else None
-        address = client_address(request, settings.proxy_hops)
+        address = client_address(request, settings)
         await accounts.check_send(address, f"reset:{email or phone}")
         user = await repo.user_by_contact(email, phone)
         if user is not None and not user.get("blocked"):
@@ -126,7 +126,7 @@ def mount(accounts: Accounts) -> None:
         """Send a 6-digit code to the caller's e-mail or phone (a new code replaces the old)."""
         user = await accounts.who(session_id(request))
         name = request.match_info["channel"]
-        address = client_address(request, settings.proxy_hops)
+        address = client_address(request, settings)
         await accounts.check_send(address, f"verify:{user['_id']}:{name}")
         code, now = domain.new_code(), accounts.clock()
         expires = now + timedelta(seconds=settings.code_ttl_seconds)

@@ -21,6 +21,9 @@ class AuthSettings(ServiceSettings):
     trusted_proxies: int = 0
     # legacy switch: true means one trusted proxy
     trust_forwarded: bool = False
+    # web_front's credential (per run, from the launcher or compose's secret): a request that
+    # carries it counts against the visitor X-Forwarded-For names (one hop: servicekit.forwarding)
+    front_token: str = ""
     # messages and hashes on request (reset, verification, registration): free sends per
     # target (an e-mail, a phone, an account's channel) and per client address, then a delay
     send_limit_target: int = 3

@@ -29,6 +29,7 @@ keep kafka_admin_password "$(random)"
 keep sagashop_kafka_sasl_username sagashop
 keep sagashop_kafka_sasl_password "$(random)"
 keep sagashop_holds_token "$(random)"
+keep sagashop_front_token "$(random)"
 keep bank.env "SAGASHOP_BANK_WEBHOOK_SECRET=$(random)
 SAGASHOP_BANK_CLIENT_TOKEN=$(random)"
 keep bank_admin.env "SAGASHOP_BANK_ADMIN_TOKEN=$(random)"

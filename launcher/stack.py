@@ -225,6 +225,8 @@ class Stack:
             "SAGASHOP_CARRIER_WEBHOOK_SECRET": secrets.token_hex(32),
             # order_svc's credential for creating holds in store_svc and delivery_svc (issue 15)
             "SAGASHOP_HOLDS_TOKEN": secrets.token_hex(32),
+            # web_front's credential at auth_svc: only then is its visitor's address believed
+            "SAGASHOP_FRONT_TOKEN": secrets.token_hex(32),
             **self.extra_env,
         }
         if self.web:

@@ -10,25 +10,18 @@ is still checked, so the token alone logs nobody in). An empty configured token 
 
 from __future__ import annotations
 
-import hmac
-
 from aiohttp import web
 
 from servicekit.errors import Forbidden
 from servicekit.identity import Caller
+from servicekit.tokens import bearer_headers, carries
 
 OWNER_HEADER = "X-Order-Owner"
 
 
-def bearer(request: web.Request) -> str:
-    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
-    return token.strip() if scheme.lower() == "bearer" else ""
-
-
 def is_holder(request: web.Request, token: str) -> bool:
-    """The request carries the holds credential (compared in constant time: the time taken
-    tells nothing about how much of a guess was right)."""
-    return bool(token) and hmac.compare_digest(bearer(request).encode(), token.encode())
+    """The request carries the holds credential (servicekit.tokens.carries)."""
+    return carries(request, token)
 
 
 def holder_owner(request: web.Request, token: str, caller: Caller) -> str:
@@ -41,4 +34,4 @@ def holder_owner(request: web.Request, token: str, caller: Caller) -> str:
 
 def holder_headers(token: str, owner: str) -> dict[str, str]:
     """What order_svc's calls that create holds carry."""
-    return {"Authorization": f"Bearer {token}", OWNER_HEADER: owner}
+    return {**bearer_headers(token), OWNER_HEADER: owner}

@@ -17,14 +17,10 @@ KafkaProtocol = Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"]
 SaslMechanism = Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"]
 
 
-class ServiceSettings(BaseSettings):
-    """Settings every service shares. A service subclasses this for its own knobs.
-
-    Besides the environment, a setting may come from a file named after its variable in the
-    directory SAGASHOP_SECRETS_DIR (compose mounts its secrets in /run/secrets: the file
+class SecretFiles(BaseSettings):
+    """Settings that, besides the environment, may come from a file named after their variable
+    in the directory SAGASHOP_SECRETS_DIR (compose mounts its secrets in /run/secrets: the file
     `sagashop_mongo_password` gives `mongo_password`); the environment wins over a file."""
-
-    model_config = SettingsConfigDict(env_prefix="SAGASHOP_", extra="ignore")
 
     @classmethod
     def settings_customise_sources(
@@ -41,6 +37,13 @@ class ServiceSettings(BaseSettings):
             (SecretsSettingsSource(settings_cls, secrets_dir=secrets_dir),) if secrets_dir else ()
         )
         return (init_settings, env_settings, dotenv_settings, *files)
+
+
+class ServiceSettings(SecretFiles):
+    """Settings every service shares (secrets from files too: SecretFiles). A service
+    subclasses this for its own knobs."""
+
+    model_config = SettingsConfigDict(env_prefix="SAGASHOP_", extra="ignore")
 
     service_name: str = "service"
     kafka_bootstrap: str = "127.0.0.1:9092"

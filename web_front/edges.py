@@ -8,6 +8,7 @@ from typing import Any
 
 from aiohttp import web
 
+from servicekit.forwarding import front_headers
 from servicekit.identity import SESSION_COOKIE
 from servicekit.neighbours import Answer, Neighbour
 from web_front.settings import FrontSettings
@@ -51,15 +52,27 @@ GUEST = Visitor()
 
 class Edges:
     def __init__(self, settings: FrontSettings) -> None:
+        self.settings = settings
         self.by_name = {
             name: Neighbour(name, getattr(settings, f"{name}_url"), settings.edge_timeout_seconds)
             for name in EDGE_NAMES
         }
 
-    async def login(self, path: str, body: dict[str, Any]) -> tuple[Answer, str | None]:
-        """auth's `POST /login` (or `/login/email`, `/login/phone`) and the `sessionId` it
-        sets: the front sets it as its own cookie."""
-        answer = await self.by_name["auth"].call("POST", path, json=body, idempotent=False)
+    def forwarding(self, request: web.Request, edge: str) -> dict[str, str]:
+        """auth counts attempts per client address: it is told the visitor's (issue 15)."""
+        if edge != "auth":
+            return {}
+        settings = self.settings
+        return front_headers(request, settings.web_trusted_proxies, settings.front_token)
+
+    async def login(
+        self, request: web.Request, path: str, body: dict[str, Any]
+    ) -> tuple[Answer, str | None]:
+        """auth's `POST /login` (or `/login/email`, `/login/phone`) for the visitor of
+        `request` and the `sessionId` it sets: the front sets it as its own cookie."""
+        answer = await self.by_name["auth"].call(
+            "POST", path, json=body, idempotent=False, headers=self.forwarding(request, "auth")
+        )
         return answer, (answer.cookies.get(SESSION_COOKIE) if answer.ok else None)
 
     async def close(self) -> None:
@@ -87,7 +100,7 @@ async def call(
     request instead of doing it twice; such a call may wait for the edge's own neighbours."""
     edges: Edges = request.app[EDGES]
     safe = method == "GET" if idempotent is None else idempotent
-    headers = {"Idempotency-Key": key} if key else None
+    headers = {**edges.forwarding(request, edge), **({"Idempotency-Key": key} if key else {})}
     return await edges.by_name[edge].call(
         method,
         path,
@@ -95,7 +108,7 @@ async def call(
         json=json,
         params=params,
         idempotent=safe,
-        headers=headers,
+        headers=headers or None,
         timeout_seconds=SLOW_CALL_SECONDS if key else None,
     )
 

@@ -1,18 +1,27 @@
 """The first pages as a person uses them (001 §1 scenarios 1-3): register, log in and out,
 search, a product, "Добавить в корзину"; the pictures, a phone and a desktop screen, and the
-protections every form and page has."""
+protections every form and page has. Here web_front trusts one proxy in front of it (as behind
+a TLS proxy), so a test names its visitor's address in X-Forwarded-For as that proxy would."""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from typing import Any
 
+import pytest
 from playwright.sync_api import APIRequestContext, Browser, Page, expect
 
-from tests.browser.conftest import PHONE, log_in, new_phone_page
+from tests.browser.conftest import PHONE, log_in, new_phone_page, running_shop
 from tests.browser.system import Account, ShopSystem, new_account
 
 SHOTS = "/tmp/shots"
+WRONG_PASSWORD = "not-the-password-1"
+
+
+@pytest.fixture(scope="module")
+def shop() -> Iterator[ShopSystem]:
+    yield from running_shop({"SAGASHOP_WEB_TRUSTED_PROXIES": "1"})
 
 
 def fill_registration(page: Page, account: Account, phone: str | None = None) -> None:
@@ -255,3 +264,56 @@ def test_a_service_that_is_down_gives_a_russian_page_whose_retry_works_once_it_i
         expect(page.get_by_text("Traceback")).to_have_count(0)
     page.get_by_role("link", name="Повторить").click()
     expect(page.get_by_role("link", name="Чайник электрический")).to_be_visible()
+
+
+def visitor_at(browser: Browser, browser_context_args: dict[str, Any], address: str) -> Page:
+    """A visitor the proxy in front of web_front saw at `address`."""
+    headers = {"X-Forwarded-For": address}
+    return browser.new_context(**browser_context_args, extra_http_headers=headers).new_page()
+
+
+def try_login(page: Page, account: Account, password: str) -> None:
+    page.goto("/login")
+    page.get_by_label("Имя пользователя").fill(account.username)
+    page.get_by_label("Пароль").fill(password)
+    page.get_by_role("button", name="Войти").click()
+
+
+def test_failed_logins_through_the_pages_slow_down_their_visitor_but_not_another_visitor(
+    browser: Browser, browser_context_args: dict[str, Any], customer: Account
+):
+    guesser = visitor_at(browser, browser_context_args, "198.51.100.7")
+    owner = visitor_at(browser, browser_context_args, "203.0.113.9")
+    try:
+        for _ in range(5):
+            try_login(guesser, customer, WRONG_PASSWORD)
+            expect(guesser.get_by_role("alert")).to_contain_text("Неверное имя пользователя")
+        try_login(guesser, customer, customer.password)
+        expect(guesser.get_by_role("alert")).to_contain_text("Слишком много попыток")
+        log_in(owner, customer)
+    finally:
+        guesser.context.close()
+        owner.context.close()
+
+
+def test_a_forwarded_address_sent_straight_to_auth_counts_against_the_real_sender(
+    browser: Browser,
+    browser_context_args: dict[str, Any],
+    shop: ShopSystem,
+    api: APIRequestContext,
+    customer: Account,
+):
+    auth = shop.url_of("auth_svc")
+    named = "192.0.2.44"
+    for i in range(5):
+        forged = {"X-Forwarded-For": f"198.51.100.{i + 20}"}
+        guess = {"username": customer.username, "password": WRONG_PASSWORD}
+        assert api.post(f"{auth}/login", data=guess, headers=forged).status == 401
+    creds = {"username": customer.username, "password": customer.password}
+    answer = api.post(f"{auth}/login", data=creds, headers={"X-Forwarded-For": named})
+    assert answer.status == 429, "the forged addresses were believed"
+    visitor = visitor_at(browser, browser_context_args, named)
+    try:
+        log_in(visitor, customer)  # through web_front, the visitor it names is believed
+    finally:
+        visitor.context.close()

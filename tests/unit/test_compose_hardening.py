@@ -15,10 +15,12 @@ from urllib.parse import urlsplit
 import pytest
 import yaml
 
+from auth_svc.settings import AuthSettings
 from launcher.stack import SERVICE_PACKAGES, SIMULATORS, WEB_FRONT
 from order_svc.settings import OrderSettings
 from servicekit.broker import kafka_client_options, kafka_security
 from servicekit.settings import ServiceSettings
+from web_front.settings import FrontSettings
 
 ROOT = Path(__file__).resolve().parents[2]
 SECRETS_DIR = "deploy/secrets"
@@ -277,6 +279,14 @@ def test_services_read_their_credentials_from_the_secrets_directory(made_secrets
     assert kafka_password not in repr(settings), "a password in the settings' repr"
     holds_token = (made_secrets / "sagashop_holds_token").read_text().strip()
     assert OrderSettings().holds_token == holds_token
+    front_token = (made_secrets / "sagashop_front_token").read_text().strip()
+    assert AuthSettings().front_token == FrontSettings().front_token == front_token
+
+
+def test_only_web_front_and_auth_svc_hold_the_fronts_credential(services):
+    holders = {n for n, s in services.items() if "sagashop_front_token" in (s.get("secrets") or ())}
+    assert holders == {WEB_FRONT, "auth_svc"}
+    assert env_of(services[WEB_FRONT])["SAGASHOP_SECRETS_DIR"] == "/run/secrets"
 
 
 def test_the_environment_wins_over_a_secret_file(made_secrets, monkeypatch):

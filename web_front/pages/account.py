@@ -62,7 +62,9 @@ def login_route(login: str) -> tuple[str, str]:
 async def log_in(request: web.Request, login: str, password: str) -> tuple[str | None, str]:
     """The session token, or None and auth's errorMessage."""
     path, field = login_route(login)
-    answer, token = await request.app[EDGES].login(path, {field: login, "password": password})
+    answer, token = await request.app[EDGES].login(
+        request, path, {field: login, "password": password}
+    )
     return token, ("" if token else answer.error)
 
 
