@@ -387,10 +387,12 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
 @command
 def cmd_docs(args: argparse.Namespace) -> int:
-    """Write the AsyncAPI document of every topic and message (default docs/asyncapi.json)."""
-    from servicekit.asyncapi import write
+    """Rewrite what docs/ holds made from the code: asyncapi.json, the topics and the order
+    state machines."""
+    from launcher.docs import write_all
 
-    print(f"wrote {write(args.out)}")
+    for path in write_all(args.dir):
+        print(f"wrote {path}")
     return 0
 
 
@@ -454,7 +456,7 @@ def parser() -> argparse.ArgumentParser:
     report_bench = sub.add_parser("report-bench", help=cmd_report_bench.__doc__)
     report_bench.add_argument("--units", type=int, default=100_000)
     docs = sub.add_parser("docs", help=cmd_docs.__doc__)
-    docs.add_argument("--out", type=Path, default=ROOT / "docs" / "asyncapi.json")
+    docs.add_argument("--dir", type=Path, default=ROOT / "docs")
     return p
 
 
