@@ -141,7 +141,7 @@ def test_an_admin_starting_the_picking_shows_on_the_customers_page_and_a_stale_c
         admin_page.goto(f"/admin/warehouse/{order_id}")
         history = admin_page.get_by_role("list", name="История сборки")
         expect(history).to_contain_text("Собирается")
-        expect(history).to_contain_text(re.compile(r"Собирается — \d{4}-\d\d-\d\d"))
+        expect(history).to_contain_text(re.compile(r"Собирается — \d\d\.\d\d\.\d{4} \d\d:\d\d,"))
         expect(history).to_contain_text(admin.username)
 
 
@@ -173,6 +173,12 @@ def test_an_admin_accepts_the_return_of_a_received_order_and_sees_it_returned(
     expect(status).to_have_text("Возвращён")
     actions = admin.get_by_role("list", name="Действия администраторов")
     expect(actions).to_contain_text("принял возврат (товар на склад): не подошёл размер")
+    expect(actions).to_contain_text(re.compile(r"^\s*\d\d\.\d\d\.\d{4} \d\d:\d\d — "))
+    timeline = admin.get_by_role("list", name="Хронология саги")
+    expect(timeline).to_contain_text(
+        "Компенсация завершена: заказ возвращён, товар возвращён на склад"
+    )
+    expect(timeline).not_to_contain_text("заказ отменён")
     expect(admin.get_by_role("button", name="Принять возврат")).to_have_count(0)
     admin.screenshot(path=f"{SHOTS}/returned-admin-desktop.png", full_page=True)
 

@@ -81,10 +81,10 @@ async def order_list(request: web.Request) -> web.Response:
     return await render(request, "admin/orders.html", context)
 
 
-def saga_of(saga: dict[str, Any] | None) -> dict[str, Any]:
+def saga_of(saga: dict[str, Any] | None, order: dict[str, Any]) -> dict[str, Any]:
     """The saga's timeline; order_svc gives none for an order never handed to the saga (or
     when orchestra did not answer), and the rest of the page stays readable."""
-    return timeline(saga) if saga else {"none": True}
+    return timeline(saga, order) if saga else {"none": True}
 
 
 async def payment_of(request: web.Request, order: dict[str, Any]) -> dict[str, Any] | None:
@@ -106,7 +106,7 @@ async def render_order(
     payment = await payment_of(request, order)
     context = {
         "order": order,
-        "saga": saga_of(detail.get("saga")),
+        "saga": saga_of(detail.get("saga"), order),
         "c": detail.get("picking"),
         "case": detail.get("delivery"),
         "actions": detail.get("actions", ()),

@@ -1,6 +1,6 @@
 """The saga of one order as a person reads it: each participant's step (request, reply,
 timings) and a vertical timeline of everything that happened, in Russian. Pure: the saga body
-of orchestra's `GET /sagas/{orderId}` in, plain dictionaries for the template out."""
+of orchestra's `GET /sagas/{orderId}` and the order in, plain dictionaries for the template out."""
 
 from __future__ import annotations
 
@@ -33,9 +33,13 @@ EVENTS = {
     "confirmed": "Все участники подтвердили: заказ подтверждён",
     "compensating": "Началась компенсация: всем участникам отправлена отмена",
     "reverse resent": "Не все участники ответили на отмену вовремя: отмена отправлена снова",
-    "cancelled": "Компенсация завершена: заказ отменён",
+    "cancelled": "Компенсация завершена",
     "cancellation asked": "Заказ попросили отменить (или принят возврат)",
 }
+# how the undoing ended, from the order itself (a saga compensates a cancellation and a
+# return alike)
+ENDINGS = {"CANCELLED": "заказ отменён", "RETURNED": "заказ возвращён"}
+RETURNED_GOODS = {"RESTOCK": "товар возвращён на склад", "WRITE_OFF": "товар списан"}
 REQUESTS = {"CONFIRM": "подтвердить", "REVERSE": "отменить (компенсация)"}
 SILENT = re.compile(r"^no answer in time from (?P<who>[A-Z, ]+)$")
 
@@ -79,8 +83,21 @@ def reason_in_russian(reason: str | None) -> str:
     return reason
 
 
-def entry_text(entry: dict[str, Any]) -> str:
+def ending(order: dict[str, Any]) -> str:
+    """What compensating the saga did to the order, as its status and disposition say:
+    "Компенсация завершена: заказ возвращён, товар списан"."""
+    status = str(order.get("status", ""))
+    if status not in ENDINGS:  # the order has not taken the outcome in yet
+        return EVENTS["cancelled"]
+    text = f"{EVENTS['cancelled']}: {ENDINGS[status]}"
+    goods = RETURNED_GOODS.get(str((order.get("cancellation") or {}).get("disposition")))
+    return f"{text}, {goods}" if status == "RETURNED" and goods else text
+
+
+def entry_text(entry: dict[str, Any], order: dict[str, Any]) -> str:
     event = str(entry.get("event", ""))
+    if event == "cancelled":
+        return ending(order)
     who = PARTICIPANTS.get(str(entry.get("participant", "")), "")
     if event in REPLIES and who:
         text = f"{who}: {REPLIES[event]}"
@@ -93,7 +110,7 @@ def entry_text(entry: dict[str, Any]) -> str:
 
 
 def replay(
-    saga: dict[str, Any], started: datetime | None
+    saga: dict[str, Any], order: dict[str, Any], started: datetime | None
 ) -> tuple[list[Step], list[dict[str, Any]]]:
     """Walk the saga's history once: each participant's replies (with how long each took
     since its request went out) and the timeline entries."""
@@ -109,7 +126,12 @@ def replay(
             reverse_sent = at
         bad = "FAIL" in event or event in ("compensating", "cancelled")
         entries.append(
-            {"at": at, "after": seconds_between(started, at), "text": entry_text(entry), "bad": bad}
+            {
+                "at": at,
+                "after": seconds_between(started, at),
+                "text": entry_text(entry, order),
+                "bad": bad,
+            }
         )
         step = steps.get(str(entry.get("participant", "")))
         if step is not None:
@@ -127,10 +149,11 @@ def replay(
     return list(steps.values()), entries
 
 
-def timeline(saga: dict[str, Any]) -> dict[str, Any]:
-    """What the order page shows of a saga: its state, reason, steps and timeline."""
+def timeline(saga: dict[str, Any], order: dict[str, Any]) -> dict[str, Any]:
+    """What the order page shows of the saga of `order`: its state, reason, steps and
+    timeline."""
     started = when(saga.get("createdAt"))
-    steps, entries = replay(saga, started)
+    steps, entries = replay(saga, order, started)
     return {
         "state": SAGA_STATES.get(str(saga.get("state")), saga.get("state")),
         "compensated": saga.get("state") in ("COMPENSATING", "CANCELLED"),
