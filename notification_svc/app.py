@@ -25,7 +25,7 @@ def build(
         Notifications(service.db), channels or configured_channels(settings), settings, clock
     )
     service.step("notification-indexes-v1")(ensure_indexes)
-    service.loop(sender.run)
+    service.loop(sender.run, claims_its_work=True)  # one claim per notification
     return service
 
 

@@ -62,7 +62,7 @@ def mount(book: OrderBook) -> None:
     service, settings = book.service, book.settings
     reports = Reports(service.db)
     writer = ReportWriter(service, reports, settings, book.clock)
-    service.loop(writer.run)
+    service.loop(writer.run, claims_its_work=True)  # one lease per report
     keys = settings.report_keys
 
     @service.step("report-indexes-v1")

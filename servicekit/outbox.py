@@ -21,6 +21,7 @@ from pymongo.asynchronous.collection import AsyncCollection
 
 from schemas.envelope import Envelope
 from schemas.topics import Topic
+from servicekit.lease import Lease
 from servicekit.mongo import Doc, utcnow
 from servicekit.retry import is_db_unavailable, is_transient
 
@@ -49,11 +50,13 @@ class Outbox:
         publish: Publish,
         poll_seconds: float = 1.0,
         batch: int = 200,
+        lease: Lease | None = None,
     ) -> None:
         self.collection = collection
         self.publish = publish
         self.poll_seconds = poll_seconds
         self.batch = batch
+        self.lease = lease  # several replicas share this outbox: publish only while holding it
         self._wake = asyncio.Event()
         self._stopping = False
         self.published = 0
@@ -82,14 +85,33 @@ class Outbox:
         self.published += len(docs)
         return len(docs)
 
+    async def drain(self) -> None:
+        """Publish everything there is, batch after batch; with a lease, only while holding it,
+        and once more for each replica that asked meanwhile."""
+        lease = self.lease
+        if lease is None:
+            while await self.relay_once() == self.batch:
+                pass
+            return
+        again = True
+        while again:
+            if not await lease.take():
+                await lease.ask_again()
+                if not await lease.take():  # still held: its holder passes again for us
+                    return
+            try:
+                while await self.relay_once() == self.batch and await lease.take():
+                    pass
+            finally:
+                again = await lease.give_back()
+
     async def run(self) -> None:
         """The relay loop: runs until cancelled or `stop()`; never dies on a transient error."""
         delay = 0.1
         while not self._stopping:
             self._wake.clear()
             try:
-                while await self.relay_once() == self.batch:
-                    pass
+                await self.drain()
                 delay = 0.1
             except asyncio.CancelledError:
                 raise
@@ -111,5 +133,8 @@ class Outbox:
         self._stopping = True
         with contextlib.suppress(Exception):
             async with asyncio.timeout(timeout):
-                while await self.relay_once():
-                    pass
+                if self.lease is not None:
+                    await self.drain()
+                else:
+                    while await self.relay_once():
+                        pass

@@ -19,6 +19,8 @@ from servicekit.broker import make_broker, subscriber_options
 from servicekit.consumer import Consumer, Handler, Prefetch, apply_together
 from servicekit.http import Routes
 from servicekit.identity import AuthClient
+from servicekit.lease import COLLECTION as LEASES
+from servicekit.lease import Lease, replica_id, while_held
 from servicekit.metrics import Metrics
 from servicekit.mongo import Mongo
 from servicekit.outbox import COLLECTION as OUTBOX
@@ -46,8 +48,13 @@ class Service:
         )
         self.db = self.mongo.db
         self.broker = make_broker(settings)
+        self.replica = replica_id()
         self.outbox = Outbox(
-            self.db[OUTBOX], self._publish, settings.outbox_poll_seconds, settings.outbox_batch
+            self.db[OUTBOX],
+            self._publish,
+            settings.outbox_poll_seconds,
+            settings.outbox_batch,
+            self.lease("outbox-relay") if settings.replicas > 1 else None,
         )
         self.routes = Routes()
         self.auth = AuthClient(settings.auth_url)
@@ -160,10 +167,25 @@ class Service:
         self.startup.append(fn)
         return fn
 
-    def loop(self, fn: Loop) -> Loop:
-        """A background loop (sweeper) that runs while the service is ready."""
-        self.loops.append(fn)
+    def loop(self, fn: Loop, *, claims_its_work: bool = False) -> Loop:
+        """A background loop (sweeper) that runs while the service is ready. With several
+        replicas it runs in one of them at a time, under a lease in the database, unless it
+        `claims_its_work`: claims each item with a conditional write, so it may run in all."""
+        if self.settings.replicas > 1 and not claims_its_work:
+            lease = self.lease(f"loop:{fn.__qualname__}")
+
+            async def leased(service: Service) -> None:
+                await while_held(lease, lambda: fn(service))
+
+            leased.__name__ = fn.__name__
+            self.loops.append(leased)
+        else:
+            self.loops.append(fn)
         return fn
+
+    def lease(self, name: str) -> Lease:
+        """A lease among this service's replicas (servicekit.lease)."""
+        return Lease(self.db[LEASES], name, self.replica, self.settings.lease_seconds)
 
     async def check_ready(self) -> dict[str, bool]:
         db_ok, broker_ok = await asyncio.gather(self.mongo.ping(), self._broker_ping())

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from typing import Literal
 
-from pydantic import SecretStr
+from pydantic import Field, SecretStr
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -83,6 +83,11 @@ class ServiceSettings(SecretFiles):
     # outbox relay: how long the relay sleeps when nothing woke it (crash left-overs)
     outbox_poll_seconds: float = 1.0
     outbox_batch: int = 200
+    # processes of this service sharing its database and consumer group (`sagashop up
+    # --replicas`, compose's deploy.replicas): above 1, the outbox relay and the background
+    # loops run under leases in the database (servicekit.lease), held for lease_seconds
+    replicas: int = Field(default=1, ge=1)
+    lease_seconds: float = Field(default=5.0, gt=0)
     # bounded retry of a handler that keeps failing with a transient error, then DLQ
     handler_attempts: int = 5
     # how long to wait for the database before a request or handler gives up (seconds)

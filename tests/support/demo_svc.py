@@ -2,11 +2,14 @@
 
 Role `bank` consumes deposits from DEMO_IN, adds them to an account and emits `Deposited` to
 DEMO_OUT in the same transaction; role `ledger` consumes DEMO_OUT and records each entry.
-Topics come from the environment so every test gets its own.
+Topics come from the environment so every test gets its own. The bank also sweeps its `due`
+collection the naive way (read, pause DEMO_SWEEP_PAUSE seconds, write without a condition),
+so only a lease keeps two replicas from both applying an item.
 """
 
 from __future__ import annotations
 
+import asyncio
 import os
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -70,6 +73,19 @@ def build() -> Service:
                 }
             remember(accounts, account)
             tx.emit(deposited, Deposited(**msg.model_dump()), key=msg.accountId)
+
+        pause = float(os.environ.get("DEMO_SWEEP_PAUSE", "0"))
+
+        @service.loop
+        async def settle_due(_: Service) -> None:
+            while True:
+                for item in await service.db.due.find({"done": False}).to_list():
+                    await asyncio.sleep(pause)
+                    await service.db.due.update_one(
+                        {"_id": item["_id"]},
+                        {"$inc": {"applied": 1}, "$set": {"done": True, "by": service.replica}},
+                    )
+                await asyncio.sleep(0.1)
 
     else:
 
