@@ -36,14 +36,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hmac
 import json
 import logging
 import os
 import random
 import time
 import uuid
-from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
@@ -52,24 +50,19 @@ import aiohttp
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from pydantic.alias_generators import to_camel
-from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from delivery_svc.carriers import FINAL, WEBHOOK_PATH, CarrierStatus, sign_event
 from delivery_svc.domain import Tariff, normalize_address, price
 from delivery_svc.settings import CourierCompanyConfig, simulated_companies
-from servicekit.logging import setup_logging
+from servicekit import simulator
+from servicekit.simulator import Handler, SimulatorSettings, refuse
 
 log = logging.getLogger("carrier_sim")
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-OPEN_PATHS = ("/health", "/ready")
 MAX_BACKOFF_SECONDS = 30.0
 M = TypeVar("M", bound=BaseModel)
 
 
-class CarrierSimSettings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="SAGASHOP_", extra="ignore")
-
-    http_host: str = "127.0.0.1"
+class CarrierSimSettings(SimulatorSettings):
     http_port: int = 8093
     carrier_state: Path = Path(".sagashop/carrier-sim.jsonl")
     carrier_token: str = ""
@@ -86,8 +79,6 @@ class CarrierSimSettings(BaseSettings):
     carrier_slow_share: float = 0.0
     carrier_slow_seconds: float = 5.0
     carrier_quote_ttl_seconds: float = 900.0
-    log_level: str = "INFO"
-    log_json: bool = True
 
     def webhook(self) -> str:
         return self.carrier_webhook_url or f"{self.delivery_url.rstrip('/')}{WEBHOOK_PATH}"
@@ -424,10 +415,6 @@ def view(shipment: dict[str, Any]) -> dict[str, Any]:
 CARRIERS = web.AppKey("carriers", Carriers)
 
 
-def refuse(status: int, message: str, **headers: str) -> web.Response:
-    return web.json_response({"errorMessage": message}, status=status, headers=headers)
-
-
 async def parse(request: web.Request, model: type[M]) -> M:
     try:
         return model.model_validate_json(await request.read())
@@ -435,23 +422,6 @@ async def parse(request: web.Request, model: type[M]) -> M:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"])
         raise Refusal(400, f"bad request: {where}: {first['msg']}") from exc
-
-
-def token_check(token: str) -> Any:
-    @web.middleware
-    async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-        if token and request.path not in OPEN_PATHS:
-            scheme, _, given = request.headers.get("Authorization", "").partition(" ")
-            good = scheme.lower() == "bearer" and hmac.compare_digest(
-                given.strip().encode(), token.encode()
-            )
-            if not good:
-                return refuse(
-                    401, "this call needs the shop's API key", **{"WWW-Authenticate": "Bearer"}
-                )
-        return await handler(request)
-
-    return middleware
 
 
 @web.middleware
@@ -523,12 +493,9 @@ async def get_stats(request: web.Request) -> web.Response:
     return web.json_response(request.app[CARRIERS].stats)
 
 
-async def health(_: web.Request) -> web.Response:
-    return web.json_response({"status": "ok", "service": "carrier_sim"})
-
-
 def build_app(carriers: Carriers, token: str = "") -> web.Application:
-    app = web.Application(middlewares=[token_check(token), behaviour])
+    api_key = simulator.token_check(token, "this call needs the shop's API key")
+    app = web.Application(middlewares=[api_key, behaviour])
     app[CARRIERS] = carriers
     app.router.add_post("/quotes", post_quote)
     app.router.add_post("/shipments", post_shipment)
@@ -537,8 +504,7 @@ def build_app(carriers: Carriers, token: str = "") -> web.Application:
     app.router.add_get("/config", get_config)
     app.router.add_put("/config", put_config)
     app.router.add_get("/stats", get_stats)
-    app.router.add_get("/health", health)
-    app.router.add_get("/ready", health)
+    simulator.add_health(app, "carrier_sim")
 
     async def schedule(_: web.Application) -> Any:
         task = asyncio.create_task(carriers.run())
@@ -552,9 +518,7 @@ def build_app(carriers: Carriers, token: str = "") -> web.Application:
     return app
 
 
-def main() -> None:
-    settings = CarrierSimSettings()
-    setup_logging("carrier_sim", settings.log_level, settings.log_json)
+def app_of(settings: CarrierSimSettings) -> web.Application:
     if not settings.carrier_token:
         log.warning("no SAGASHOP_CARRIER_TOKEN: the carriers' API is open to anyone")
     if not settings.carrier_webhook_secret:
@@ -567,13 +531,11 @@ def main() -> None:
         settings.config(),
     )
     log.info("%d shipments resumed from %s", len(carriers.shipments), settings.carrier_state)
-    web.run_app(
-        build_app(carriers, settings.carrier_token),
-        host=settings.http_host,
-        port=settings.http_port,
-        access_log=None,
-        print=None,
-    )
+    return build_app(carriers, settings.carrier_token)
+
+
+def main() -> None:
+    simulator.run("carrier_sim", CarrierSimSettings, app_of)
 
 
 if __name__ == "__main__":

@@ -22,7 +22,6 @@ file of the parcels, so a restart resumes; default `pickup-sim.json` beside
 from __future__ import annotations
 
 import asyncio
-import hmac
 import json
 import logging
 import random
@@ -35,9 +34,9 @@ import aiohttp
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from pydantic.alias_generators import to_camel
-from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from servicekit.logging import setup_logging
+from servicekit import simulator
+from servicekit.simulator import SimulatorSettings, refuse
 
 log = logging.getLogger("pickup_sim")
 # what the pickup-code SMS says (notification_svc/templates/delivery.j2)
@@ -45,10 +44,7 @@ CODE = re.compile(r"[Кк]од получения:?\s*(\d{6})")
 TICK_SECONDS = 0.2
 
 
-class SimSettings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="SAGASHOP_", extra="ignore")
-
-    http_host: str = "127.0.0.1"
+class SimSettings(SimulatorSettings):
     http_port: int = 8094
     pickup_token: str = ""
     delivery_url: str = "http://127.0.0.1:8085"
@@ -58,8 +54,6 @@ class SimSettings(BaseSettings):
     pickup_transit_seconds: float = 20.0
     pickup_collect_seconds: float = 20.0
     pickup_unclaimed_share: float = 0.05
-    log_level: str = "INFO"
-    log_json: bool = True
 
     @property
     def state_file(self) -> Path:
@@ -190,23 +184,6 @@ class Counters:
 
 
 COUNTERS = web.AppKey("counters", Counters)
-OPEN = ("/health", "/ready")
-
-
-def refuse(status: int, message: str) -> web.Response:
-    return web.json_response({"errorMessage": message}, status=status)
-
-
-def token_check(token: str) -> Any:
-    @web.middleware
-    async def middleware(request: web.Request, handler: Any) -> web.StreamResponse:
-        scheme, _, given = request.headers.get("Authorization", "").partition(" ")
-        ok = scheme.lower() == "bearer" and hmac.compare_digest(given.encode(), token.encode())
-        if token and request.path not in OPEN and not ok:
-            return refuse(401, "this call needs the pickup points' Authorization: Bearer token")
-        return await handler(request)
-
-    return middleware
 
 
 async def post_parcel(request: web.Request) -> web.Response:
@@ -236,19 +213,15 @@ async def put_config(request: web.Request) -> web.Response:
     return await get_config(request)
 
 
-async def health(_: web.Request) -> web.Response:
-    return web.json_response({"status": "ok", "service": "pickup_sim"})
-
-
 def build_app(counters: Counters, token: str) -> web.Application:
-    app = web.Application(middlewares=[token_check(token)])
+    needs = "this call needs the pickup points' Authorization: Bearer token"
+    app = web.Application(middlewares=[simulator.token_check(token, needs)])
     app[COUNTERS] = counters
     app.router.add_post("/parcels", post_parcel)
     app.router.add_get("/parcels", list_parcels)
     app.router.add_get("/config", get_config)
     app.router.add_put("/config", put_config)
-    app.router.add_get("/health", health)
-    app.router.add_get("/ready", health)
+    simulator.add_health(app, "pickup_sim")
 
     async def background(_: web.Application) -> Any:
         task = asyncio.create_task(counters.run())
@@ -261,21 +234,17 @@ def build_app(counters: Counters, token: str) -> web.Application:
     return app
 
 
-def main() -> None:
-    settings = SimSettings()
-    setup_logging("pickup_sim", settings.log_level, settings.log_json)
+def app_of(settings: SimSettings) -> web.Application:
     config = SimConfig(
         transit_seconds=settings.pickup_transit_seconds,
         collect_seconds=settings.pickup_collect_seconds,
         unclaimed_share=settings.pickup_unclaimed_share,
     )
-    web.run_app(
-        build_app(Counters(settings, config), settings.pickup_token),
-        host=settings.http_host,
-        port=settings.http_port,
-        access_log=None,
-        print=None,
-    )
+    return build_app(Counters(settings, config), settings.pickup_token)
+
+
+def main() -> None:
+    simulator.run("pickup_sim", SimSettings, app_of)
 
 
 if __name__ == "__main__":

@@ -27,24 +27,19 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 from pydantic import BaseModel, Field, ValidationError
-from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from notification_svc.sms_receipts import SIGNATURE_HEADER, sign
-from servicekit.logging import setup_logging
+from servicekit import simulator
+from servicekit.simulator import SimulatorSettings, refuse
 
 log = logging.getLogger("sms_sim")
 PHONE = re.compile(r"^\+?\d{10,15}$")
 
 
-class GatewaySettings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="SAGASHOP_", extra="ignore")
-
-    http_host: str = "127.0.0.1"
+class GatewaySettings(SimulatorSettings):
     http_port: int = 8091
     sms_state: Path = Path(".sagashop/sent/sms-gateway.jsonl")
     sms_webhook_secret: str = ""
-    log_level: str = "INFO"
-    log_json: bool = True
 
 
 class GatewayConfig(BaseModel):
@@ -144,10 +139,6 @@ class Gateway:
 GATEWAY = web.AppKey("gateway", Gateway)
 
 
-def refuse(status: int, message: str, **headers: str) -> web.Response:
-    return web.json_response({"errorMessage": message}, status=status, headers=headers)
-
-
 async def post_message(request: web.Request) -> web.Response:
     gateway = request.app[GATEWAY]
     try:
@@ -187,10 +178,6 @@ async def put_config(request: web.Request) -> web.Response:
     return await get_config(request)
 
 
-async def health(_: web.Request) -> web.Response:
-    return web.json_response({"status": "ok", "service": "sms_sim"})
-
-
 def build_app(gateway: Gateway) -> web.Application:
     app = web.Application()
     app[GATEWAY] = gateway
@@ -198,8 +185,7 @@ def build_app(gateway: Gateway) -> web.Application:
     app.router.add_get("/messages", list_messages)
     app.router.add_get("/config", get_config)
     app.router.add_put("/config", put_config)
-    app.router.add_get("/health", health)
-    app.router.add_get("/ready", health)
+    simulator.add_health(app, "sms_sim")
 
     async def close(_: web.Application) -> None:
         if gateway.http is not None:
@@ -209,17 +195,12 @@ def build_app(gateway: Gateway) -> web.Application:
     return app
 
 
+def app_of(settings: GatewaySettings) -> web.Application:
+    return build_app(Gateway(settings.sms_state, settings.sms_webhook_secret))
+
+
 def main() -> None:
-    settings = GatewaySettings()
-    setup_logging("sms_sim", settings.log_level, settings.log_json)
-    gateway = Gateway(settings.sms_state, settings.sms_webhook_secret)
-    web.run_app(
-        build_app(gateway),
-        host=settings.http_host,
-        port=settings.http_port,
-        access_log=None,
-        print=None,
-    )
+    simulator.run("sms_sim", GatewaySettings, app_of)
 
 
 if __name__ == "__main__":

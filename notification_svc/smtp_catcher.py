@@ -25,23 +25,18 @@ from typing import Any, cast
 from aiohttp import web
 from aiosmtpd.smtp import SMTP, Envelope, Session
 from pydantic import BaseModel, Field, ValidationError
-from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from notification_svc import mailpit_api
-from servicekit.logging import setup_logging
+from servicekit import simulator
+from servicekit.simulator import SimulatorSettings, refuse
 
 log = logging.getLogger("mail_sim")
 
 
-class CatcherSettings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="SAGASHOP_", extra="ignore")
-
-    http_host: str = "127.0.0.1"
+class CatcherSettings(SimulatorSettings):
     http_port: int = 8092
     smtp_port: int = 8025
     mail_dir: Path = Path(".sagashop/sent/mail")
-    log_level: str = "INFO"
-    log_json: bool = True
 
 
 class CatcherConfig(BaseModel):
@@ -169,12 +164,8 @@ async def put_config(request: web.Request) -> web.Response:
         update = json.loads(await request.read() or b"{}")
         catcher.config = CatcherConfig.model_validate({**catcher.config.model_dump(), **update})
     except (ValueError, ValidationError, TypeError) as exc:
-        return web.json_response({"errorMessage": f"bad config: {exc}"}, status=400)
+        return refuse(400, f"bad config: {exc}")
     return await get_config(request)
-
-
-async def health(_: web.Request) -> web.Response:
-    return web.json_response({"status": "ok", "service": "mail_sim"})
 
 
 def build_app(catcher: Catcher, smtp_host: str, smtp_port: int) -> web.Application:
@@ -185,8 +176,7 @@ def build_app(catcher: Catcher, smtp_host: str, smtp_port: int) -> web.Applicati
     mailpit_api.mount(app, catcher.mailbox)
     app.router.add_get("/config", get_config)
     app.router.add_put("/config", put_config)
-    app.router.add_get("/health", health)
-    app.router.add_get("/ready", health)
+    simulator.add_health(app, "mail_sim")
 
     async def smtp_server(_: web.Application) -> Any:
         loop = asyncio.get_running_loop()
@@ -201,17 +191,12 @@ def build_app(catcher: Catcher, smtp_host: str, smtp_port: int) -> web.Applicati
     return app
 
 
+def app_of(settings: CatcherSettings) -> web.Application:
+    return build_app(Catcher(Mailbox(settings.mail_dir)), settings.http_host, settings.smtp_port)
+
+
 def main() -> None:
-    settings = CatcherSettings()
-    setup_logging("mail_sim", settings.log_level, settings.log_json)
-    catcher = Catcher(Mailbox(settings.mail_dir))
-    web.run_app(
-        build_app(catcher, settings.http_host, settings.smtp_port),
-        host=settings.http_host,
-        port=settings.http_port,
-        access_log=None,
-        print=None,
-    )
+    simulator.run("mail_sim", CatcherSettings, app_of)
 
 
 if __name__ == "__main__":

@@ -6,8 +6,6 @@ for development); the launcher always sets both."""
 
 from __future__ import annotations
 
-import hmac
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,8 +13,8 @@ from aiohttp import web
 from pydantic import Field
 
 from schemas.payment_http import BankConfigUpdate
+from servicekit.simulator import Handler, unauthorized
 
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 CLIENT, ADMIN = "client", "admin"
 # by route: what is not named here (the QR scan, /health, /ready) is open to anyone
 ROLES = {
@@ -53,22 +51,11 @@ class BankTokens:
         return {CLIENT: self.client, ADMIN: self.admin}.get(role or "", "")
 
 
-def bearer(request: web.Request) -> str:
-    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
-    return token.strip() if scheme.lower() == "bearer" else ""
-
-
 def token_check(tokens: BankTokens) -> Any:  # an aiohttp middleware
     @web.middleware
     async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
         wanted = tokens.required_for(request)
-        # compare_digest: the time taken tells nothing about how much of a guess was right
-        if wanted and not hmac.compare_digest(bearer(request).encode(), wanted.encode()):
-            return web.json_response(
-                {"errorMessage": "this bank call needs its Authorization: Bearer token"},
-                status=401,
-                headers={"WWW-Authenticate": "Bearer"},
-            )
-        return await handler(request)
+        needs = "this bank call needs its Authorization: Bearer token"
+        return unauthorized(request, wanted, needs) or await handler(request)
 
     return middleware

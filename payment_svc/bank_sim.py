@@ -21,7 +21,6 @@ from typing import Any, TypeVar
 
 from aiohttp import web
 from pydantic import BaseModel, ValidationError
-from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from payment_svc.bank_access import BankTokens, BoundedConfigUpdate, token_check
 from payment_svc.bank_cards import DEFAULT_DECLINES
@@ -35,17 +34,15 @@ from schemas.payment_http import (
     RefundRequest,
     TokenizeRequest,
 )
+from servicekit import simulator
 from servicekit.http import validation_message
-from servicekit.logging import setup_logging
+from servicekit.simulator import SimulatorSettings, refuse
 
 log = logging.getLogger("bank_sim")
 M = TypeVar("M", bound=BaseModel)
 
 
-class BankSimSettings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="SAGASHOP_", extra="ignore")
-
-    http_host: str = "127.0.0.1"
+class BankSimSettings(SimulatorSettings):
     http_port: int = 8090
     bank_state: Path = Path(".sagashop/bank-ledger.jsonl")
     bank_latency_ms: int = 0
@@ -56,8 +53,6 @@ class BankSimSettings(BaseSettings):
     bank_webhook_secret: str = ""
     bank_client_token: str = ""
     bank_admin_token: str = ""
-    log_level: str = "INFO"
-    log_json: bool = True
 
     def config(self) -> BankConfig:
         return BankConfig(
@@ -78,10 +73,6 @@ class QrScan(WireModel):
 BANK = web.AppKey("bank", Bank)
 
 
-def error(status: int, message: str) -> web.Response:
-    return web.json_response({"errorMessage": message}, status=status)
-
-
 def answer(body: BaseModel, status: int = 200) -> web.Response:
     text = body.model_dump_json(by_alias=True, exclude_none=True)
     return web.Response(text=text, status=status, content_type="application/json")
@@ -100,7 +91,7 @@ async def refusals_are_4xx(request: web.Request, handler: Any) -> web.StreamResp
         response: web.StreamResponse = await handler(request)
         return response
     except BankError as exc:
-        return error(exc.status, str(exc))
+        return refuse(exc.status, str(exc))
 
 
 async def post_charge(request: web.Request) -> web.Response:
@@ -118,7 +109,7 @@ async def get_charge(request: web.Request) -> web.Response:
     await bank.delay()
     known = bank.lookup(request.match_info["key"])
     if known is None:
-        return error(404, "no charge with this idempotency key")
+        return refuse(404, "no charge with this idempotency key")
     return answer(known)
 
 
@@ -146,7 +137,7 @@ async def post_refund(request: web.Request) -> web.Response:
     await bank.delay()
     result = bank.refund(req)
     if result is None:
-        return error(404, "no such charge")
+        return refuse(404, "no such charge")
     log.info("refund %s of %s: %s", req.idempotency_key, req.charge_id, result.status)
     await bank.maybe_lose_answer()
     return answer(result)
@@ -165,10 +156,6 @@ async def get_config(request: web.Request) -> web.Response:
 
 async def get_ledger(request: web.Request) -> web.Response:
     return answer(request.app[BANK].ledger.totals())
-
-
-async def health(_: web.Request) -> web.Response:
-    return web.json_response({"status": "ok", "service": "bank_sim"})
 
 
 def build_app(
@@ -191,8 +178,7 @@ def build_app(
     app.router.add_get("/config", get_config)
     app.router.add_put("/config", put_config)
     app.router.add_get("/ledger", get_ledger)
-    app.router.add_get("/health", health)
-    app.router.add_get("/ready", health)
+    simulator.add_health(app, "bank_sim")
 
     async def close_ledger(_: web.Application) -> None:
         await callbacks.close()
@@ -202,9 +188,7 @@ def build_app(
     return app
 
 
-def main() -> None:
-    settings = BankSimSettings()
-    setup_logging("bank_sim", settings.log_level, settings.log_json)
+def app_of(settings: BankSimSettings) -> web.Application:
     bank = Bank(Ledger(settings.bank_state), settings.config())
     log.info("ledger %s: %s", settings.bank_state, bank.ledger.totals().to_wire())
     tokens = BankTokens(settings.bank_client_token, settings.bank_admin_token)
@@ -214,13 +198,11 @@ def main() -> None:
     ):
         if not token:
             log.warning("no token set: %s are open to anyone who reaches the bank", role)
-    web.run_app(
-        build_app(bank, settings.bank_webhook_secret, tokens=tokens),
-        host=settings.http_host,
-        port=settings.http_port,
-        access_log=None,
-        print=None,
-    )
+    return build_app(bank, settings.bank_webhook_secret, tokens=tokens)
+
+
+def main() -> None:
+    simulator.run("bank_sim", BankSimSettings, app_of)
 
 
 if __name__ == "__main__":

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hmac
 import logging
 import random
 from collections.abc import AsyncIterator
@@ -26,19 +25,16 @@ import aiohttp
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from pydantic.alias_generators import to_camel
-from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from servicekit.logging import setup_logging
+from servicekit import simulator
+from servicekit.simulator import SimulatorSettings, refuse
 
 log = logging.getLogger("warehouse_sim")
 LIVE = "created,picking,picked"
 NEXT = {"created": "picking", "picking": "picked", "picked": "handed_over"}
 
 
-class WarehouseSettings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="SAGASHOP_", extra="ignore")
-
-    http_host: str = "127.0.0.1"
+class WarehouseSettings(SimulatorSettings):
     http_port: int = 8094
     store_url: str = "http://127.0.0.1:8084"
     warehouse_token: str = ""
@@ -46,8 +42,6 @@ class WarehouseSettings(BaseSettings):
     warehouse_damaged_share: float = Field(default=0.02, ge=0, le=1)
     # how many cases one round reads at most (oldest first)
     warehouse_batch: int = Field(default=200, ge=1, le=500)
-    log_level: str = "INFO"
-    log_json: bool = True
 
 
 class WarehouseConfig(BaseModel):
@@ -127,23 +121,18 @@ class Warehouse:
 WAREHOUSE = web.AppKey("warehouse", Warehouse)
 
 
-def refuse(status: int, message: str, **headers: str) -> web.Response:
-    return web.json_response({"errorMessage": message}, status=status, headers=headers)
-
-
 async def get_config(request: web.Request) -> web.Response:
     return web.json_response(request.app[WAREHOUSE].config.model_dump(by_alias=True))
 
 
 async def put_config(request: web.Request) -> web.Response:
     warehouse = request.app[WAREHOUSE]
-    wanted = warehouse.settings.warehouse_token
-    scheme, _, given = request.headers.get("Authorization", "").partition(" ")
-    token = given.strip() if scheme.lower() == "bearer" else ""
-    if wanted and not hmac.compare_digest(token.encode(), wanted.encode()):
-        return refuse(
-            401, "this call needs the warehouse's Bearer token", **{"WWW-Authenticate": "Bearer"}
-        )
+    token, message = (
+        warehouse.settings.warehouse_token,
+        "this call needs the warehouse's Bearer token",
+    )
+    if refused := simulator.unauthorized(request, token, message):
+        return refused
     try:
         update = WarehouseConfig.model_validate(
             {**warehouse.config.model_dump(by_alias=True), **await request.json()}
@@ -156,17 +145,12 @@ async def put_config(request: web.Request) -> web.Response:
     return await get_config(request)
 
 
-async def health(_: web.Request) -> web.Response:
-    return web.json_response({"status": "ok", "service": "warehouse_sim"})
-
-
 def build_app(warehouse: Warehouse) -> web.Application:
     app = web.Application()
     app[WAREHOUSE] = warehouse
     app.router.add_get("/config", get_config)
     app.router.add_put("/config", put_config)
-    app.router.add_get("/health", health)
-    app.router.add_get("/ready", health)
+    simulator.add_health(app, "warehouse_sim")
 
     async def driving(_: web.Application) -> AsyncIterator[None]:
         task = asyncio.create_task(warehouse.run())
@@ -180,18 +164,14 @@ def build_app(warehouse: Warehouse) -> web.Application:
     return app
 
 
-def main() -> None:
-    settings = WarehouseSettings()
-    setup_logging("warehouse_sim", settings.log_level, settings.log_json)
+def app_of(settings: WarehouseSettings) -> web.Application:
     if not settings.warehouse_token:
         log.warning("no warehouse token: store_svc will refuse the picking calls, config is open")
-    web.run_app(
-        build_app(Warehouse(settings)),
-        host=settings.http_host,
-        port=settings.http_port,
-        access_log=None,
-        print=None,
-    )
+    return build_app(Warehouse(settings))
+
+
+def main() -> None:
+    simulator.run("warehouse_sim", WarehouseSettings, app_of)
 
 
 if __name__ == "__main__":
