@@ -17,7 +17,15 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from launcher.processes import ROOT, ready_status
-from launcher.stack import Stack, StateBusy, home, pid_alive, read_stack, stack_file
+from launcher.stack import (
+    Stack,
+    StateBusy,
+    home,
+    parse_replicas,
+    pid_alive,
+    read_stack,
+    stack_file,
+)
 from servicekit.errors import DomainError
 
 log = logging.getLogger("sagashop")
@@ -63,6 +71,8 @@ def print_urls(stack: dict[str, object]) -> None:
     print(f"mongo  {stack['mongo']}")
     for name, svc in dict(stack["services"]).items():  # type: ignore[call-overload]
         print(f"{name:<17} {svc['url']}  (pid {svc['pid']})")
+        for replica, one in svc.get("replicas", {}).items():
+            print(f"  {replica:<15} {one['url']}  (pid {one['pid']})")
 
 
 def running_launcher() -> int | None:
@@ -85,6 +95,11 @@ def cmd_up(args: argparse.Namespace) -> int:
         if stack:
             print_urls(stack)
         return 0
+    try:
+        parse_replicas(args.replicas)
+    except ValueError as exc:
+        print(f"sagashop up: {exc}", file=sys.stderr)
+        return 2
     if args.detach:
         return _up_detached(args)
     return asyncio.run(_up_foreground(args))
@@ -92,7 +107,13 @@ def cmd_up(args: argparse.Namespace) -> int:
 
 async def _up_foreground(args: argparse.Namespace) -> int:
     only = args.only.split(",") if args.only else None
-    stack = Stack(home(), services=only, external=args.external)
+    try:
+        stack = Stack(
+            home(), services=only, external=args.external, replicas=parse_replicas(args.replicas)
+        )
+    except ValueError as exc:
+        print(f"sagashop up: {exc}", file=sys.stderr)
+        return 2
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -120,6 +141,7 @@ def _up_detached(args: argparse.Namespace) -> int:
     argv = [sys.executable, "-m", "launcher.cli", "up"]
     argv += ["--external"] if args.external else []
     argv += ["--only", args.only] if args.only else []
+    argv += ["--replicas", args.replicas] if args.replicas else []
     with log_path.open("ab") as out:
         child = subprocess.Popen(  # noqa: S603 - our own argv (sys.executable, tail), no shell
             argv,
@@ -164,6 +186,7 @@ def cmd_down(args: argparse.Namespace) -> int:
             time.sleep(0.2)
     # whatever a dead launcher left behind
     leftovers = [s.get("pid") for s in stack.get("services", {}).values()]
+    leftovers += [r.get("pid") for s in stack["services"].values() for r in replicas_of(s)]
     leftovers += [stack["web"].get("pid")] if stack.get("web") else []
     leftovers += [i.get("pid") for i in stack.get("infra", {}).values()]
     for left in leftovers:
@@ -175,6 +198,10 @@ def cmd_down(args: argparse.Namespace) -> int:
     return 0
 
 
+def replicas_of(service: dict[str, Any]) -> list[dict[str, Any]]:
+    return list(service.get("replicas", {}).values())
+
+
 @command
 def cmd_status(args: argparse.Namespace) -> int:
     """Each process and its /ready."""
@@ -184,7 +211,11 @@ def cmd_status(args: argparse.Namespace) -> int:
         return 1
     print(f"launcher pid {stack['launcher_pid']}  state {stack['state']}")
     print(f"kafka {stack['kafka']}   mongo {stack['mongo']}")
-    processes = {**stack["services"], **({"web_front": stack["web"]} if stack.get("web") else {})}
+    processes = {}
+    for name, svc in stack["services"].items():
+        processes[name] = svc
+        processes.update({f"  {r}": one for r, one in svc.get("replicas", {}).items()})
+    processes.update({"web_front": stack["web"]} if stack.get("web") else {})
     answers = asyncio.run(_ready_all(processes))
     ok = True
     for name, svc in processes.items():
@@ -410,6 +441,11 @@ def parser() -> argparse.ArgumentParser:
     )
     up.add_argument("--timeout", type=float, default=240.0)
     up.add_argument("--only", help="comma list of service packages to run (default: all)")
+    up.add_argument(
+        "--replicas",
+        help="processes per service, e.g. orchestra=2,store_svc=3 (one consumer group and "
+        "database each; a round-robin on the service's address)",
+    )
     sub.add_parser("down", help=cmd_down.__doc__)
     seed = sub.add_parser("seed-catalog", help=cmd_seed_catalog.__doc__)
     seed.add_argument("--products", type=int, default=1000)

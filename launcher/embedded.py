@@ -201,8 +201,9 @@ async def wait_mongo(server: Server, timeout: float = 60.0) -> None:
 
 
 async def create_topics(bootstrap: str, names: list[str] | None = None, **client: Any) -> None:
-    """Create every registry topic and its DLQ explicitly (the embedded broker would give an
-    auto-created topic 4 partitions without asking); existing topics are left alone. `client`:
+    """Create every registry topic and its DLQ explicitly, with `topics.PARTITIONS` partitions
+    (SAGASHOP_TOPIC_PARTITIONS; the embedded broker would give an auto-created topic its own
+    count without asking); existing topics are left alone. `client`:
     aiokafka's security options (servicekit.broker.kafka_client_options)."""
     names = names or topics.all_topic_names()
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=10_000, **client)

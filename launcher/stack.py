@@ -20,6 +20,7 @@ from typing import Any
 
 from launcher.embedded import EmbeddedInfra, create_topics, free_ports
 from launcher.processes import ROOT, ServiceProcess
+from schemas import topics
 from servicekit.runner import EXIT_PERMANENT
 
 log = logging.getLogger("sagashop")
@@ -121,6 +122,17 @@ def web_port(spare: int) -> int:
     return DEFAULT_WEB_PORT if port_is_free(DEFAULT_WEB_PORT) else spare
 
 
+def parse_replicas(spec: str | None) -> dict[str, int]:
+    """`orchestra=2,store_svc=3` -> {"orchestra": 2, "store_svc": 3}."""
+    counts: dict[str, int] = {}
+    for item in filter(None, (spec or "").split(",")):
+        name, _, count = item.strip().partition("=")
+        if not (count.isascii() and count.isdigit() and 1 <= int(count) <= 16):
+            raise ValueError(f"--replicas {item!r}: want <service>=<1..16>")
+        counts[name.strip()] = int(count)
+    return counts
+
+
 def url_env_name(service: str) -> str:
     """`auth_svc` -> SAGASHOP_AUTH_URL, `bank_sim` -> SAGASHOP_BANK_URL."""
     return f"SAGASHOP_{service.removesuffix('_svc').removesuffix('_sim').upper()}_URL"
@@ -162,9 +174,22 @@ class Stack:
         external: bool = False,
         extra_env: dict[str, str] | None = None,
         web: bool = True,
+        replicas: dict[str, int] | None = None,
     ) -> None:
         self.state = state
         self.names = services if services is not None else available_services()
+        # a service run as several processes: its replicas `<name>.1`..`<name>.<n>` share its
+        # database and consumer group; `<name>` is then a round-robin in front of them
+        self.replicas = {n: k for n, k in (replicas or {}).items() if k > 1}
+        if unknown := sorted(set(self.replicas) - set(self.names)):
+            raise ValueError(f"--replicas names no service that runs here: {', '.join(unknown)}")
+        if crowded := [n for n, k in self.replicas.items() if k > topics.PARTITIONS]:
+            log.warning(
+                "%s: more replicas than the %d partitions of a topic; the extra ones only serve "
+                "their edge and stand by (SAGASHOP_TOPIC_PARTITIONS raises the count)",
+                ", ".join(crowded),
+                topics.PARTITIONS,
+            )
         self.web = web and web_front_available()
         self.external = external
         self.extra_env = extra_env or {}
@@ -193,12 +218,13 @@ class Stack:
             self.kafka, self.mongo = self.infra.kafka_bootstrap, self.infra.mongo_url
         sims = available_simulators()
         names = [*sims, *self.names]
-        *picked, smtp_port, spare_web_port = free_ports(len(names) + 2)
-        ports = dict(zip(names, picked, strict=True))
+        copies = [r for n in self.replicas for r in self.replica_names(n)]
+        *picked, smtp_port, spare_web_port = free_ports(len(names) + len(copies) + 2)
+        ports = dict(zip([*names, *copies], picked, strict=True))
         env = {
             "SAGASHOP_KAFKA_BOOTSTRAP": self.kafka,
             "SAGASHOP_MONGO_URL": self.mongo,
-            **{url_env_name(n): f"http://127.0.0.1:{p}" for n, p in ports.items()},
+            **{url_env_name(n): f"http://127.0.0.1:{ports[n]}" for n in names},
             "SAGASHOP_BANK_STATE": str(self.state / "bank-ledger.jsonl"),
             "SAGASHOP_CARRIER_STATE": str(self.state / "carrier-sim.jsonl"),
             # delivery_svc's courier quotes come from the carriers' API (carrier_sim)
@@ -232,12 +258,24 @@ class Stack:
         if self.web:
             ports[WEB_FRONT] = web_port(spare_web_port)
         for name in ports:
+            base = name.split(".")[0]  # `orchestra.2` is a replica of orchestra
+            module, log_name = sims.get(name, base), name  # a service, simulator or the front
+            own = self.bank_tokens_of(base)
+            if base != name:
+                own |= {
+                    "SAGASHOP_SERVICE_NAME": base,
+                    "SAGASHOP_REPLICAS": str(self.replicas[base]),
+                }
+            elif name in self.replicas:
+                module, log_name = "launcher.balancer", f"{name}.balancer"
+                targets = ",".join(f"http://127.0.0.1:{ports[r]}" for r in self.replica_names(name))
+                own = {"SAGASHOP_BALANCE_TARGETS": targets}
             self.procs[name] = ServiceProcess(
                 name,
-                sims.get(name, name),  # a service or the front: `python -m <package>`
+                module,
                 ports[name],
-                {**env, **self.bank_tokens_of(name)},
-                self.state / "logs" / f"{name}.log",
+                {**env, **own},
+                self.state / "logs" / f"{log_name}.log",
             )
         self.write()
         for proc in self.procs.values():
@@ -245,6 +283,10 @@ class Stack:
         await asyncio.gather(*(p.wait_ready(120) for p in self.procs.values()))
         self.status = "ready"
         self.write()
+
+    def replica_names(self, name: str) -> list[str]:
+        """The processes of a service run with --replicas (none when it runs as one)."""
+        return [f"{name}.{i}" for i in range(1, self.replicas.get(name, 0) + 1)]
 
     def bank_tokens_of(self, name: str) -> dict[str, str]:
         """The bank's tokens a process is given: none but the shop's payments and the bank."""
@@ -315,17 +357,25 @@ class Stack:
             "launcher_pid": os.getpid(),
             "embedded": not self.external,
             "infra": infra,
-            "services": {n: self._process(p) for n, p in self.procs.items() if n != WEB_FRONT},
+            "services": {
+                n: self._process(
+                    p, {r: self._process(self.procs[r]) for r in self.replica_names(n)}
+                )
+                for n, p in self.procs.items()
+                if n != WEB_FRONT and "." not in n
+            },
             "web": self._process(self.procs[WEB_FRONT]) if WEB_FRONT in self.procs else None,
         }
 
     @staticmethod
-    def _process(proc: ServiceProcess) -> dict[str, Any]:
+    def _process(proc: ServiceProcess, replicas: dict[str, Any] | None = None) -> dict[str, Any]:
+        """A process; a service run with --replicas: its round-robin, and `replicas`."""
         return {
             "url": proc.url,
             "pid": proc.pid,
             "log": str(proc.log_path),
             "restarts": proc.restarts,
+            **({"replicas": replicas} if replicas else {}),
         }
 
     def write(self) -> None:

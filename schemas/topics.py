@@ -6,9 +6,15 @@ A consumer group is named after the service that owns it (one group per service 
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 
-PARTITIONS = 4
+# partitions of every topic, fixed when the topics are created: the most consumers of one group
+# that share a topic's work (replicas of a service beyond it only serve their edge and stand by).
+# Each key (an order id, a username) stays in one partition, so its messages keep their order.
+PARTITIONS = int(os.environ.get("SAGASHOP_TOPIC_PARTITIONS") or 4)
+if PARTITIONS < 1:
+    raise ValueError(f"SAGASHOP_TOPIC_PARTITIONS must be 1 or more, not {PARTITIONS}")
 DLQ_SUFFIX = ".dlq"
 
 
