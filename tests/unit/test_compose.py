@@ -174,3 +174,16 @@ def test_the_web_front_runs_from_our_image_knows_every_edge_and_is_published_on_
     assert "deploy/secrets/web.env" in front["env_file"]  # SAGASHOP_WEB_SECRET
     assert {"auth_svc", "store_svc", "order_svc"} <= depends_on(front)
     assert host_ports(front)
+
+
+def test_every_worker_scales_with_one_variable_for_its_replicas_and_its_leases(services):
+    """deploy.replicas and SAGASHOP_REPLICAS (leases for the relay and sweepers above 1) come
+    from the same variable, default 1; a worker publishes no host port and has no fixed
+    container name, either of which would stop a second replica from starting."""
+    for package in SERVICE_PACKAGES:
+        service = services[package]
+        count = f"${{{package.upper()}_REPLICAS:-1}}"
+        assert (service.get("deploy") or {}).get("replicas") == count, package
+        assert env_of(service).get("SAGASHOP_REPLICAS") == count, package
+        assert not service.get("ports") and "container_name" not in service, package
+    assert env_of(services["topics"]).get("SAGASHOP_TOPIC_PARTITIONS")
