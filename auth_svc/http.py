@@ -11,7 +11,14 @@ from aiohttp import web
 from auth_svc import domain
 from auth_svc.accounts import Accounts, user_body
 from auth_svc.settings import AuthSettings
-from schemas.auth import LoginRequest, ProfileBody, ProfilePatch, RegisterRequest, UserBody
+from schemas.auth import (
+    LoggedOut,
+    LoginRequest,
+    ProfileBody,
+    ProfilePatch,
+    RegisterRequest,
+    UserBody,
+)
 from servicekit.errors import Forbidden, InvalidRequest
 from servicekit.forwarding import counted_address
 from servicekit.http import read_body, reply
@@ -131,12 +138,12 @@ def mount(accounts: Accounts) -> None:
         """Who owns this session (used by every other edge): 401 none, 403 blocked."""
         return reply(user_body(await accounts.who(session_id(request))))
 
-    @routes.post("/logout")
+    @routes.post("/logout", response=LoggedOut)
     async def logout(request: web.Request) -> web.Response:
         """End the session; the cookie is emptied. Refused (403) from another site's page."""
         return await end_session(request)
 
-    @routes.get("/logout")
+    @routes.get("/logout", response=LoggedOut)
     async def logout_by_get(request: web.Request) -> web.Response:
         """Seed 001's logout, kept for its clients; a browser's cross-site navigation (a link
         or an image on another site) is refused, so it cannot log anyone out. Use POST."""
@@ -146,7 +153,7 @@ def mount(accounts: Accounts) -> None:
         if cross_site(request):
             raise Forbidden("cross-site logout refused")
         await accounts.end_session(session_id(request))
-        response = reply({})
+        response = reply(LoggedOut())
         response.set_cookie(SESSION_COOKIE, "", max_age=0, httponly=True, samesite="Lax", path="/")
         return response
 

@@ -15,9 +15,13 @@ from schemas import topics
 from schemas.auth import (
     AccountNotificationKind,
     AccountNotificationRequest,
+    CodeSent,
     PasswordChange,
+    PasswordChanged,
+    PasswordReset,
     ResetConfirm,
     ResetRequest,
+    Verified,
     VerifyConfirm,
 )
 from schemas.notification import Channel
@@ -50,7 +54,7 @@ def notice(
 def mount(accounts: Accounts) -> None:
     routes, repo, settings = accounts.service.routes, accounts.repo, accounts.settings
 
-    @routes.post("/password/change", body=PasswordChange, auth="customer")
+    @routes.post("/password/change", body=PasswordChange, response=PasswordChanged, auth="customer")
     async def change(request: web.Request) -> web.Response:
         """Change the password; every other session of the user ends."""
         token = session_id(request)
@@ -59,7 +63,7 @@ def mount(accounts: Accounts) -> None:
         if not await accounts.passwords.verify(user["passwordHash"], req.current_password):
             raise domain.BadCredentials()
         await accounts.set_password(user["_id"], req.new_password, keep_session=token)
-        return reply({"changed": True})
+        return reply(PasswordChanged(changed=True))
 
     async def issue_reset(user: Doc, channel: Channel) -> None:
         """A new reset token (older ones stop working), sent through notification_svc."""
@@ -81,7 +85,7 @@ def mount(accounts: Accounts) -> None:
 
         await accounts.service.transaction(issue)
 
-    @routes.post("/password/reset/request", body=ResetRequest, status=202)
+    @routes.post("/password/reset/request", body=ResetRequest, response=CodeSent, status=202)
     async def reset_request(request: web.Request) -> web.Response:
         """Send a single-use reset token by e-mail or SMS. The answer is the same whether or
         not the account exists."""
@@ -95,9 +99,9 @@ def mount(accounts: Accounts) -> None:
         user = await repo.user_by_contact(email, phone)
         if user is not None and not user.get("blocked"):
             await issue_reset(user, Channel.EMAIL if email else Channel.SMS)
-        return reply({"sent": True}, status=202)
+        return reply(CodeSent(sent=True), status=202)
 
-    @routes.post("/password/reset/confirm", body=ResetConfirm)
+    @routes.post("/password/reset/confirm", body=ResetConfirm, response=PasswordReset)
     async def reset_confirm(request: web.Request) -> web.Response:
         """Set a new password with a reset token; the token is used up and every session of
         the user ends."""
@@ -119,9 +123,11 @@ def mount(accounts: Accounts) -> None:
             await repo.void_resets(token["username"], now, tx.session)
 
         await accounts.service.transaction(reset)
-        return reply({"reset": True})
+        return reply(PasswordReset(reset=True))
 
-    @routes.post("/verify/{channel:email|phone}/send", status=202, auth="customer")
+    @routes.post(
+        "/verify/{channel:email|phone}/send", response=CodeSent, status=202, auth="customer"
+    )
     async def verify_send(request: web.Request) -> web.Response:
         """Send a 6-digit code to the caller's e-mail or phone (a new code replaces the old)."""
         user = await accounts.who(session_id(request))
@@ -146,9 +152,14 @@ def mount(accounts: Accounts) -> None:
             )
 
         await accounts.service.transaction(issue)
-        return reply({"sent": True, "expiresAt": expires.isoformat()}, status=202)
+        return reply(CodeSent(sent=True, expires_at=expires), status=202)
 
-    @routes.post("/verify/{channel:email|phone}/confirm", body=VerifyConfirm, auth="customer")
+    @routes.post(
+        "/verify/{channel:email|phone}/confirm",
+        body=VerifyConfirm,
+        response=Verified,
+        auth="customer",
+    )
     async def verify_confirm(request: web.Request) -> web.Response:
         """Confirm the code; after `code_attempts` wrong tries the code is void."""
         user = await accounts.who(session_id(request))
@@ -168,4 +179,4 @@ def mount(accounts: Accounts) -> None:
             raise InvalidRequest("invalid verification code")
         await repo.update_user(user["_id"], {f"{name}Verified": True})
         await repo.codes.delete_one(key)
-        return reply({"verified": True})
+        return reply(Verified(verified=True))

@@ -54,7 +54,7 @@ def status_of(doc: Doc) -> ReportStatus:
         amount=doc.get("amount", 0),
         created_at=doc["createdAt"],
         finished_at=doc.get("finishedAt"),
-        error=doc.get("error"),
+        error_message=doc.get("error"),
     )
 
 
@@ -98,7 +98,7 @@ def mount(book: OrderBook) -> None:
         """The report's status and, once DONE, its counts. Admin or X-Api-Key."""
         return reply(status_of(await report_of(request)))
 
-    @service.routes.get("/reports/{id}/file", auth="admin")
+    @service.routes.get("/reports/{id}/file", auth="admin", media="application/x-ndjson")
     async def report_file(request: web.Request) -> web.StreamResponse:
         """The report's `.jsonl` file, one line per unit sold (409 until it is DONE)."""
         doc = await report_of(request)

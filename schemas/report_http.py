@@ -45,4 +45,4 @@ class ReportStatus(WireModel):
     amount: Money = 0
     created_at: datetime
     finished_at: datetime | None = None
-    error: str | None = None
+    error_message: str | None = None  # why it FAILED

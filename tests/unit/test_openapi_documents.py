@@ -8,7 +8,9 @@ no broker or database is reached: the document is made from the route table)."""
 from __future__ import annotations
 
 import importlib
+import inspect
 import re
+import textwrap
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -20,6 +22,7 @@ from launcher.stack import SERVICE_PACKAGES
 from servicekit.edge import build_edge
 from servicekit.http import AUTH, SECURITY_SCHEMES, RouteSpec, document_path, path_parameters
 from servicekit.service import Service
+from tests.support.conventions import document_breaks, walk
 
 # the edge's own doors, served by every service and kept out of its document
 EDGE_OWN = {"/health", "/ready", "/metrics", "/openapi.json", "/asyncapi.json"}
@@ -187,6 +190,9 @@ async def test_integer_path_parameters_are_declared_as_integers_json_and_bson_ke
     assert param["schema"] == {"type": "integer", "minimum": 1, "maximum": 2**53 - 1}
 
 
+REQUIRED_QUERY = {("/get", "orderId")}  # the only query parameter an edge cannot do without
+
+
 async def test_query_parameters_are_declared_from_the_model_the_handler_reads_never_null(
     edge: tuple[Service, dict[str, Any]],
 ) -> None:
@@ -194,7 +200,8 @@ async def test_query_parameters_are_declared_from_the_model_the_handler_reads_ne
     for path, method, op in operations(doc):
         for p in op.get("parameters", ()):
             if p["in"] == "query":
-                assert p["required"] is False, (method, path, p)
+                required = (path, p["name"]) in REQUIRED_QUERY
+                assert p["required"] is required, (method, path, p)
                 assert {"type": "null"} not in p["schema"].get("anyOf", ()), (method, path, p)
     if service.name == "order_svc":
         listed = doc["paths"]["/admin/orders"]["get"]["parameters"]
@@ -205,3 +212,169 @@ async def test_query_parameters_are_declared_from_the_model_the_handler_reads_ne
     if service.name == "store_svc":
         listed = doc["paths"]["/products"]["get"]["parameters"]
         assert [p["name"] for p in listed] == ["q", "page", "pageSize", "sort"]
+
+
+# --- beyond validity (issue #17 part 5): what a client generated from the document needs ----
+
+
+def handlers(service: Service) -> dict[tuple[str, str], Any]:
+    """Each documented operation's handler, by (document path, method)."""
+    return {
+        (document_path(r.resource.canonical), r.method.lower()): r.handler
+        for r in build_edge(service).router.routes()
+        if r.resource is not None and r.method not in ("HEAD", "*")
+    }
+
+
+def source_reached(handler: Any, depth: int = 2) -> str:
+    """The handler's source and that of the functions it calls by name in its own package
+    (module functions and the closures `mount` shares), `depth` calls deep."""
+    seen: list[Any] = []
+
+    def visit(fn: Any, left: int) -> None:
+        fn = inspect.unwrap(fn)
+        if not inspect.isfunction(fn) or fn in seen:
+            return
+        seen.append(fn)
+        if left == 0:
+            return
+        package = fn.__module__.split(".")[0]
+        cells = [c.cell_contents for c in fn.__closure__ or () if _filled(c)]
+        named = [fn.__globals__.get(n) for n in fn.__code__.co_names]
+        for callee in (*cells, *named):
+            if inspect.isfunction(callee) and callee.__module__.split(".")[0] == package:
+                visit(callee, left - 1)
+
+    visit(handler, depth)
+    return "\n".join(textwrap.dedent(inspect.getsource(fn)) for fn in seen)
+
+
+def _filled(cell: Any) -> bool:
+    try:
+        cell.cell_contents  # noqa: B018 - an empty cell raises
+    except ValueError:
+        return False
+    return True
+
+
+SUCCESS_STATUS = re.compile(r"\bstatus=([^,)\n]*)")
+
+
+def answered_statuses(source: str) -> set[str]:
+    return {
+        code
+        for found in SUCCESS_STATUS.findall(source)
+        for code in re.findall(r"\b([123]\d\d)\b", found)
+    }
+
+
+async def test_every_success_status_a_handler_answers_is_in_its_document(
+    edge: tuple[Service, dict[str, Any]],
+) -> None:
+    service, doc = edge
+    code = handlers(service)
+    for path, method, op in operations(doc):
+        answered = answered_statuses(source_reached(code[path, method]))
+        documented = {s for s in op["responses"] if s[0] in "123"}
+        assert answered <= documented, (method, path, answered - documented)
+
+
+async def test_every_error_answer_is_documented_as_a_required_error_message(
+    edge: tuple[Service, dict[str, Any]],
+) -> None:
+    _, doc = edge
+    error = {"$ref": "#/components/schemas/Error"}
+    assert doc["components"]["schemas"]["Error"]["required"] == ["errorMessage"]
+    for path, method, op in operations(doc):
+        for status in ("4XX", "5XX"):
+            content = op["responses"][status]["content"]
+            assert content == {"application/json": {"schema": error}}, (method, path, status)
+
+
+async def test_every_success_answer_with_a_body_has_a_schema_orchestra_included(
+    edge: tuple[Service, dict[str, Any]],
+) -> None:
+    _, doc = edge
+    for path, method, op in operations(doc):
+        for status, answer in op["responses"].items():
+            if status[0] != "2" or status == "204":
+                continue
+            [(media, typed)] = answer.get("content", {"none": {}}).items()
+            assert "schema" in typed, (method, path, status, media)
+            if media == "application/json":
+                assert "$ref" in typed["schema"], (method, path, status)
+
+
+async def test_the_idempotency_key_header_is_declared_where_a_handler_reads_it(
+    edge: tuple[Service, dict[str, Any]],
+) -> None:
+    service, doc = edge
+    code = handlers(service)
+    for path, method, op in operations(doc):
+        source = source_reached(code[path, method])
+        headers = {
+            p["name"]: p["required"] for p in op.get("parameters", ()) if p["in"] == "header"
+        }
+        if "key_of(request)" in source:
+            assert headers.get("Idempotency-Key") is True, (method, path)
+        elif "key_of(request, required=False)" in source:
+            assert headers.get("Idempotency-Key") is False, (method, path)
+        else:
+            assert "Idempotency-Key" not in headers, (method, path)
+
+
+async def test_every_query_parameter_a_handler_reads_is_declared(
+    edge: tuple[Service, dict[str, Any]],
+) -> None:
+    service, doc = edge
+    code = handlers(service)
+    for path, method, op in operations(doc):
+        read = set(
+            re.findall(r"request\.query\.get\(\"(\w+)\"", source_reached(code[path, method]))
+        )
+        declared = {p["name"] for p in op.get("parameters", ()) if p["in"] == "query"}
+        assert read <= declared, (method, path, read - declared)
+
+
+async def test_summaries_are_the_docstrings_whole_first_sentence_or_paragraph(
+    edge: tuple[Service, dict[str, Any]],
+) -> None:
+    service, doc = edge
+    code = handlers(service)
+    for path, method, op in operations(doc):
+        summary = op["summary"]
+        assert summary and summary[-1] in ".)", (method, path, summary)
+        handler_doc = " ".join((code[path, method].__doc__ or "").split())
+        assert handler_doc.startswith(summary), (method, path, summary)
+        assert op.get("description", summary).startswith(summary)
+        if len(handler_doc) > len(summary):
+            assert op["description"] == handler_doc, (method, path)
+
+
+async def test_a_tagged_unions_tag_is_required_by_each_member(
+    edge: tuple[Service, dict[str, Any]],
+) -> None:
+    _, doc = edge
+    schemas = doc["components"]["schemas"]
+    tagged = [
+        v["discriminator"] for _, v in walk(schemas) if isinstance(v, dict) and "discriminator" in v
+    ]
+    for tag in tagged:
+        for ref in tag["mapping"].values():
+            member = schemas[ref.rsplit("/", 1)[-1]]
+            assert tag["propertyName"] in member["required"], ref
+
+
+def test_checkouts_delivery_type_is_required() -> None:
+    from servicekit.http import openapi
+
+    doc = openapi("order_svc", build("order_svc").routes.specs)
+    for choice in ("PickupChoice", "CourierChoice"):
+        assert "type" in doc["components"]["schemas"][choice]["required"]
+
+
+async def test_errors_and_timestamps_are_documented_by_the_conventions(
+    edge: tuple[Service, dict[str, Any]],
+) -> None:
+    _, doc = edge
+    assert document_breaks(doc) == []
