@@ -20,6 +20,7 @@ from launcher.processes import ROOT, ready_status
 from launcher.stack import (
     Stack,
     StateBusy,
+    available_services,
     home,
     parse_replicas,
     pid_alive,
@@ -344,6 +345,11 @@ def cmd_chaos(args: argparse.Namespace) -> int:
     from trials.chaos.report import print_report, write_report
     from trials.chaos.run import run_chaos
 
+    try:
+        replicas = parse_replicas(args.replicas, known=available_services())
+    except ValueError as exc:
+        print(f"chaos: {exc}", file=sys.stderr)
+        return 2
     cfg = ChaosConfig(
         orders=args.orders,
         concurrency=args.concurrency,
@@ -351,6 +357,7 @@ def cmd_chaos(args: argparse.Namespace) -> int:
         kill_interval=(args.kill_min, args.kill_max),
         seed=args.seed,
         services=args.services.split(",") if args.services else None,
+        replicas=replicas,
         external=args.external,
         mongo_kill=not args.no_mongo_kill,
     )
@@ -394,15 +401,24 @@ def cmd_bench(args: argparse.Namespace) -> int:
             chosen["seconds_per_level"] = None  # only the order count bounds a level
     if args.probe_seconds is not None:
         chosen["probe_seconds"] = args.probe_seconds
+    if args.replicas:
+        counts = args.replicas.split(",")
+        if not all(c.strip().isascii() and c.strip().isdigit() for c in counts):
+            print("bench: --replicas wants counts such as 1,2", file=sys.stderr)
+            return 2
+        chosen["replicas"] = [int(c) for c in counts]
     cfg = BenchConfig.smoke_run(**chosen) if args.smoke else BenchConfig(**chosen)
     if (
         not cfg.levels
         or any(n < 1 for n in cfg.levels)
         or not 0 <= cfg.fail_share < 1
         or not (cfg.seconds_per_level or cfg.orders_per_level)
+        or not cfg.replicas
+        or not all(1 <= n <= 16 for n in cfg.replicas)
     ):
         print(
-            "bench: levels >= 1, --fail-share in [0, 1), and seconds or orders per level",
+            "bench: levels >= 1, --fail-share in [0, 1), seconds or orders per level, "
+            "--replicas counts in 1..16",
             file=sys.stderr,
         )
         return 2
@@ -459,6 +475,9 @@ def parser() -> argparse.ArgumentParser:
     chaos.add_argument("--kill-max", type=float, default=6.0)
     chaos.add_argument("--seed", type=int, default=42)
     chaos.add_argument("--services", help="comma list of services that may be killed")
+    chaos.add_argument(
+        "--replicas", help="processes per service, e.g. orchestra=2 (one replica is killed at once)"
+    )
     chaos.add_argument("--external", action="store_true")
     chaos.add_argument("--no-mongo-kill", action="store_true")
     bench = sub.add_parser("bench", help=cmd_bench.__doc__)
@@ -473,6 +492,11 @@ def parser() -> argparse.ArgumentParser:
     bench.add_argument("--out", help="where the JSON and PNG go (default .sagashop/bench/)")
     bench.add_argument("--probe-seconds", type=float, help="per capacity probe (default 3)")
     bench.add_argument("--smoke", action="store_true", help="one low level, a few seconds")
+    bench.add_argument(
+        "--replicas",
+        help="compare processes of every worker, e.g. 1,2: a whole run each, then the ratio "
+        "and the busiest process at each level (default 1)",
+    )
     admin = sub.add_parser("admin", help=cmd_admin.__doc__)
     admin.add_argument("action", choices=["create"])
     admin.add_argument("--username", required=True)

@@ -122,14 +122,17 @@ def web_port(spare: int) -> int:
     return DEFAULT_WEB_PORT if port_is_free(DEFAULT_WEB_PORT) else spare
 
 
-def parse_replicas(spec: str | None) -> dict[str, int]:
-    """`orchestra=2,store_svc=3` -> {"orchestra": 2, "store_svc": 3}."""
+def parse_replicas(spec: str | None, known: list[str] | None = None) -> dict[str, int]:
+    """`orchestra=2,store_svc=3` -> {"orchestra": 2, "store_svc": 3}; names outside `known`
+    (when given) are refused."""
     counts: dict[str, int] = {}
     for item in filter(None, (spec or "").split(",")):
         name, _, count = item.strip().partition("=")
         if not (count.isascii() and count.isdigit() and 1 <= int(count) <= 16):
             raise ValueError(f"--replicas {item!r}: want <service>=<1..16>")
         counts[name.strip()] = int(count)
+    if known is not None and (unknown := sorted(set(counts) - set(known))):
+        raise ValueError(f"--replicas names no service that runs here: {', '.join(unknown)}")
     return counts
 
 

@@ -91,10 +91,12 @@ def level_result(
         "prepared_paid_orders": tally.prepared if scenario == "saga" else None,
         "ran_out_of_prepared_orders": tally.pool_ran_out,
         "cpu_cores": shares,
+        # of one process: a service run as replicas, the mean of its replicas
         "consumer_busy": {
             name: round(
                 (values.get(HANDLING, 0.0) - before.per_service.get(name, {}).get(HANDLING, 0.0))
-                / wall,
+                / wall
+                / at_end.processes.get(name, 1),
                 3,
             )
             for name, values in at_end.per_service.items()
@@ -199,6 +201,39 @@ def targets(scenarios: dict[str, list[Level]]) -> list[dict[str, Any]]:
         }
     )
     return found
+
+
+def busiest(level: Level) -> str:
+    """The process that used the most CPU during a level, and how much of one core."""
+    procs = {k: v for k, v in level["cpu_cores"].items() if not k.startswith("(")}
+    if not procs:
+        return "-"
+    name, cores = max(procs.items(), key=lambda kv: kv[1])
+    return f"{name} {cores:.2f}" + (" (full)" if cores >= SATURATED else "")
+
+
+def scaling(by_count: dict[int, dict[str, list[Level]]]) -> list[dict[str, Any]]:
+    """For each scenario and level: orders/s with every worker run as 1, 2... processes, the
+    ratio to the first count, and the busiest process at each count."""
+    first, *others = by_count
+    rows = []
+    for scenario, levels in by_count[first].items():
+        for i, base in enumerate(levels):
+            row: dict[str, Any] = {"scenario": scenario, "level": base["level"]}
+            for count in (first, *others):
+                runs = by_count[count].get(scenario) or []
+                lv = runs[i] if i < len(runs) else None
+                rate = lv["orders_per_s"] if lv else None
+                row[f"orders_per_s@{count}"] = rate
+                row[f"busiest@{count}"] = busiest(lv) if lv else "-"
+                if count != first:
+                    row[f"ratio@{count}"] = (
+                        round(rate / base["orders_per_s"], 2)
+                        if rate is not None and base["orders_per_s"]
+                        else None
+                    )
+            rows.append(row)
+    return rows
 
 
 def bottleneck(scenarios: dict[str, list[Level]]) -> list[str]:

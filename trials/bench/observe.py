@@ -121,6 +121,7 @@ class Counters:
     per_service: dict[str, dict[str, float]] = field(default_factory=dict)
     consumed_by_outcome: Counter[str] = field(default_factory=Counter)
     db_ops: dict[str, int] = field(default_factory=dict)
+    processes: dict[str, int] = field(default_factory=dict)  # a service's replicas, summed
 
     def total(self, family: str) -> float:
         return sum(values.get(family, 0.0) for values in self.per_service.values())
@@ -157,16 +158,25 @@ class Observer:
         await self.mongo.close()
 
     async def counters(self) -> Counters:
-        services = self.stack.names
+        # a service run as replicas: each replica's own counters, summed (its round-robin
+        # would answer with one replica's, a different one each time)
+        service_of = {
+            process: name
+            for name in self.stack.names
+            for process in self.stack.replica_names(name) or [name]
+        }
 
-        async def scrape(name: str) -> tuple[str, str]:
-            async with self.http.get(f"{self.stack.procs[name].url}/metrics") as resp:
-                return name, await resp.text() if resp.status == 200 else ""
+        async def scrape(process: str) -> tuple[str, str]:
+            async with self.http.get(f"{self.stack.procs[process].url}/metrics") as resp:
+                return process, await resp.text() if resp.status == 200 else ""
 
         found = Counters()
-        for name, text in await asyncio.gather(*(scrape(n) for n in services)):
+        for process, text in await asyncio.gather(*(scrape(p) for p in service_of)):
             totals, outcomes = parse_metrics(text)
-            found.per_service[name] = totals
+            summed = found.per_service.setdefault(service_of[process], {})
+            found.processes[service_of[process]] = found.processes.get(service_of[process], 0) + 1
+            for family, value in totals.items():
+                summed[family] = summed.get(family, 0.0) + value
             found.consumed_by_outcome.update(outcomes)
         with contextlib.suppress(Exception):
             status = await self.mongo.admin.command("serverStatus")

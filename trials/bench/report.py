@@ -121,6 +121,31 @@ def cpu_table(name: str, levels: list[Level]) -> list[str]:
     return lines
 
 
+def scaling_table(report: Report) -> list[str]:
+    """Every worker as 1 vs 2... processes: orders/s, the ratio, the busiest process."""
+    rows = report.get("scaling") or []
+    if not rows:
+        return []
+    counts = [k.split("@")[1] for k in rows[0] if k.startswith("orders_per_s@")]
+    lines = [
+        "",
+        "replicas of every worker (a fresh system each; the busiest process and its cores):",
+    ]
+    for n, other in report.get("replicas", {}).items():
+        lines += [f"  bottleneck with {n}: {line}" for line in other["bottleneck"]]
+    for row in rows:
+        cells = []
+        for count in counts:
+            ratio = row.get(f"ratio@{count}")
+            cells.append(
+                f"x{count}: {_f(row[f'orders_per_s@{count}'], 2)}/s"
+                + (f" (ratio {_f(ratio, 2)})" if ratio is not None else "")
+                + f", busiest {row[f'busiest@{count}']}"
+            )
+        lines.append(f"  {row['scenario']:<9} N={row['level']:<4} " + "; ".join(cells))
+    return lines
+
+
 def print_report(report: Report, json_path: Path, png_path: Path | None) -> None:
     out: list[str] = [""]
     m = report["machine"]
@@ -138,6 +163,7 @@ def print_report(report: Report, json_path: Path, png_path: Path | None) -> None
         out.append(f"  target [{'met' if t['met'] else 'MISSED'}] {t['name']}: {t['detail']}")
     for line in report["bottleneck"]:
         out.append(f"  bottleneck: {line}")
+    out += scaling_table(report)
     out.append("invariants after the run:")
     for c in report["invariants"]:
         out.append(f"  [{'ok' if c['ok'] else 'BROKEN'}] {c['name']}: {c['detail'][:300]}")

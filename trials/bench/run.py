@@ -18,8 +18,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from launcher.stack import Stack, fresh_state, home
-from trials.bench.assess import bottleneck, level_result, targets
+from launcher.stack import Stack, available_services, fresh_state, home
+from trials.bench.assess import bottleneck, level_result, scaling, targets
 from trials.bench.capacity import Capacity, measure
 from trials.bench.drivers import Tally, checkout_window, drain, prepare_paid, saga_window
 from trials.bench.observe import CpuSample, Observer, machine, watched_pids
@@ -61,6 +61,9 @@ class BenchConfig:
     seed: int = 7
     order_timeout: float = 60.0
     smoke: bool = False
+    # processes of every worker, one whole run (fresh system) each: [1, 2] measures what a
+    # second replica of everything gives (the ratio and the busiest process at each level)
+    replicas: list[int] = field(default_factory=lambda: [1])
 
     @classmethod
     def smoke_run(cls, **overrides: Any) -> BenchConfig:
@@ -176,12 +179,17 @@ async def run_level(
 
 
 async def _measure(
-    cfg: BenchConfig, state: Path, progress: Progress, scenarios: dict[str, list[dict[str, Any]]]
+    cfg: BenchConfig,
+    state: Path,
+    progress: Progress,
+    scenarios: dict[str, list[dict[str, Any]]],
+    replicas: int = 1,
 ) -> tuple[dict[int, Capacity], list[Check]]:
-    """Start the system under `state`, measure the capacity and every level (into
-    `scenarios`), check the invariants, stop the system."""
-    stack = Stack(state, external=cfg.external, extra_env=dict(BENCH_ENV))
-    progress.note(f"starting the system under {state}")
+    """Start the system under `state` (`replicas` processes of every worker), measure the
+    capacity and every level (into `scenarios`), check the invariants, stop the system."""
+    every = dict.fromkeys(available_services(), replicas)
+    stack = Stack(state, external=cfg.external, extra_env=dict(BENCH_ENV), replicas=every)
+    progress.note(f"starting the system under {state}, {replicas} process(es) of every worker")
     world: World | None = None
     observer: Observer | None = None
     try:
@@ -222,11 +230,20 @@ async def run_bench(
     progress = progress or Progress()
     started_at, t0 = time.strftime("%Y-%m-%d %H:%M:%S %z"), time.monotonic()
     info = machine()
-    scenarios: dict[str, list[dict[str, Any]]] = {}
-    # a fresh database and broker for every run, and never two runs on the same files
-    with fresh_state(cfg.out / "stack", "sagashop bench") as state:
-        capacity, checks = await _measure(cfg, state, progress, scenarios)
-    errors = sum(lv["errors"] for levels in scenarios.values() for lv in levels)
+    by_count: dict[int, dict[str, list[dict[str, Any]]]] = {}
+    held: dict[int, bool] = {}
+    for count in cfg.replicas:
+        by_count[count] = {}
+        # a fresh database and broker for every run, and never two runs on the same files
+        with fresh_state(cfg.out / "stack", "sagashop bench") as state:
+            measured, count_checks = await _measure(cfg, state, progress, by_count[count], count)
+        held[count] = all(c.ok for c in count_checks)
+        if count == cfg.replicas[0]:
+            capacity, checks = measured, count_checks
+    scenarios = by_count[cfg.replicas[0]]
+    errors = sum(
+        lv["errors"] for runs in by_count.values() for levels in runs.values() for lv in levels
+    )
     report: dict[str, Any] = {
         "tool": "sagashop bench",
         "date": started_at,
@@ -237,7 +254,14 @@ async def run_bench(
         "targets": targets(scenarios),
         "bottleneck": bottleneck(scenarios),
         "invariants": [asdict(c) for c in checks],
-        "invariants_hold": all(c.ok for c in checks),
+        "invariants_hold": all(held.values()),
+        # the same levels with every worker run as 1, 2... processes (cfg.replicas)
+        "replicas": {
+            str(n): {"scenarios": runs, "bottleneck": bottleneck(runs), "invariants_hold": held[n]}
+            for n, runs in by_count.items()
+            if n != cfg.replicas[0]
+        },
+        "scaling": scaling(by_count) if len(by_count) > 1 else [],
         "errors": errors,
         "error_samples": [
             s for lvs in scenarios.values() for lv in lvs for s in lv["error_samples"]

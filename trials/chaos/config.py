@@ -4,7 +4,7 @@ share of every bad ending)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 CHAOS_ENV = {
     # short enough that a killed participant sometimes misses it: compensation under fire
@@ -41,6 +41,9 @@ class ChaosConfig:
     kill_interval: tuple[float, float] = (2.0, 6.0)
     seed: int = 42
     services: list[str] | None = None  # which may be killed (default: every service)
+    # processes per service (`--replicas orchestra=2`): the monkey kills one replica at a time
+    # and keeps it down past the group's session timeout, so its partitions move to the others
+    replicas: dict[str, int] = field(default_factory=dict)
     mongo_kill: bool = True
     bank_faults: bool = True
     cancel_share: float = 0.1  # confirmed orders their customer cancels

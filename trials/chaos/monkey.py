@@ -18,6 +18,9 @@ from trials.chaos.report import Event
 
 log = logging.getLogger("sagashop.chaos")
 CRASH_POINTS = "tx.before_commit@0.01,outbox.after_commit@0.01"
+# a killed replica stays down longer than the consumer group's session timeout (6 s): the group
+# notices it is gone and gives its partitions to the other replicas before it comes back
+REPLICA_DOWN = (7.0, 10.0)
 
 
 class Monkey:
@@ -27,9 +30,12 @@ class Monkey:
 
     def __init__(self, stack: Stack, cfg: ChaosConfig, rng: random.Random, t0: float) -> None:
         self.stack, self.cfg, self.rng, self.t0 = stack, cfg, rng, t0
-        self.victims = cfg.services or [
-            *stack.names,
-            *(n for n in FULFILMENT_SIMULATORS if n in stack.procs),
+        # a service run as replicas dies one replica at a time (its round-robin is not a victim)
+        self.victims = [
+            replica
+            for name in cfg.services
+            or [*stack.names, *(n for n in FULFILMENT_SIMULATORS if n in stack.procs)]
+            for replica in stack.replica_names(name) or [name]
         ]
         self.schedule: list[Event] = []
         self.pending = list(self.victims)
@@ -46,7 +52,8 @@ class Monkey:
         proc = self.stack.procs[name]
         self.stack.expected_down.add(name)
         try:
-            await self._kill_and_restart(proc, name, "SIGKILL", (0.3, 4.0))
+            down = REPLICA_DOWN if "." in name else (0.3, 4.0)
+            await self._kill_and_restart(proc, name, "SIGKILL", down)
             if self.rng.random() < 0.15:  # again, right after its restart
                 await asyncio.sleep(self.rng.uniform(0.2, 1.5))
                 await self._kill_and_restart(proc, name, "SIGKILL again", (0.3, 2.0))

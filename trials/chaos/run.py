@@ -49,7 +49,7 @@ async def run_chaos(cfg: ChaosConfig, state: Path | None = None) -> ChaosReport:
 async def _run(
     cfg: ChaosConfig, rng: random.Random, env: dict[str, str], state: Path
 ) -> ChaosReport:
-    stack = Stack(state, external=cfg.external, extra_env=env)
+    stack = Stack(state, external=cfg.external, extra_env=env, replicas=cfg.replicas)
     report = ChaosReport(config=asdict(cfg))
     await stack.start()
     try:
