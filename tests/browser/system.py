@@ -21,6 +21,7 @@ import aiohttp
 from launcher.processes import ROOT
 from launcher.stack import Stack
 from tests.e2e.conftest import SYSTEM_ENV, System
+from tests.support.systems import discard
 
 T = TypeVar("T")
 PASSWORD = "s3cret-pass"
@@ -77,7 +78,7 @@ class ShopSystem:
 
     def stop(self) -> None:
         try:
-            self.run(self.stack.stop())
+            discard(self.stack)
         finally:
             self.loop.call_soon_threadsafe(self.loop.stop)
             self.thread.join(10)

@@ -1,12 +1,14 @@
-"""The whole system for end-to-end tests: every service as its own process on its own
-embedded broker and database (nothing shared with the other tests), plus a small catalog
-published the way the neighbour systems publish it."""
+"""The whole system for end-to-end tests: every service as its own process on an embedded
+broker and database of its own (nothing shared with the integration tests), plus a small
+catalog published the way the neighbour systems publish it. The e2e modules share one running
+system (E2E_ENV) and run one after another; a module that needs other settings (a `system`
+fixture of its own, from `systems`) runs after them."""
 
 from __future__ import annotations
 
 import json
 import random
-import tempfile
+import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +20,9 @@ from launcher.stack import Stack
 from schemas import topics
 from tests.conftest import FAST_HASHING
 from tests.support.kafka import eventually
+from tests.support.systems import Systems
+
+HERE = Path(__file__).parent
 
 # the warehouse, the carriers and the pickup points stand still: a confirmed order stays
 # CONFIRMED (test_fulfilment.py lets them run)
@@ -33,6 +38,15 @@ SYSTEM_ENV = {
     "SAGASHOP_SAGA_TIMEOUT_SECONDS": "6",
     "SAGASHOP_PAYMENT_TIMEOUT_SECONDS": "12",
     "SAGASHOP_LOG_JSON": "false",
+}
+# the shared system: the reports' X-Api-Key (test_access_matrix), and a send throttle per
+# target (tested in test_edge_holes) generous enough for every caller of the access matrix's
+# rows and for the fuzzed registrations and resets
+REPORT_KEY = uuid.uuid4().hex
+E2E_ENV = {
+    **SYSTEM_ENV,
+    "SAGASHOP_REPORT_API_KEYS": REPORT_KEY,
+    "SAGASHOP_SEND_LIMIT_TARGET": "1000",
 }
 
 
@@ -90,11 +104,34 @@ class System:
             await client.close()
 
 
-@pytest.fixture(scope="module")  # stopped after its module: idle, it still costs a core
-async def system() -> AsyncIterator[System]:
-    stack = Stack(Path(tempfile.mkdtemp(prefix="sagashop-e2e-")), extra_env=SYSTEM_ENV)
-    await stack.start()
+def which_system(item: pytest.Item) -> int:
+    """0: none, 1: the shared one, 2: its own (the module defines `system`)."""
+    if "system" not in getattr(item, "fixturenames", ()):
+        return 0
+    return 2 if hasattr(getattr(item, "module", None), "system") else 1
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The e2e modules that start no system first, then those on the shared system, then those
+    with their own (each group in file order): the shared system starts once, and no system
+    idles beside another."""
+    places = [i for i, item in enumerate(items) if item.path.parent == HERE]
+    e2e = sorted((items[i] for i in places), key=which_system)
+    for i, item in zip(places, e2e, strict=True):
+        items[i] = item
+
+
+@pytest.fixture(scope="package")  # stopped after the last e2e test: idle, it still costs
+async def systems() -> AsyncIterator[Systems]:
+    running = Systems()
     try:
-        yield System(stack)
+        yield running
     finally:
-        await stack.stop()
+        running.release()
+
+
+@pytest.fixture(scope="module")
+async def system(systems: Systems) -> System:
+    """The shared system: a module leaves it as it found it (a process it kills is started
+    again, a simulator it sets is set back)."""
+    return System(await systems.acquire(E2E_ENV))

@@ -11,7 +11,6 @@ status move the guards refuse), or the cell expects a 4xx."""
 
 from __future__ import annotations
 
-import tempfile
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -21,22 +20,13 @@ from typing import Any
 import aiohttp
 import pytest
 
-from launcher.stack import Stack
-from tests.e2e.conftest import SYSTEM_ENV, System
+from tests.e2e.conftest import REPORT_KEY, System
 from tests.support.access import CALLERS, Row, documented, fill, matches, status_of
 from tests.support.kafka import eventually
 from tests.support.money import make_admin, registered_shoppers
 from trials.shoppers.inbox import wait_for_codes
 from trials.shoppers.shopper import FINAL, Shopper
 
-REPORT_KEY = uuid.uuid4().hex
-# the send throttle's per-target limit (tested in test_edge_holes) would refuse the fourth
-# caller of a row that names one e-mail
-ACCESS_ENV = {
-    **SYSTEM_ENV,
-    "SAGASHOP_REPORT_API_KEYS": REPORT_KEY,
-    "SAGASHOP_SEND_LIMIT_TARGET": "1000",
-}
 BEARER = "Authorization"
 FRESH_KEY = (("Idempotency-Key", "<fresh>"),)
 
@@ -261,16 +251,6 @@ class World:
     sessions: dict[str, str]  # caller -> sessionId ("" for the guest)
     tokens: dict[str, tuple[str, str]]  # credential -> (header, value)
     objects: dict[str, Any]
-
-
-@pytest.fixture(scope="module")
-async def system() -> AsyncIterator[System]:
-    stack = Stack(Path(tempfile.mkdtemp(prefix="sagashop-e2e-access-")), extra_env=ACCESS_ENV)
-    await stack.start()
-    try:
-        yield System(stack)
-    finally:
-        await stack.stop()
 
 
 def session_of(s: Shopper) -> str:

@@ -8,21 +8,20 @@ keeps its stock past the original expiry and is delivered."""
 from __future__ import annotations
 
 import asyncio
-import tempfile
 import time
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from pathlib import Path
+from dataclasses import dataclass
 from typing import Any
 
 import aiohttp
 import pytest
 
-from launcher.stack import Stack
 from tests.e2e.conftest import SIMULATORS_PAUSED, SYSTEM_ENV, System
 from tests.support.kafka import eventually
 from tests.support.money import NewShopper, bank_totals, make_admin, registered_shoppers
+from tests.support.systems import Systems
 from trials.shoppers.shopper import ENDED, PAID_OR_LATER, EdgeError, Shopper
 
 HOLD_TTL = 20.0  # the stock pre-reservation and the slot hold, from checkout
@@ -62,14 +61,8 @@ Order = dict[str, Any]
 
 
 @pytest.fixture(scope="module")
-async def system() -> AsyncIterator[System]:
-    state = Path(tempfile.mkdtemp(prefix="sagashop-e2e-fulfilment-"))
-    stack = Stack(state, extra_env=FULFILMENT_ENV)
-    await stack.start()
-    try:
-        yield System(stack)
-    finally:
-        await stack.stop()
+async def system(systems: Systems) -> System:
+    return System(await systems.acquire(FULFILMENT_ENV))
 
 
 @pytest.fixture
@@ -176,68 +169,80 @@ async def test_a_courier_order_paid_and_left_alone_is_picked_delivered_to_the_do
     assert (line["onHand"], line["booked"], line["shipped"]) == (2, 0, 1)
 
 
-async def test_an_item_damaged_while_picking_cancels_the_order_refunds_it_and_writes_it_off(
-    system: System, shoppers: NewShopper, admin: Shopper
+@dataclass(frozen=True)
+class BadEnding:
+    """A simulator set to end every order of the test badly, and what the end leaves: the
+    case that records it (read by the admin or by the customer), the msk-1 stock line."""
+
+    simulator: str
+    usual: dict[str, Any]
+    change: dict[str, Any]
+    kind: str
+    passed: str | None  # an order status on the way to the end
+    case: tuple[str, str, str]  # edge, path, status
+    by_admin: bool
+    line: tuple[int, int, int, int]  # onHand, booked, shipped, writtenOff
+    failed_attempts: bool = False
+
+
+BAD_ENDINGS = {
+    "damaged_while_picking_written_off": BadEnding(
+        "warehouse_sim",
+        WAREHOUSE,
+        {"damagedShare": 1.0},
+        "pickup",
+        None,
+        ("store_svc", "/picking/{}", "damaged"),
+        True,
+        (2, 0, 0, 1),
+    ),
+    "every_courier_attempt_failed_restocked": BadEnding(
+        "carrier_sim",
+        CARRIER,
+        {"failedAttemptShare": 1.0},
+        "courier",
+        "DELIVERING",
+        ("delivery_svc", "/cases/{}", "returned"),
+        False,
+        (3, 0, 0, 0),
+        failed_attempts=True,
+    ),
+    "parcel_never_collected_restocked": BadEnding(
+        "pickup_sim",
+        PICKUP,
+        {"unclaimedShare": 1.0},
+        "pickup",
+        "READY_FOR_PICKUP",
+        ("delivery_svc", "/cases/{}", "returned"),
+        False,
+        (3, 0, 0, 0),
+    ),
+}
+
+
+@pytest.mark.parametrize("ending", BAD_ENDINGS.values(), ids=BAD_ENDINGS.keys())
+async def test_a_bad_ending_cancels_the_order_refunds_it_once_and_settles_the_goods(
+    system: System, shoppers: NewShopper, admin: Shopper, ending: BadEnding
 ):
     s = await shoppers()
     before = await bank_totals(s, system.stack.bank_admin_headers())
-    async with simulating(system, "warehouse_sim", WAREHOUSE, damagedShare=1.0):
-        order, product = await paid_order(system, s, "pickup")
+    async with simulating(system, ending.simulator, ending.usual, **ending.change):
+        order, product = await paid_order(system, s, ending.kind)
         order = await s.wait_status(order["id"], ENDED, timeout=LIFE)
     assert order["status"] == "CANCELLED" and order["reason"], order
+    assert ending.passed is None or ending.passed in path_of(order), path_of(order)
     await refunded_once(system, s, order, before)
-    picking = await admin.call("store_svc", "GET", f"/picking/{order['id']}")
-    assert picking["status"] == "damaged"
+    edge, path, status = ending.case
+    case = await (admin if ending.by_admin else s).call(edge, "GET", path.format(order["id"]))
+    assert case["status"] == status, case
+    assert not ending.failed_attempts or case["failedAttempts"] >= 1, case
 
-    async def written_off() -> bool:
+    async def settled() -> bool:
         line = await stock_line(admin, product)
-        return (line["onHand"], line["booked"], line["writtenOff"], line["shipped"]) == (2, 0, 1, 0)
+        return (line["onHand"], line["booked"], line["shipped"], line["writtenOff"]) == ending.line
 
-    await eventually(written_off, timeout=30)
-    assert await s.call("store_svc", "GET", f"/stocks/{product}") == {"count": 2}
-
-
-async def test_a_courier_failing_every_attempt_cancels_the_order_refunds_it_and_restocks_it(
-    system: System, shoppers: NewShopper, admin: Shopper
-):
-    s = await shoppers()
-    before = await bank_totals(s, system.stack.bank_admin_headers())
-    async with simulating(system, "carrier_sim", CARRIER, failedAttemptShare=1.0):
-        order, product = await paid_order(system, s, "courier")
-        order = await s.wait_status(order["id"], ENDED, timeout=LIFE)
-    assert order["status"] == "CANCELLED" and order["reason"], order
-    assert "DELIVERING" in path_of(order)
-    await refunded_once(system, s, order, before)
-    case = await s.call("delivery_svc", "GET", f"/cases/{order['id']}")
-    assert case["status"] == "returned" and case["failedAttempts"] >= 1, case
-
-    async def back_on_hand() -> bool:
-        line = await stock_line(admin, product)
-        return (line["onHand"], line["booked"], line["shipped"], line["writtenOff"]) == (3, 0, 0, 0)
-
-    await eventually(back_on_hand, timeout=30)
-    assert await s.call("store_svc", "GET", f"/stocks/{product}") == {"count": 3}
-
-
-async def test_a_parcel_nobody_collects_is_sent_back_and_the_order_cancelled_and_refunded(
-    system: System, shoppers: NewShopper, admin: Shopper
-):
-    s = await shoppers()
-    before = await bank_totals(s, system.stack.bank_admin_headers())
-    async with simulating(system, "pickup_sim", PICKUP, unclaimedShare=1.0):
-        order, product = await paid_order(system, s, "pickup")
-        order = await s.wait_status(order["id"], ENDED, timeout=LIFE)
-    assert order["status"] == "CANCELLED" and order["reason"], order
-    assert "READY_FOR_PICKUP" in path_of(order)
-    await refunded_once(system, s, order, before)
-    case = await s.call("delivery_svc", "GET", f"/cases/{order['id']}")
-    assert case["status"] == "returned", case
-
-    async def back_on_hand() -> bool:
-        line = await stock_line(admin, product)
-        return (line["onHand"], line["booked"], line["shipped"]) == (3, 0, 0)
-
-    await eventually(back_on_hand, timeout=30)
+    await eventually(settled, timeout=30)
+    assert await s.call("store_svc", "GET", f"/stocks/{product}") == {"count": ending.line[0]}
 
 
 @asynccontextmanager

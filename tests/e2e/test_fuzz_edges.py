@@ -7,18 +7,15 @@ answers are checked against docs/conventions.md."""
 from __future__ import annotations
 
 import asyncio
-import tempfile
 from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from launcher.stack import Stack
 from notification_svc.domain import Status as NotificationStatus
 from schemas.catalog_http import PickingStatus
 from schemas.delivery_http import CaseStatus, HoldStatus
-from tests.e2e.conftest import SYSTEM_ENV, System
+from tests.e2e.conftest import System
 from tests.support.conventions import (
     TIMESTAMP,
     answer_breaks,
@@ -40,19 +37,6 @@ EDGES = (
     "order_svc",
     "orchestra",
 )
-# the send throttle's per-target limit would answer 429 (documented, not a failure) to most
-# generated resets and registrations: generous here, so they reach the code behind it
-FUZZ_ENV = {**SYSTEM_ENV, "SAGASHOP_SEND_LIMIT_TARGET": "1000"}
-
-
-@pytest.fixture(scope="module")
-async def system() -> AsyncIterator[System]:
-    stack = Stack(Path(tempfile.mkdtemp(prefix="sagashop-e2e-fuzz-")), extra_env=FUZZ_ENV)
-    await stack.start()
-    try:
-        yield System(stack)
-    finally:
-        await stack.stop()
 
 
 @pytest.fixture(scope="module")

@@ -5,7 +5,6 @@ admin's partial refund; and a wallet that never goes below zero however many pay
 from __future__ import annotations
 
 import asyncio
-import tempfile
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -13,7 +12,6 @@ from typing import Any
 
 import pytest
 
-from launcher.stack import Stack
 from tests.e2e.conftest import SYSTEM_ENV, System
 from tests.support.kafka import eventually
 from tests.support.money import (
@@ -24,6 +22,7 @@ from tests.support.money import (
     registered_shoppers,
     wallet_reaches,
 )
+from tests.support.systems import Systems
 from trials.shoppers.inbox import wait_for_codes
 from trials.shoppers.shopper import FINAL, EdgeError, Shopper
 
@@ -37,13 +36,8 @@ MONEY_ENV = {
 
 
 @pytest.fixture(scope="module")
-async def system() -> AsyncIterator[System]:
-    stack = Stack(Path(tempfile.mkdtemp(prefix="sagashop-e2e-money-")), extra_env=MONEY_ENV)
-    await stack.start()
-    try:
-        yield System(stack)
-    finally:
-        await stack.stop()
+async def system(systems: Systems) -> System:
+    return System(await systems.acquire(MONEY_ENV))
 
 
 @pytest.fixture
