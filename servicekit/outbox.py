@@ -95,6 +95,8 @@ class Outbox:
             return
         again = True
         while again:
+            if await self.collection.find_one({}, {"_id": 1}) is None:
+                return  # nothing to send (a poll, or the holder sent ours): no lease writes
             if not await lease.take():
                 await lease.ask_again()
                 if not await lease.take():  # still held: its holder passes again for us
