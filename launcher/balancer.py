@@ -18,7 +18,6 @@ from collections.abc import Mapping
 
 import aiohttp
 from aiohttp import web
-from multidict import CIMultiDict
 
 # hop-by-hop headers (RFC 9110 7.6.1) and those aiohttp sets itself from the body
 NOT_PASSED = frozenset(
@@ -37,9 +36,9 @@ NOT_PASSED = frozenset(
 )
 
 
-def passed(headers: Mapping[str, str]) -> CIMultiDict[str]:
+def passed(headers: Mapping[str, str]) -> list[tuple[str, str]]:
     """Every header but the hop-by-hop ones (each of a repeated header, Set-Cookie too)."""
-    return CIMultiDict((k, v) for k, v in headers.items() if k.lower() not in NOT_PASSED)
+    return [(k, v) for k, v in headers.items() if k.lower() not in NOT_PASSED]
 
 
 class Balancer:
