@@ -6,16 +6,13 @@ payment_svc and billing_svc are played by publishing their messages on their rea
 
 from __future__ import annotations
 
-import tempfile
 import uuid
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 import pytest
 
 from launcher.processes import ServiceProcess
 from schemas import topics
-from tests.conftest import start_service
 from tests.support.gift_card_orders import (
     GIFT,
     issued,
@@ -28,17 +25,14 @@ from tests.support.gift_card_orders import (
 from tests.support.http import Client
 from tests.support.infra import Infra
 from tests.support.kafka import read_topic
+from tests.support.services import running
 from tests.support.store import card_of, feed_product, logged_in, product, unique_id
 
 
 @pytest.fixture(scope="module")
 async def store(infra: Infra, auth: ServiceProcess) -> AsyncIterator[ServiceProcess]:
-    proc = start_service(
-        infra, "store_svc", Path(tempfile.mkdtemp()), env={"SAGASHOP_AUTH_URL": auth.url}
-    )
-    await proc.wait_ready()
-    yield proc
-    proc.kill()
+    async with running(infra, "store_svc", SAGASHOP_AUTH_URL=auth.url) as proc:
+        yield proc
 
 
 @pytest.fixture(scope="module")
@@ -50,10 +44,8 @@ async def order_svc(
         "SAGASHOP_STORE_URL": store.url,
         "SAGASHOP_PAYMENT_TIMEOUT_SECONDS": "600",
     }
-    proc = start_service(infra, "order_svc", Path(tempfile.mkdtemp()), env=env)
-    await proc.wait_ready()
-    yield proc
-    proc.kill()
+    async with running(infra, "order_svc", **env) as proc:
+        yield proc
 
 
 @pytest.fixture

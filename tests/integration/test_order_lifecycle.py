@@ -11,11 +11,9 @@ database."""
 
 from __future__ import annotations
 
-import tempfile
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -23,12 +21,12 @@ import pytest
 from launcher.embedded import free_port
 from launcher.processes import ServiceProcess
 from schemas import topics
-from tests.conftest import start_service
 from tests.support.gift_card_orders import now, on_topic, paid
 from tests.support.http import Client
 from tests.support.infra import Infra
 from tests.support.kafka import eventually, publish
-from tests.support.store import logged_in, make_admin
+from tests.support.services import admin_client, running
+from tests.support.store import logged_in
 
 PARTICIPANTS = {
     "PAYMENT": topics.PAYMENT_CONFIRMATIONS,
@@ -41,10 +39,8 @@ WAIT = 40.0
 @pytest.fixture(scope="module")
 async def orchestra(infra: Infra, auth: ServiceProcess) -> AsyncIterator[ServiceProcess]:
     env = {"SAGASHOP_AUTH_URL": auth.url, "SAGASHOP_SAGA_TIMEOUT_SECONDS": "60"}
-    proc = start_service(infra, "orchestra", Path(tempfile.mkdtemp()), env=env)
-    await proc.wait_ready()
-    yield proc
-    proc.kill()
+    async with running(infra, "orchestra", **env) as proc:
+        yield proc
 
 
 @pytest.fixture(scope="module")
@@ -60,10 +56,8 @@ async def order_svc(
         "SAGASHOP_HANDOVER_SWEEP_SECONDS": "0.5",
         "SAGASHOP_PAID_HOLD_SECONDS": "7200",
     }
-    proc = start_service(infra, "order_svc", Path(tempfile.mkdtemp()), env=env)
-    await proc.wait_ready()
-    yield proc
-    proc.kill()
+    async with running(infra, "order_svc", **env) as proc:
+        yield proc
 
 
 @pytest.fixture
@@ -76,10 +70,8 @@ async def manual_order_svc(
         "SAGASHOP_ORCHESTRA_URL": orchestra.url,
         "SAGASHOP_AUTO_HANDOVER": "false",
     }
-    proc = start_service(infra, "order_svc", Path(tempfile.mkdtemp()), env=env)
-    await proc.wait_ready()
-    yield proc
-    proc.kill()
+    async with running(infra, "order_svc", **env) as proc:
+        yield proc
 
 
 @pytest.fixture
@@ -95,10 +87,8 @@ async def customer(
 async def admin(
     auth: ServiceProcess, order_svc: ServiceProcess, mongo: Any
 ) -> AsyncIterator[Client]:
-    client, username = await logged_in(auth, order_svc.url)
-    await make_admin(mongo, auth, username)
-    yield client
-    await client.close()
+    async with admin_client(auth, order_svc.url, mongo) as client:
+        yield client
 
 
 # -- orders, payment and the participants ----------------------------------------------------

@@ -7,11 +7,9 @@ from __future__ import annotations
 
 import json
 import secrets
-import tempfile
 import time
 import uuid
 from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -20,15 +18,15 @@ from aiokafka import AIOKafkaConsumer
 from launcher.processes import ServiceProcess
 from schemas import topics
 from schemas.catalog_http import PickingStatus
-from tests.conftest import SpawnService, start_service
+from tests.conftest import SpawnService
 from tests.support.http import Client
 from tests.support.infra import Infra
 from tests.support.kafka import eventually
+from tests.support.services import admin_client, running
 from tests.support.store import (
     ask_store,
     feed_stock,
     logged_in,
-    make_admin,
     replies_for,
     saga_request,
     stock_count,
@@ -41,23 +39,15 @@ FIELDS = ("onHand", "reserved", "booked", "shipped", "writtenOff", "available")
 
 @pytest.fixture(scope="module")
 async def store(infra: Infra, auth: ServiceProcess) -> AsyncIterator[ServiceProcess]:
-    proc = start_service(
-        infra,
-        "store_svc",
-        Path(tempfile.mkdtemp()),
-        env={"SAGASHOP_AUTH_URL": auth.url, "SAGASHOP_WAREHOUSE_TOKEN": TOKEN},
-    )
-    await proc.wait_ready()
-    yield proc
-    proc.kill()
+    env = {"SAGASHOP_AUTH_URL": auth.url, "SAGASHOP_WAREHOUSE_TOKEN": TOKEN}
+    async with running(infra, "store_svc", **env) as proc:
+        yield proc
 
 
 @pytest.fixture(scope="module")
 async def admin(auth: ServiceProcess, store: ServiceProcess, mongo: Any) -> AsyncIterator[Client]:
-    client, username = await logged_in(auth, store.url)
-    await make_admin(mongo, auth, username)
-    yield client
-    await client.close()
+    async with admin_client(auth, store.url, mongo) as client:
+        yield client
 
 
 @pytest.fixture(scope="module")

@@ -6,28 +6,26 @@ from __future__ import annotations
 
 import asyncio
 import random
-import tempfile
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from launcher.processes import ServiceProcess
 from schemas import topics
-from tests.conftest import SpawnService, start_service
+from tests.conftest import SpawnService
 from tests.support.holds import HOLDS_ENV, as_holder
 from tests.support.http import Client
 from tests.support.infra import Infra
 from tests.support.kafka import eventually, publish, publish_all
+from tests.support.services import admin_client, running
 from tests.support.store import (
     ask_store,
     feed_product,
     feed_stock,
     logged_in,
-    make_admin,
     product,
     replies_for,
     saga_request,
@@ -38,23 +36,14 @@ from tests.support.store import (
 
 @pytest.fixture(scope="module")
 async def store(infra: Infra, auth: ServiceProcess) -> AsyncIterator[ServiceProcess]:
-    proc = start_service(
-        infra,
-        "store_svc",
-        Path(tempfile.mkdtemp()),
-        env={"SAGASHOP_AUTH_URL": auth.url, **HOLDS_ENV},
-    )
-    await proc.wait_ready()
-    yield proc
-    proc.kill()
+    async with running(infra, "store_svc", SAGASHOP_AUTH_URL=auth.url, **HOLDS_ENV) as proc:
+        yield proc
 
 
 @pytest.fixture(scope="module")
 async def admin(auth: ServiceProcess, store: ServiceProcess, mongo: Any) -> AsyncIterator[Client]:
-    client, username = await logged_in(auth, store.url)
-    await make_admin(mongo, auth, username)
-    yield client
-    await client.close()
+    async with admin_client(auth, store.url, mongo) as client:
+        yield client
 
 
 @pytest.fixture
