@@ -66,10 +66,12 @@ def subscriber_options(settings: ServiceSettings, group_id: str) -> dict[str, An
         "ack_policy": AckPolicy.ACK,
         "session_timeout_ms": settings.kafka_session_timeout_ms,
         "heartbeat_interval_ms": settings.kafka_heartbeat_interval_ms,
-        # the embedded broker answers a parked fetch only when its wait runs out: a short
-        # wait makes a hop cost tens of milliseconds instead of aiokafka's default 500 ms
+        # the embedded broker answers a parked fetch only at its next look (settings.py,
+        # docs/embedded-broker.md): a short wait makes a hop cost milliseconds, not the 500 ms
+        # aiokafka's default park could add
         "fetch_max_wait_ms": settings.kafka_fetch_wait_ms,
         "batch": True,
         "max_records": settings.consumer_batch,
-        "batch_timeout_ms": settings.kafka_fetch_wait_ms,
+        # an empty poll is followed by a sleep as long as it: short, or records wait for it
+        "batch_timeout_ms": settings.kafka_poll_ms,
     }

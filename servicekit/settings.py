@@ -71,10 +71,16 @@ class ServiceSettings(SecretFiles):
     # consumer tuning (DESIGN.md "Embedded facts")
     kafka_session_timeout_ms: int = 6000
     kafka_heartbeat_interval_ms: int = 2000
-    # how long the broker may park an empty fetch: the embedded broker answers a parked fetch
-    # only when this runs out, so it bounds a hop's latency; shorter waits cost CPU even when
-    # idle (tansu alone: 0.70 core at 20 ms with every service up, 0.15 at 100 ms, 0.07 at 250)
+    # how long the broker may park a fetch that found nothing (docs/embedded-broker.md):
+    # Apache Kafka answers a parked fetch as soon as a record arrives, so this only paces idle
+    # polling there; tansu looks again at W/2, 3W/4, 7W/8... of the wait W, so a record arriving
+    # into a parked fetch waits W/6 on average and W/2 at most, and every park costs the broker
+    # a scan of the consumer's partitions at each of those looks (idle CPU)
     kafka_fetch_wait_ms: int = 100
+    # how long one poll of the consumer waits for records (FastStream's batch_timeout_ms). A
+    # poll that got nothing is followed by a sleep just as long (FastStream's batch loop), and a
+    # record fetched during that sleep waits for it: keep it short (~50 wake-ups a second idle)
+    kafka_poll_ms: int = Field(default=10, ge=1)
     # records per batch: also how many different keys may be handled at once
     consumer_batch: int = 64
     # apply the records of one fetched batch in one transaction (one commit, one inbox and
