@@ -26,9 +26,13 @@ def in_browser_suite(item: pytest.Item) -> bool:
     return f"{os.sep}tests{os.sep}browser{os.sep}" in str(item.path)
 
 
+@pytest.hookimpl(trylast=True)  # after pytest's own reordering by fixture parameters
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Browser tests run last: Playwright's sync API keeps its own event loop marked as
-    running until the session ends, and the asyncio tests after it could not run theirs."""
+    running until the session ends, and the asyncio tests after it could not run theirs.
+    pytest groups the tests that share a session-scoped parameter (pytest-playwright's
+    `browser_name`, which a test with an argument named `page` gets too) and would move the
+    browser tests next to such a test."""
     items.sort(key=in_browser_suite)  # stable: every other test keeps its order
     if not os.access(CHROMIUM, os.X_OK):
         skip = pytest.mark.skip(reason=f"no Chromium at {CHROMIUM}: `make test` installs it")
