@@ -48,9 +48,9 @@ def test_the_pages_checked_include_the_readme_and_every_doc() -> None:
     assert {"README.md", "docs/architecture.md", "docs/operations.md"} <= names
 
 
-@pytest.mark.parametrize("page", PAGES, ids=lambda p: p.relative_to(ROOT).as_posix())
-def test_a_page_links_only_to_files_inside_the_repository_that_exist(page: Path) -> None:
-    assert broken_links(page) == []
+@pytest.mark.parametrize("doc", PAGES, ids=lambda p: p.relative_to(ROOT).as_posix())
+def test_a_page_links_only_to_files_inside_the_repository_that_exist(doc: Path) -> None:
+    assert broken_links(doc) == []
 
 
 def test_a_link_out_of_the_repository_or_to_a_missing_file_is_found() -> None:
