@@ -235,7 +235,7 @@ class Stack:
             "SAGASHOP_OUTBOX_DIR": str(self.state / "sent"),
             "SAGASHOP_REPORT_DIR": str(self.state / "reports"),
             # notification_svc speaks SMTP and the SMS gateway's HTTP API to the simulators,
-            # which keep what they accepted under sent/ (launcher.mailbox reads it)
+            # which keep what they accepted under sent/ (notification_svc.kept_mail reads it)
             "SAGASHOP_EMAIL_SENDER": "smtp",
             "SAGASHOP_SMS_GATEWAY": "http",
             "SAGASHOP_SMTP_PORT": str(smtp_port),
