@@ -9,6 +9,8 @@ from delivery_svc.queues import Queues
 from delivery_svc.repository import Repository
 from delivery_svc.reservations import Clock, SlotDesk
 from delivery_svc.settings import DeliverySettings
+from schemas.delivery_http import CaseStatus, HoldStatus
+from servicekit import migrations
 from servicekit.mongo import utcnow
 from servicekit.service import Service
 
@@ -32,6 +34,13 @@ def build(
     @service.step("delivery-indexes-v1")
     async def indexes(_: Service) -> None:
         await desk.repo.ensure_indexes()
+
+    @service.step("delivery-status-upper-v1")
+    async def status_upper(_: Service) -> None:
+        # holds and cases stored while their statuses were lower case (`held`, `in_transit`)
+        await migrations.upper_case(desk.repo.holds, "status", [s.lower() for s in HoldStatus])
+        old = [s.lower() for s in CaseStatus]
+        await migrations.upper_case(desk.repo.cases, "status", old, history="history")
 
     @service.on_startup
     async def seed(_: Service) -> None:

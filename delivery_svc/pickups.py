@@ -20,7 +20,7 @@ from delivery_svc.cases import case_view, emit
 from delivery_svc.domain import Case
 from delivery_svc.queues import Queues
 from delivery_svc.reservations import SlotDesk
-from schemas.delivery_http import CaseView, ParcelArrival, PickupRequest
+from schemas.delivery_http import CaseStatus, CaseView, ParcelArrival, PickupRequest
 from servicekit.errors import NotFound, ServiceUnavailable, TooManyRequests, Unauthorized
 from servicekit.http import INT_PARAM, int_param, read_body, reply
 from servicekit.identity import admin
@@ -116,7 +116,7 @@ def mount(service: Service, desk: SlotDesk, queues: Queues) -> None:
             doc = await queues.cases.find_one({"_id": order_id})
             if doc is None:
                 raise NotFound(f"no delivery case for order {order_id}")
-            if doc["status"] != "at_pickup_point":
+            if doc["status"] != CaseStatus.AT_PICKUP_POINT:
                 return  # collect() says why it cannot be collected
             wait = parcels.locked_for(doc["codeTries"], doc.get("lastTryAt"), now, limit, lock)
             if wait > 0:

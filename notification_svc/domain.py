@@ -13,6 +13,7 @@ from typing import Any
 
 from notification_svc.texts import render_kind
 from schemas.auth import AccountNotificationRequest, UserRegistered
+from schemas.base import UpperEnum
 from schemas.notification import Channel, RegistrationNotification
 from servicekit.errors import NotFound
 
@@ -33,13 +34,13 @@ class Kind(StrEnum):
     GIFT_CARD = "gift_card"
 
 
-class Status(StrEnum):
-    PENDING = "pending"
-    SENDING = "sending"
-    SENT = "sent"
-    FAILED = "failed"
+class Status(UpperEnum):
+    PENDING = "PENDING"
+    SENDING = "SENDING"
+    SENT = "SENT"
+    FAILED = "FAILED"
     # the customer turned this channel off: nothing was sent, nothing will be
-    SKIPPED = "skipped"
+    SKIPPED = "SKIPPED"
 
 
 class NotificationNotFound(NotFound):
@@ -87,7 +88,7 @@ class Notification:
         """How far it got: the receipt's word, else "accepted" once the provider took it."""
         if self.receipt:
             return self.receipt
-        return "accepted" if self.status is Status.SENT else self.status.value
+        return "accepted" if self.status is Status.SENT else self.status.value.lower()
 
     def expired(self, now: datetime) -> bool:
         return self.expires_at is not None and self.expires_at <= now

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import importlib
 from datetime import UTC, datetime
+from enum import StrEnum
 from typing import Annotated, Any, Self, TypeVar
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
@@ -45,6 +46,17 @@ def _as_utc(value: datetime) -> datetime:
 
 Timestamp = Annotated[datetime, AfterValidator(_as_utc)]
 """Always timezone-aware UTC after validation; serialized as ISO 8601 (`...Z`)."""
+
+
+class UpperEnum(StrEnum):
+    """A status whose values are UPPER_SNAKE_CASE, the name of each member. The lower-case
+    spelling written before the casing was made one (`pending`, `handed_over`) reads as the same
+    member, so a document a startup step has not rewritten yet, or a neighbour still sending the
+    old spelling, does not break."""
+
+    @classmethod
+    def _missing_(cls, value: object) -> UpperEnum | None:
+        return cls.__members__.get(value.upper()) if isinstance(value, str) else None
 
 
 class WireModel(BaseModel):

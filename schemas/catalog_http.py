@@ -22,6 +22,7 @@ from schemas.base import (
     NonNegativeInt,
     PositiveQty,
     Timestamp,
+    UpperEnum,
     WireModel,
 )
 
@@ -176,17 +177,17 @@ class ReservationView(WireModel):
 # --- picking ------------------------------------------------------------------------------------
 
 
-class PickingStatus(StrEnum):
-    """A picking case moves created -> picking -> picked -> handed_over; damaged (an item was
-    found damaged while picking or once picked) and cancelled (the saga's REVERSE while the
-    warehouse had the order) end it. A REVERSE after handed_over or damaged keeps the status."""
+class PickingStatus(UpperEnum):
+    """A picking case moves CREATED -> PICKING -> PICKED -> HANDED_OVER; DAMAGED (an item was
+    found damaged while picking or once picked) and CANCELLED (the saga's REVERSE while the
+    warehouse had the order) end it. A REVERSE after HANDED_OVER or DAMAGED keeps the status."""
 
-    CREATED = "created"  # opened by the saga's CONFIRM, nobody has started
-    PICKING = "picking"  # the warehouse is picking it (the order is ASSEMBLING)
-    PICKED = "picked"  # packed, waiting for the courier or the pickup point's van
-    HANDED_OVER = "handed_over"  # the parcel left the warehouse: delivery has it
-    DAMAGED = "damaged"  # an item was damaged: the order is cancelled, the item written off
-    CANCELLED = "cancelled"  # the order was undone (REVERSE)
+    CREATED = "CREATED"  # opened by the saga's CONFIRM, nobody has started
+    PICKING = "PICKING"  # the warehouse is picking it (the order is ASSEMBLING)
+    PICKED = "PICKED"  # packed, waiting for the courier or the pickup point's van
+    HANDED_OVER = "HANDED_OVER"  # the parcel left the warehouse: delivery has it
+    DAMAGED = "DAMAGED"  # an item was damaged: the order is cancelled, the item written off
+    CANCELLED = "CANCELLED"  # the order was undone (REVERSE)
 
 
 class PickingMove(WireModel):

@@ -22,6 +22,7 @@ from schemas.base import (
     NonEmptyStr,
     NonNegativeInt,
     Timestamp,
+    UpperEnum,
     WireModel,
 )
 from schemas.delivery import TimeSlot
@@ -36,29 +37,29 @@ class DeliveryKind(StrEnum):
     COURIER = "courier"
 
 
-class HoldStatus(StrEnum):
-    """A slot hold: `held` (pre-reserved until `expiresAt`), `used` (a delivery case was opened
-    on it), `released` (the customer or a REVERSE let it go), `expired` (nobody confirmed it)."""
+class HoldStatus(UpperEnum):
+    """A slot hold: `HELD` (pre-reserved until `expiresAt`), `USED` (a delivery case was opened
+    on it), `RELEASED` (the customer or a REVERSE let it go), `EXPIRED` (nobody confirmed it)."""
 
-    HELD = "held"
-    USED = "used"
-    RELEASED = "released"
-    EXPIRED = "expired"
+    HELD = "HELD"
+    USED = "USED"
+    RELEASED = "RELEASED"
+    EXPIRED = "EXPIRED"
 
 
-class CaseStatus(StrEnum):
-    """opened -> (parcel handed over) in_transit -> at_pickup_point | out_for_delivery ->
-    received; or `returned` (not collected in time, or the carrier brought it back), `lost`
-    (the carrier lost it), `cancelled` (the saga's REVERSE)."""
+class CaseStatus(UpperEnum):
+    """OPENED -> (parcel handed over) IN_TRANSIT -> AT_PICKUP_POINT | OUT_FOR_DELIVERY ->
+    RECEIVED; or `RETURNED` (not collected in time, or the carrier brought it back), `LOST`
+    (the carrier lost it), `CANCELLED` (the saga's REVERSE)."""
 
-    OPENED = "opened"
-    IN_TRANSIT = "in_transit"
-    AT_PICKUP_POINT = "at_pickup_point"
-    OUT_FOR_DELIVERY = "out_for_delivery"
-    RECEIVED = "received"
-    RETURNED = "returned"
-    LOST = "lost"
-    CANCELLED = "cancelled"
+    OPENED = "OPENED"
+    IN_TRANSIT = "IN_TRANSIT"
+    AT_PICKUP_POINT = "AT_PICKUP_POINT"
+    OUT_FOR_DELIVERY = "OUT_FOR_DELIVERY"
+    RECEIVED = "RECEIVED"
+    RETURNED = "RETURNED"
+    LOST = "LOST"
+    CANCELLED = "CANCELLED"
 
 
 DRIVABLE = (

@@ -11,7 +11,7 @@ from enum import StrEnum
 
 from pydantic import ConfigDict, Field
 
-from schemas.base import NonEmptyStr, Timestamp, WireModel
+from schemas.base import NonEmptyStr, Timestamp, UpperEnum, WireModel
 from schemas.fulfilment import CancellationKind
 from schemas.saga import Confirmator, Disposition, OrderConfirmationRequest
 
@@ -23,16 +23,13 @@ class SagaState(StrEnum):
     CANCELLED = "CANCELLED"
 
 
-class StepState(StrEnum):
+class StepState(UpperEnum):
+    """Sagas stored before the casing was made one (`pending`) read as they are now."""
+
     PENDING = "PENDING"
     SUCCESS = "SUCCESS"
     FAIL = "FAIL"
     REVERSED = "REVERSED"
-
-    @classmethod
-    def _missing_(cls, value: object) -> StepState | None:
-        # sagas stored before the casing was made one (`pending`) read as they are now
-        return cls.__members__.get(value.upper()) if isinstance(value, str) else None
 
 
 class SagaQuery(WireModel):

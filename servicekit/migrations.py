@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -106,3 +106,24 @@ async def _claim(coll: Any, step_id: str) -> bool:
         {"$set": {"startedAt": now}},
     )
     return bool(taken.modified_count)
+
+
+async def upper_case(coll: Any, field: str, values: Iterable[str], history: str = "") -> None:
+    """A step's body for a status made UPPER_SNAKE_CASE: rewrite `field`'s old lower-case
+    `values` (an update_many per value), and the same field in each entry of the array
+    `history` where a document keeps one. Safe to run again: an upper-case value is left."""
+    old = [v for v in values if v != v.upper()]
+    for value in old:
+        await coll.update_many({field: value}, {"$set": {field: value.upper()}})
+    if not history:
+        return
+    query = {f"{history}.{field}": {"$in": old}}
+    while (doc := await coll.find_one(query, {history: 1})) is not None:
+        entries = [
+            {**e, field: e[field].upper()} if isinstance(e, dict) and e.get(field) in old else e
+            for e in doc[history]
+        ]
+        # only if no entry was appended meanwhile (else the loop reads it again)
+        await coll.update_one(
+            {"_id": doc["_id"], history: doc[history]}, {"$set": {history: entries}}
+        )

@@ -30,8 +30,8 @@ from servicekit import simulator
 from servicekit.simulator import SimulatorSettings, refuse
 
 log = logging.getLogger("warehouse_sim")
-LIVE = "created,picking,picked"
-NEXT = {"created": "picking", "picking": "picked", "picked": "handed_over"}
+LIVE = "CREATED,PICKING,PICKED"
+NEXT = {"CREATED": "PICKING", "PICKING": "PICKED", "PICKED": "HANDED_OVER"}
 
 
 class WarehouseSettings(SimulatorSettings):
@@ -102,9 +102,9 @@ class Warehouse:
     async def step(self, case: dict[str, Any]) -> None:
         assert self.http is not None  # noqa: S101 - type narrowing, not a guard
         body: dict[str, Any] = {"status": NEXT[case["status"]]}
-        if case["status"] == "picking" and random.random() < self.config.damaged_share:  # noqa: S311 - simulator randomness, not security
+        if case["status"] == "PICKING" and random.random() < self.config.damaged_share:  # noqa: S311 - simulator randomness, not security
             item = case["items"][0]
-            body = {"status": "damaged", "productId": item["productId"], "quantity": 1}
+            body = {"status": "DAMAGED", "productId": item["productId"], "quantity": 1}
             body["reason"] = "found damaged on the shelf"
         url = f"{self.settings.store_url}/picking/{case['orderId']}/status"
         async with self.http.put(url, json=body) as resp:

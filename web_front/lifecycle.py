@@ -27,14 +27,14 @@ ENDED_BADLY = frozenset({"FAILED", "CANCELLED", "RETURNED"})
 # SPEC §5: the customer cancels until picking starts; later only an admin may
 CUSTOMER_CANCELLABLE = frozenset({"NEW", "AWAITING_PAYMENT", "PAID", "CONFIRMED"})
 CASE_WORDS = {
-    "opened": "Оформлена, ждёт посылку со склада",
-    "in_transit": "В пути",
-    "at_pickup_point": "Ждёт в пункте выдачи",
-    "out_for_delivery": "Курьер везёт заказ",
-    "received": "Получен",
-    "cancelled": "Отменена",
-    "returned": "Посылка вернулась на склад",
-    "lost": "Посылка потеряна",
+    "OPENED": "Оформлена, ждёт посылку со склада",
+    "IN_TRANSIT": "В пути",
+    "AT_PICKUP_POINT": "Ждёт в пункте выдачи",
+    "OUT_FOR_DELIVERY": "Курьер везёт заказ",
+    "RECEIVED": "Получен",
+    "CANCELLED": "Отменена",
+    "RETURNED": "Посылка вернулась на склад",
+    "LOST": "Посылка потеряна",
 }
 # what the step on the path is called (a little different from the status itself)
 STEP_WORDS = {

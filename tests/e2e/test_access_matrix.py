@@ -144,7 +144,7 @@ TABLE = [
         "PUT /picking/{orderId}/status",
         "401 403 409 403",
         "/picking/<order>/status",
-        {"status": "picking"},
+        {"status": "PICKING"},
         token="warehouse",
         token_expect="409",
     ),
@@ -161,7 +161,7 @@ TABLE = [
         "PUT /cases/{orderId}/status",
         "401 403 2xx 403",
         "/cases/<order>/status",
-        {"status": "in_transit"},  # the status it is in: nothing moves
+        {"status": "IN_TRANSIT"},  # the status it is in: nothing moves
     ),
     r(
         DELIVERY,
@@ -279,7 +279,7 @@ async def confirmed_and_handed_over(system: System, a: Shopper, admin: Shopper) 
         return True
 
     await eventually(case_opened, timeout=30)
-    for step in ("picking", "picked", "handed_over"):
+    for step in ("PICKING", "PICKED", "HANDED_OVER"):
         await admin.call(STORE, "PUT", f"/picking/{order['id']}/status", {"status": step})
 
     async def delivery_opened() -> bool:

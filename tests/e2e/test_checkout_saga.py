@@ -63,7 +63,7 @@ async def test_search_cart_checkout_pay_and_the_saga_confirms_the_order(
     stock = await s.call("store_svc", "GET", f"/stocks/{bike}")
     assert stock == {"count": 4}
     case = await s.call("delivery_svc", "GET", f"/cases/{order['id']}")
-    assert case["status"] == "opened"
+    assert case["status"] == "OPENED"
 
 
 async def test_courier_delivery_adds_the_accepted_quote_to_the_total(

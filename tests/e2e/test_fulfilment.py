@@ -145,9 +145,9 @@ async def test_a_pickup_order_paid_and_left_alone_is_picked_delivered_and_collec
     assert path[:5] == ["NEW", "AWAITING_PAYMENT", "PAID", "IN_PROGRESS", "CONFIRMED"], path
     assert path[5:] == ["ASSEMBLING", "READY_FOR_PICKUP", "COMPLETED"], path
     picking = await admin.call("store_svc", "GET", f"/picking/{order['id']}")
-    assert picking["status"] == "handed_over"
+    assert picking["status"] == "HANDED_OVER"
     case = await s.call("delivery_svc", "GET", f"/cases/{order['id']}")
-    assert case["status"] == "received" and case["handedOverAt"]
+    assert case["status"] == "RECEIVED" and case["handedOverAt"]
     line = await stock_line(admin, product)
     assert (line["onHand"], line["booked"], line["shipped"], line["writtenOff"]) == (2, 0, 1, 0)
     assert (await s.payment(order["paymentId"]))["status"] == "SUCCEEDED"
@@ -162,9 +162,9 @@ async def test_a_courier_order_paid_and_left_alone_is_picked_delivered_to_the_do
     assert order["status"] == "COMPLETED", order
     assert path_of(order)[4:] == ["CONFIRMED", "ASSEMBLING", "DELIVERING", "COMPLETED"]
     case = await s.call("delivery_svc", "GET", f"/cases/{order['id']}")
-    assert case["status"] == "received"
+    assert case["status"] == "RECEIVED"
     moved = [h["status"] for h in case["history"]]
-    assert moved[0] == "opened" and "out_for_delivery" in moved, moved
+    assert moved[0] == "OPENED" and "OUT_FOR_DELIVERY" in moved, moved
     line = await stock_line(admin, product)
     assert (line["onHand"], line["booked"], line["shipped"]) == (2, 0, 1)
 
@@ -192,7 +192,7 @@ BAD_ENDINGS = {
         {"damagedShare": 1.0},
         "pickup",
         None,
-        ("store_svc", "/picking/{}", "damaged"),
+        ("store_svc", "/picking/{}", "DAMAGED"),
         True,
         (2, 0, 0, 1),
     ),
@@ -202,7 +202,7 @@ BAD_ENDINGS = {
         {"failedAttemptShare": 1.0},
         "courier",
         "DELIVERING",
-        ("delivery_svc", "/cases/{}", "returned"),
+        ("delivery_svc", "/cases/{}", "RETURNED"),
         False,
         (3, 0, 0, 0),
         failed_attempts=True,
@@ -213,7 +213,7 @@ BAD_ENDINGS = {
         {"unclaimedShare": 1.0},
         "pickup",
         "READY_FOR_PICKUP",
-        ("delivery_svc", "/cases/{}", "returned"),
+        ("delivery_svc", "/cases/{}", "RETURNED"),
         False,
         (3, 0, 0, 0),
     ),
@@ -292,7 +292,7 @@ async def test_an_order_paid_late_in_its_window_keeps_its_stock_and_slot_and_is_
         await asyncio.sleep(HOLD_TTL + 4 - (time.monotonic() - checked_out))
         assert await s.call("store_svc", "GET", f"/stocks/{last}") == {"count": 0}
         slot = await s.call("delivery_svc", "GET", f"/slots/{order['id']}")
-        assert slot["status"] == "held", slot
+        assert slot["status"] == "HELD", slot
         theirs = await other.checkout(await other.place(last), "courier")
         assert theirs["status"] == "FAILED", theirs
     order = await s.wait_status(order["id"], ENDED, timeout=LIFE)

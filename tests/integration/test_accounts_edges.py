@@ -96,7 +96,7 @@ async def test_the_notification_edge_shows_callers_their_own_notifications_and_n
     assert status == 200 and page["total"] == 1
     assert [n["id"] for n in page["items"]] == [greeting["_id"]]
     mine = page["items"][0]
-    assert (mine["kind"], mine["channel"], mine["status"]) == ("registration", "sms", "sent")
+    assert (mine["kind"], mine["channel"], mine["status"]) == ("registration", "sms", "SENT")
     assert mine["payload"]["promoId"] == greeting["payload"]["promoId"] and "sentAt" in mine
 
     path = f"/notifications/{bobs['_id']}"
@@ -133,9 +133,9 @@ async def test_a_verification_code_is_emailed_with_its_secret_kept_out_of_the_ap
     assert [n["kind"] for n in older["items"]] == ["registration"]
 
     db = mongo[notification.name]
-    await eventually(lambda: _status_is(db, code["id"], "sent"))
+    await eventually(lambda: _status_is(db, code["id"], "SENT"))
     status, one = await as_user.get(f"/notifications/{code['id']}")
-    assert (status, one["status"]) == (200, "sent")
+    assert (status, one["status"]) == (200, "SENT")
     assert secret not in json.dumps(one) and secret not in json.dumps(newest)
     assert "secret" not in await db.notifications.find_one({"_id": one["id"]})
     assert secret not in notification.log_path.read_text()

@@ -127,7 +127,7 @@ async def test_a_sender_killed_between_sending_an_sms_and_recording_it_does_not_
     await died(notification)
     notifications = mongo[notification.name].notifications
     lines = {line["idempotencyKey"]: line for line in sent(outbox)}
-    in_flight = await notifications.find({"status": "sending"}).to_list()
+    in_flight = await notifications.find({"status": "SENDING"}).to_list()
     assert in_flight, "the process died while sending, before recording the result"
     # the backlog of every user registered in this test session is sent concurrently: the
     # send that tripped the fault is among those in flight with a line at the gateway
@@ -138,7 +138,7 @@ async def test_a_sender_killed_between_sending_an_sms_and_recording_it_does_not_
     await sent_greeting(mongo, notification, user["username"])
     for nid in crashed:
         doc = await eventually(
-            lambda nid=nid: notifications.find_one({"_id": nid, "status": "sent"})
+            lambda nid=nid: notifications.find_one({"_id": nid, "status": "SENT"})
         )
         assert doc["providerId"] == lines[nid]["providerId"]
     await asyncio.sleep(1.5)

@@ -209,7 +209,7 @@ async def test_a_quoted_cost_is_held_with_the_slot_and_the_same_order_gets_the_s
     order_id = new_order()
     status, held = await hold(client, order_id, choice)
     assert status == 200, held
-    assert held["cost"] == choice["cost"] and held["status"] == "held"
+    assert held["cost"] == choice["cost"] and held["status"] == "HELD"
     assert held["slotId"].startswith("courier-cdek/") and held["kind"] == "courier"
     expires = datetime.fromisoformat(held["expiresAt"])
     assert timedelta(seconds=890) < expires - datetime.now(UTC) <= timedelta(seconds=900)
@@ -263,7 +263,7 @@ async def test_a_customer_gives_a_held_slot_back_once_but_not_a_confirmed_one(
     assert held["slotId"] == first["slotId"]
     taken = (await counters.find_one({"_id": held["slotId"]}))["taken"]
     status, released = await client.call("DELETE", f"/slots/{order_id}")
-    assert status == 200 and released["status"] == "released"
+    assert status == 200 and released["status"] == "RELEASED"
     assert await client.call("DELETE", f"/slots/{order_id}") == (200, released)
     assert (await counters.find_one({"_id": held["slotId"]}))["taken"] == taken - 1
 
@@ -308,7 +308,7 @@ async def test_expired_holds_give_their_places_back(
     await holds.update_many(
         {"slot.id": earliest}, {"$set": {"expiresAt": datetime.now(UTC) - timedelta(seconds=1)}}
     )
-    expired = {"slot.id": earliest, "status": "expired"}
+    expired = {"slot.id": earliest, "status": "EXPIRED"}
     await eventually(lambda: _count_is(holds, expired, CAPACITY), timeout=10)
     status, body = await hold(client, late, pickup(POINT_EXPIRY))
     assert status == 200 and body["slotId"] == earliest
@@ -337,8 +337,8 @@ async def test_confirm_and_reverse_delivered_twice_change_state_once(
     answers = await exactly(infra, topics.CONFIRMATION_REPLIES.name, order_id, 2)
     assert [(a["requestType"], a["response"]) for a in answers] == [("CONFIRM", "SUCCESS")] * 2
     status, case = await client.get(f"/cases/{order_id}")
-    assert status == 200 and case["status"] == "opened" and case["pointId"] == POINT_SAGA
-    assert (await client.get(f"/slots/{order_id}"))[1]["status"] == "used"
+    assert status == 200 and case["status"] == "OPENED" and case["pointId"] == POINT_SAGA
+    assert (await client.get(f"/slots/{order_id}"))[1]["status"] == "USED"
     assert await db.cases.count_documents({"_id": order_id}) == 1
 
     reverse = request(order_id, "REVERSE", username)
@@ -347,8 +347,8 @@ async def test_confirm_and_reverse_delivered_twice_change_state_once(
     answers = await exactly(infra, topics.CONFIRMATION_REPLIES.name, order_id, 4)
     assert [(a["requestType"], a["response"]) for a in answers[2:]] == [("REVERSE", "SUCCESS")] * 2
     status, case = await client.get(f"/cases/{order_id}")
-    assert case["status"] == "cancelled"
-    assert [h["status"] for h in case["history"]] == ["opened", "cancelled"]
+    assert case["status"] == "CANCELLED"
+    assert [h["status"] for h in case["history"]] == ["OPENED", "CANCELLED"]
     assert (await db.slots.find_one({"_id": held["slotId"]}))["taken"] == taken - 1
 
 
@@ -375,7 +375,7 @@ async def test_a_confirm_whose_hold_is_gone_holds_a_slot_from_the_request(
     [answer] = await replies(infra, order_id, 1)
     assert answer["response"] == "SUCCESS"
     status, case = await client.get(f"/cases/{order_id}")
-    assert status == 200 and case["status"] == "opened" and case["deliveryDate"]
+    assert status == 200 and case["status"] == "OPENED" and case["deliveryDate"]
 
 
 # -- driving the case --------------------------------------------------------------------------
@@ -415,10 +415,10 @@ async def test_an_admin_cannot_move_a_case_on_before_its_parcel_is_handed_over(
 ):
     client, username = customer
     order_id = await opened_case(client, username, infra, pickup(POINT_DRIVE))
-    status, body = await admin.put(f"/cases/{order_id}/status", {"status": "in_transit"})
+    status, body = await admin.put(f"/cases/{order_id}/status", {"status": "IN_TRANSIT"})
     assert status == 409 and "has not been handed over" in body["errorMessage"]
     case = await handed_over(client, infra, order_id)
-    assert case["status"] == "in_transit"  # a pickup parcel sets off to its point at once
+    assert case["status"] == "IN_TRANSIT"  # a pickup parcel sets off to its point at once
 
 
 async def test_a_parcel_handed_over_before_its_confirm_starts_the_delivery_once_confirmed(
@@ -434,7 +434,7 @@ async def test_a_parcel_handed_over_before_its_confirm_starts_the_delivery_once_
     [answer] = await replies(infra, order_id, 1)
     assert answer["response"] == "SUCCESS"
     _, case = await client.get(f"/cases/{order_id}")
-    assert case["status"] == "in_transit" and case["handedOverAt"]
+    assert case["status"] == "IN_TRANSIT" and case["handedOverAt"]
 
 
 async def test_a_pickup_case_at_its_point_tells_the_customer_and_the_order(
@@ -443,9 +443,9 @@ async def test_a_pickup_case_at_its_point_tells_the_customer_and_the_order(
     client, username = customer
     order_id = await opened_case(client, username, infra, pickup(POINT_DRIVE))
     await handed_over(client, infra, order_id)
-    assert (await admin.put(f"/cases/{order_id}/status", {"status": "in_transit"}))[0] == 200
-    status, case = await admin.put(f"/cases/{order_id}/status", {"status": "at_pickup_point"})
-    assert status == 200 and case["status"] == "at_pickup_point"
+    assert (await admin.put(f"/cases/{order_id}/status", {"status": "IN_TRANSIT"}))[0] == 200
+    status, case = await admin.put(f"/cases/{order_id}/status", {"status": "AT_PICKUP_POINT"})
+    assert status == 200 and case["status"] == "AT_PICKUP_POINT"
     arrived = datetime.fromisoformat(case["history"][-1]["at"])
 
     [notice] = await exactly(infra, topics.DELIVERY_NOTIFICATIONS.name, order_id, 1)
@@ -465,10 +465,10 @@ async def test_a_pickup_case_at_its_point_tells_the_customer_and_the_order(
     [update] = await exactly(infra, topics.ORDER_STATUS_FEED.name, order_id, 1)
     assert update["status"] == "READY_FOR_PICKUP" and update["orderId"] == order_id
 
-    status, body = await admin.put(f"/cases/{order_id}/status", {"status": "out_for_delivery"})
-    assert status == 409 and "from at_pickup_point to out_for_delivery" in body["errorMessage"]
+    status, body = await admin.put(f"/cases/{order_id}/status", {"status": "OUT_FOR_DELIVERY"})
+    assert status == 409 and "from AT_PICKUP_POINT to OUT_FOR_DELIVERY" in body["errorMessage"]
     _, case = await client.get(f"/cases/{order_id}")
-    assert [h["status"] for h in case["history"]] == ["opened", "in_transit", "at_pickup_point"]
+    assert [h["status"] for h in case["history"]] == ["OPENED", "IN_TRANSIT", "AT_PICKUP_POINT"]
     assert [h["by"] for h in case["history"]][1] == "warehouse"
 
 
@@ -479,7 +479,7 @@ async def test_a_courier_setting_out_tells_the_customer_the_day_and_the_window(
     choice = await courier_choice(client, "yandex")
     order_id = await opened_case(client, username, infra, choice)
     await handed_over(client, infra, order_id)
-    for status in ("in_transit", "out_for_delivery", "out_for_delivery"):
+    for status in ("IN_TRANSIT", "OUT_FOR_DELIVERY", "OUT_FOR_DELIVERY"):
         assert (await admin.put(f"/cases/{order_id}/status", {"status": status}))[0] == 200
     _, case = await client.get(f"/cases/{order_id}")
     [notice] = await exactly(infra, topics.DELIVERY_NOTIFICATIONS.name, order_id, 1)
@@ -488,7 +488,7 @@ async def test_a_courier_setting_out_tells_the_customer_the_day_and_the_window(
         "deliveryDate": case["deliveryDate"],
         "timeSlot": case["timeSlot"],
     }
-    assert (await admin.put(f"/cases/{order_id}/status", {"status": "received"}))[0] == 200
+    assert (await admin.put(f"/cases/{order_id}/status", {"status": "RECEIVED"}))[0] == 200
     feed = await exactly(infra, topics.ORDER_STATUS_FEED.name, order_id, 2)
     assert [u["status"] for u in feed] == ["DELIVERING", "COMPLETED"]
 
@@ -498,7 +498,7 @@ async def test_a_customer_cannot_drive_a_case_and_another_one_cannot_see_it(
 ):
     client, username = customer
     order_id = await opened_case(client, username, infra, pickup(POINT_DRIVE))
-    status, _ = await client.put(f"/cases/{order_id}/status", {"status": "in_transit"})
+    status, _ = await client.put(f"/cases/{order_id}/status", {"status": "IN_TRANSIT"})
     assert status == 403
     stranger, _ = await new_customer(stack)
     try:
@@ -507,4 +507,4 @@ async def test_a_customer_cannot_drive_a_case_and_another_one_cannot_see_it(
     finally:
         await stranger.close()
     assert (await guest.get(f"/cases/{order_id}"))[0] == 401
-    assert (await client.get(f"/cases/{order_id}"))[1]["status"] == "opened"
+    assert (await client.get(f"/cases/{order_id}"))[1]["status"] == "OPENED"

@@ -246,14 +246,14 @@ async def test_a_pickup_parcel_reaches_its_point_and_the_customer_collects_it_wi
     stack: Stack, customer: Customer, infra: Infra, mongo
 ):
     order_id = await confirmed(customer, infra, pickup(POINT))
-    assert (await customer.client.get(f"/cases/{order_id}"))[1]["status"] == "opened"
+    assert (await customer.client.get(f"/cases/{order_id}"))[1]["status"] == "OPENED"
     await hand_over(infra, order_id)
-    case = await case_in(customer, order_id, "received")
+    case = await case_in(customer, order_id, "RECEIVED")
     assert [h["status"] for h in case["history"]] == [
-        "opened",
-        "in_transit",
-        "at_pickup_point",
-        "received",
+        "OPENED",
+        "IN_TRANSIT",
+        "AT_PICKUP_POINT",
+        "RECEIVED",
     ]
     assert [h["by"] for h in case["history"][1:]] == ["warehouse", "pickup point", "pickup point"]
     updates = await feed(infra, order_id, 2)
@@ -273,7 +273,7 @@ async def test_a_pickup_parcel_reaches_its_point_and_the_customer_collects_it_wi
     kept = mongo[stack.protocols.notification.name].notifications
 
     async def sent() -> dict[str, Any] | None:
-        found = await kept.find_one({"payload.orderId": order_id, "status": "sent"})
+        found = await kept.find_one({"payload.orderId": order_id, "status": "SENT"})
         return dict(found) if found else None
 
     notice = await eventually(sent, timeout=20)
@@ -288,7 +288,7 @@ async def at_the_point(stack: Stack, customer: Customer, infra: Infra) -> str:
     order_id = await confirmed(customer, infra, pickup(POINT))
     await never_collected(stack, order_id)
     await hand_over(infra, order_id)
-    await case_in(customer, order_id, "at_pickup_point")
+    await case_in(customer, order_id, "AT_PICKUP_POINT")
     return order_id
 
 
@@ -312,7 +312,7 @@ async def test_five_wrong_codes_at_once_are_counted_and_then_even_the_right_code
     )
     assert status == 429 and "too many wrong pickup codes" in body["errorMessage"]
     assert 0 < int(headers["Retry-After"]) <= 900
-    assert (await customer.client.get(f"/cases/{order_id}"))[1]["status"] == "at_pickup_point"
+    assert (await customer.client.get(f"/cases/{order_id}"))[1]["status"] == "AT_PICKUP_POINT"
     status, body, _ = await at_point_call(stack, "/pickups", {"orderId": new_order(), "code": code})
     assert status == 404
 
@@ -325,7 +325,7 @@ async def test_a_parcel_not_collected_by_its_keep_until_goes_back_and_cancels_th
     await mongo[stack.delivery.name].cases.update_one(
         {"_id": order_id}, {"$set": {"keepUntil": past}}
     )
-    case = await case_in(customer, order_id, "returned")
+    case = await case_in(customer, order_id, "RETURNED")
     assert case["reason"] == "not collected in time"
     ready, cancelled = await feed(infra, order_id, 2)
     assert ready["status"] == "READY_FOR_PICKUP"
@@ -344,17 +344,17 @@ async def test_a_reverse_answers_success_for_a_received_case_and_cancels_one_not
     for order_id in (received, waiting):
         await never_collected(stack, order_id)
         await hand_over(infra, order_id)
-    await case_in(customer, received, "at_pickup_point")
+    await case_in(customer, received, "AT_PICKUP_POINT")
     code, _ = await sms_code(stack, customer, received)
     status, case = await admin.post("/pickups", {"orderId": received, "code": code})
-    assert status == 200 and case["status"] == "received"  # staff may enter the code too
+    assert status == 200 and case["status"] == "RECEIVED"  # staff may enter the code too
     assert case["history"][-1]["by"] != "pickup point"
     for order_id in (received, waiting):
         await send(infra, request(order_id, "REVERSE", customer.username))
         answers = await replies(infra, order_id, 2)
         assert (answers[-1]["requestType"], answers[-1]["response"]) == ("REVERSE", "SUCCESS")
-    assert (await customer.client.get(f"/cases/{received}"))[1]["status"] == "received"
-    case = await case_in(customer, waiting, "cancelled")
+    assert (await customer.client.get(f"/cases/{received}"))[1]["status"] == "RECEIVED"
+    case = await case_in(customer, waiting, "CANCELLED")
     assert case["history"][-1]["by"] == "saga"
 
 
@@ -378,7 +378,7 @@ async def test_a_hold_extension_keeps_the_hold_past_its_original_expiry_while_th
     await eventually(extended, timeout=20)
     await asyncio.sleep(max(0.0, (soon - datetime.now(UTC)).total_seconds()) + 1.0)
     _, held = await customer.client.get(f"/slots/{order_id}")
-    assert held["status"] == "held"
+    assert held["status"] == "HELD"
     assert datetime.fromisoformat(held["expiresAt"]) >= until - timedelta(seconds=1)
 
 
@@ -415,13 +415,13 @@ async def test_courier_parcels_are_delivered_returned_or_lost_as_the_carrier_say
 ):
     await carrier_config(stack, failedAttemptShare=0, lostShare=0)
     delivered = await courier_order(customer, infra)
-    case = await case_in(customer, delivered, "received")
+    case = await case_in(customer, delivered, "RECEIVED")
     assert case["shipmentId"] and [h["by"] for h in case["history"][1:]] == ["carrier"] * 3
     assert [u["status"] for u in await feed(infra, delivered, 2)] == ["DELIVERING", "COMPLETED"]
 
     await carrier_config(stack, failedAttemptShare=1, maxAttempts=2)
     returned = await courier_order(customer, infra)
-    case = await case_in(customer, returned, "returned")
+    case = await case_in(customer, returned, "RETURNED")
     assert case["failedAttempts"] == 2 and case["reason"] == "delivery failed"
     delivering, cancelled = await feed(infra, returned, 2)
     assert delivering["status"] == "DELIVERING"
@@ -433,7 +433,7 @@ async def test_courier_parcels_are_delivered_returned_or_lost_as_the_carrier_say
 
     await carrier_config(stack, failedAttemptShare=0, lostShare=1)
     lost = await courier_order(customer, infra)
-    case = await case_in(customer, lost, "lost")
+    case = await case_in(customer, lost, "LOST")
     [cancelled] = await feed(infra, lost, 1)
     assert (cancelled["status"], cancelled["reason"], cancelled["disposition"]) == (
         "CANCELLED",
@@ -452,10 +452,10 @@ async def test_courier_parcels_are_delivered_returned_or_lost_as_the_carrier_say
         "at": datetime.now(UTC).isoformat(),
     }
     status, body = await signed_event(stack, late)
-    assert status == 200 and "the case has ended (returned)" in body["ignored"]
+    assert status == 200 and "the case has ended (RETURNED)" in body["ignored"]
     assert (await signed_event(stack, late, secret="not-the-secret"))[0] == 401
     assert (await signed_event(stack, {**late, "orderId": new_order()}))[0] == 404
-    assert (await customer.client.get(f"/cases/{returned}"))[1]["status"] == "returned"
+    assert (await customer.client.get(f"/cases/{returned}"))[1]["status"] == "RETURNED"
     await asyncio.sleep(0.5)
     assert len(await messages_for(infra, topics.ORDER_STATUS_FEED.name, returned, 2)) == 2
 
@@ -478,7 +478,7 @@ async def test_a_reverse_cancels_a_booked_shipment_at_the_carrier(
             return status == 200 and view["status"] == "CANCELLED"
 
         await eventually(cancelled_at_carrier, timeout=30)
-        assert (await customer.client.get(f"/cases/{order_id}"))[1]["status"] == "cancelled"
+        assert (await customer.client.get(f"/cases/{order_id}"))[1]["status"] == "CANCELLED"
     finally:
         await carrier_config(stack, paceSeconds=0.3)
 

@@ -172,7 +172,7 @@ async def test_checkout_holds_the_orders_own_items_for_its_owner_through_order_s
     assert status == 200, held
     assert [(i["productId"], i["reservedQuantity"]) for i in held["items"]] == [(pid, 2)]
     status, slot = await At(customer, shop.delivery).get(f"/slots/{order['id']}")
-    assert (status, slot["status"]) == (200, "held"), slot
+    assert (status, slot["status"]) == (200, "HELD"), slot
 
 
 async def test_a_fourth_unpaid_checkout_is_refused_clearly_and_holds_nothing(

@@ -111,7 +111,7 @@ async def test_an_sms_goes_through_the_gateway_and_its_delivery_receipt_is_recor
         return found[0] if found and found[0]["delivery"] == "delivered" else None
 
     shown = await eventually(delivered)
-    assert (shown["channel"], shown["status"], shown["kind"]) == ("sms", "sent", "registration")
+    assert (shown["channel"], shown["status"], shown["kind"]) == ("sms", "SENT", "registration")
 
 
 async def test_a_refusing_or_dropping_smtp_server_is_tried_again_until_the_mail_arrives(
@@ -143,7 +143,7 @@ async def test_a_mailbox_the_server_refuses_for_good_is_recorded_failed_and_not_
 
     async def failed() -> dict[str, Any] | None:
         found = await notifications_of(system, auth, user["username"])
-        return found[0] if found and found[0]["status"] == "failed" else None
+        return found[0] if found and found[0]["status"] == "FAILED" else None
 
     shown = await eventually(failed)
     assert "550" in shown["errorMessage"] and shown["channel"] == "email"
@@ -222,5 +222,5 @@ async def test_a_customer_who_turned_email_off_gets_no_order_email_but_still_get
     [mail] = await mail_to(system.sent, user["email"])
     assert "482913" in mail["body"] and "482913" in mail["html"]
     kinds = {n["kind"]: n for n in await notifications_of(system, auth, user["username"])}
-    assert kinds["order_status"]["status"] == "skipped"
+    assert kinds["order_status"]["status"] == "SKIPPED"
     assert kinds["order_status"]["delivery"] == "skipped"

@@ -64,7 +64,7 @@ async def test_two_senders_on_the_same_backlog_send_each_notification_exactly_on
 
     assert provider.calls == Counter(dict.fromkeys(ids, 1))
     docs = await repo.collection.find({"_id": {"$in": ids}}).to_list()
-    assert {(d["status"], d["attempts"]) for d in docs} == {("sent", 1)}
+    assert {(d["status"], d["attempts"]) for d in docs} == {("SENT", 1)}
     assert not any("dueAt" in d or "claim" in d for d in docs)
 
 
@@ -82,7 +82,7 @@ async def test_a_sender_whose_claim_ran_out_records_nothing_over_the_sender_that
     assert await repo.record(slow, {i: Failed("too slow") for i in ids}) == 0
 
     docs = await repo.collection.find({"_id": {"$in": ids}}).to_list()
-    assert {(d["status"], d["providerId"], d["attempts"]) for d in docs} == {("sent", "p-1", 2)}
+    assert {(d["status"], d["providerId"], d["attempts"]) for d in docs} == {("SENT", "p-1", 2)}
 
 
 class Commands(monitoring.CommandListener):

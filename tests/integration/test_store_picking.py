@@ -149,21 +149,21 @@ async def test_a_case_walks_to_handed_over_telling_the_order_and_delivery_exactl
     pid = await stocked(infra, admin, {"msk": 5, "spb": 2})
     order_id = await confirmed(infra, [(pid, 6)])
     status, case = await warehouse.get(f"/picking/{order_id}")
-    assert (status, case["status"], case["warehouseId"]) == (200, "created", "msk")
+    assert (status, case["status"], case["warehouseId"]) == (200, "CREATED", "msk")
     assert await stock(admin, pid) == {"msk": line(0, booked=5), "spb": line(1, booked=1)}
 
-    for who, step in [(warehouse, "picking"), (warehouse, "picking"), (admin, "picked")]:
+    for who, step in [(warehouse, "PICKING"), (warehouse, "PICKING"), (admin, "PICKED")]:
         status, case = await move(who, order_id, step)
         assert (status, case["status"]) == (200, step), case
         assert await stock(admin, pid) == {"msk": line(0, booked=5), "spb": line(1, booked=1)}
-    status, case = await move(warehouse, order_id, "handed_over")
-    assert (status, case["status"]) == (200, "handed_over"), case
+    status, case = await move(warehouse, order_id, "HANDED_OVER")
+    assert (status, case["status"]) == (200, "HANDED_OVER"), case
     assert await stock(admin, pid) == {"msk": line(0, shipped=5), "spb": line(1, shipped=1)}
     assert [(m["status"], m["by"]) for m in case["history"]] == [
-        ("created", "saga"),
-        ("picking", "warehouse"),
-        ("picked", case["history"][2]["by"]),
-        ("handed_over", "warehouse"),
+        ("CREATED", "saga"),
+        ("PICKING", "warehouse"),
+        ("PICKED", case["history"][2]["by"]),
+        ("HANDED_OVER", "warehouse"),
     ]
     assert case["history"][2]["by"].startswith("shopper_")  # the admin who moved it
 
@@ -182,11 +182,11 @@ async def test_a_damaged_item_cancels_the_order_and_the_reverse_writes_off_only_
 ) -> None:
     cup, plate = (await stocked(infra, admin, {"msk": 4}), await stocked(infra, admin, {"msk": 3}))
     order_id = await confirmed(infra, [(cup, 3), (plate, 2)])
-    assert (await move(warehouse, order_id, "picking"))[0] == 200
+    assert (await move(warehouse, order_id, "PICKING"))[0] == 200
     status, case = await move(
-        warehouse, order_id, "damaged", productId=cup, quantity=1, reason="cracked"
+        warehouse, order_id, "DAMAGED", productId=cup, quantity=1, reason="cracked"
     )
-    assert (status, case["status"]) == (200, "damaged"), case
+    assert (status, case["status"]) == (200, "DAMAGED"), case
     assert case["damaged"] == {
         "productId": cup,
         "productName": f"product {cup}",
@@ -195,7 +195,7 @@ async def test_a_damaged_item_cancels_the_order_and_the_reverse_writes_off_only_
     }
     last = case["history"][-1]
     assert (last["status"], last["productId"], last["quantity"], last["reason"]) == (
-        "damaged",
+        "DAMAGED",
         cup,
         1,
         "cracked",
@@ -212,7 +212,7 @@ async def test_a_damaged_item_cancels_the_order_and_the_reverse_writes_off_only_
     assert await stock(admin, cup) == {"msk": line(3, written_off=1)}
     assert await stock(admin, plate) == {"msk": line(3)}
     status, case = await admin.get(f"/picking/{order_id}")
-    assert case["status"] == "damaged" and case["history"][-1]["by"] == "saga"
+    assert case["status"] == "DAMAGED" and case["history"][-1]["by"] == "saga"
     assert len(case["history"]) == 4  # created, picking, damaged, the reverse: once
 
 
@@ -222,24 +222,24 @@ async def test_a_move_the_case_does_not_allow_is_409_and_changes_nothing(
     pid = await stocked(infra, admin, {"msk": 4})
     order_id = await confirmed(infra, [(pid, 2)])
     before = await stock(admin, pid)
-    for step in ("picked", "handed_over", "damaged"):
+    for step in ("PICKED", "HANDED_OVER", "DAMAGED"):
         status, body = await move(warehouse, order_id, step, productId=pid)
-        assert status == 409 and "is created" in body["errorMessage"], (step, body)
-    assert (await move(warehouse, order_id, "cancelled"))[0] == 400
-    assert (await move(warehouse, f"order-{uuid.uuid4()}", "picking"))[0] == 404
-    assert (await move(warehouse, order_id, "picking"))[0] == 200
-    assert (await move(warehouse, order_id, "damaged"))[0] == 400  # which product?
-    assert (await move(warehouse, order_id, "damaged", productId=pid, quantity=3))[0] == 400
-    assert (await move(warehouse, order_id, "damaged", productId=pid + 1))[0] == 400
+        assert status == 409 and "is CREATED" in body["errorMessage"], (step, body)
+    assert (await move(warehouse, order_id, "CANCELLED"))[0] == 400
+    assert (await move(warehouse, f"order-{uuid.uuid4()}", "PICKING"))[0] == 404
+    assert (await move(warehouse, order_id, "PICKING"))[0] == 200
+    assert (await move(warehouse, order_id, "DAMAGED"))[0] == 400  # which product?
+    assert (await move(warehouse, order_id, "DAMAGED", productId=pid, quantity=3))[0] == 400
+    assert (await move(warehouse, order_id, "DAMAGED", productId=pid + 1))[0] == 400
     status, case = await warehouse.get(f"/picking/{order_id}")
-    assert [m["status"] for m in case["history"]] == ["created", "picking"]
+    assert [m["status"] for m in case["history"]] == ["CREATED", "PICKING"]
     assert await stock(admin, pid) == before
 
     await reversed_(infra, order_id, [(pid, 2)], None, times=1)
     assert await stock(admin, pid) == {"msk": line(4)}
-    status, body = await move(warehouse, order_id, "picked")
-    assert status == 409 and "is cancelled" in body["errorMessage"]
-    assert (await warehouse.get(f"/picking/{order_id}"))[1]["status"] == "cancelled"
+    status, body = await move(warehouse, order_id, "PICKED")
+    assert status == 409 and "is CANCELLED" in body["errorMessage"]
+    assert (await warehouse.get(f"/picking/{order_id}"))[1]["status"] == "CANCELLED"
 
 
 async def test_reverse_returns_a_handed_over_parcel_to_stock_or_writes_off_a_lost_one(
@@ -248,7 +248,7 @@ async def test_reverse_returns_a_handed_over_parcel_to_stock_or_writes_off_a_los
     pid = await stocked(infra, admin, {"msk": 9})
     returned, lost, kept = [await confirmed(infra, [(pid, 3)]) for _ in range(3)]
     for order_id in (returned, lost):
-        for step in ("picking", "picked", "handed_over"):
+        for step in ("PICKING", "PICKED", "HANDED_OVER"):
             assert (await move(warehouse, order_id, step))[0] == 200
     assert await stock(admin, pid) == {"msk": line(0, booked=3, shipped=6)}
     await reversed_(infra, returned, [(pid, 3)], "RESTOCK", times=2)
@@ -259,7 +259,7 @@ async def test_reverse_returns_a_handed_over_parcel_to_stock_or_writes_off_a_los
     await reversed_(infra, kept, [(pid, 3)], "WRITE_OFF", times=1)
     assert await stock(admin, pid) == {"msk": line(3, written_off=6)}
     # the warehouse's work on the parcels was done: their cases keep saying so, with the REVERSE
-    for order_id, status in ((returned, "handed_over"), (lost, "handed_over"), (kept, "cancelled")):
+    for order_id, status in ((returned, "HANDED_OVER"), (lost, "HANDED_OVER"), (kept, "CANCELLED")):
         case = (await admin.get(f"/picking/{order_id}"))[1]
         assert case["status"] == status
         assert [m["by"] for m in case["history"]].count("saga") == 2  # opened, undone once
@@ -280,11 +280,11 @@ async def test_picking_needs_the_warehouse_token_or_an_admin_and_lists_oldest_fi
         assert (await shopper.get(path))[0] == 403
         assert (await forger.get(path))[0] == 401
         assert (await forger.get("/picking"))[0] == 401
-        assert (await move(forger, first, "picking"))[0] == 401
-        assert (await move(shopper, first, "picking"))[0] == 403
+        assert (await move(forger, first, "PICKING"))[0] == 401
+        assert (await move(shopper, first, "PICKING"))[0] == 403
         cookie = {"sessionId": admin.cookie("sessionId") or ""}
         assert (await forger.get(path, cookies=cookie))[0] == 401  # a wrong token is wrong
-        assert (await warehouse.get(f"/picking/{first}"))[1]["status"] == "created"
+        assert (await warehouse.get(f"/picking/{first}"))[1]["status"] == "CREATED"
 
         status, body = await warehouse.get("/picking?status=created,picking")
         assert status == 200
@@ -321,10 +321,10 @@ async def test_the_warehouse_simulator_drives_cases_to_handed_over_or_damaged_by
         order_id = await confirmed(infra, [(pid, 2)])
         case = await eventually(lambda: _case_in(admin, order_id, PickingStatus.HANDED_OVER), 60)
         assert [(m["status"], m["by"]) for m in case["history"]] == [
-            ("created", "saga"),
-            ("picking", "warehouse"),
-            ("picked", "warehouse"),
-            ("handed_over", "warehouse"),
+            ("CREATED", "saga"),
+            ("PICKING", "warehouse"),
+            ("PICKED", "warehouse"),
+            ("HANDED_OVER", "warehouse"),
         ]
         assert len(await messages(infra, topics.PARCELS, order_id, 1)) == 1
 

@@ -320,9 +320,9 @@ async def test_confirm_delivered_twice_books_once_and_opens_a_picking_case(
     assert [(r["requestType"], r["response"]) for r in replies] == [("CONFIRM", "SUCCESS")] * 2
     assert await totals(admin, pid) == {"onHand": 3, "reserved": 0, "booked": 7, "available": 3}
     status, case = await admin.get(f"/picking/{held['orderId']}")
-    assert (status, case["status"]) == (200, "created")
+    assert (status, case["status"]) == (200, "CREATED")
     assert case["items"][0]["reservedQuantity"] == 7
-    assert [(m["status"], m["by"]) for m in case["history"]] == [("created", "saga")]
+    assert [(m["status"], m["by"]) for m in case["history"]] == [("CREATED", "saga")]
     assert (await shopper.get(f"/reservations/{held['orderId']}"))[1]["status"] == "BOOKED"
     assert (await shopper.call("DELETE", f"/reservations/{held['orderId']}"))[0] == 409
 
@@ -348,7 +348,7 @@ async def test_reverse_delivered_twice_unbooks_once_and_cancels_the_picking_case
         ("REVERSE", "SUCCESS"),
     ]
     assert await totals(admin, pid) == {"onHand": 6, "reserved": 0, "booked": 0, "available": 6}
-    assert (await admin.get(f"/picking/{order_id}"))[1]["status"] == "cancelled"
+    assert (await admin.get(f"/picking/{order_id}"))[1]["status"] == "CANCELLED"
 
 
 async def test_confirm_of_other_positions_than_pre_reserved_books_what_was_paid_for(
@@ -432,7 +432,7 @@ async def test_a_confirm_and_a_reverse_fetched_in_one_batch_book_then_give_back_
     assert await totals(admin, pid) == {"onHand": 4, "reserved": 0, "booked": 2, "available": 4}
     assert (await shopper.get(f"/reservations/{first}"))[1]["status"] == "REVERSED"
     assert (await shopper.get(f"/reservations/{second}"))[1]["status"] == "BOOKED"
-    assert (await admin.get(f"/picking/{first}"))[1]["status"] == "cancelled"
+    assert (await admin.get(f"/picking/{first}"))[1]["status"] == "CANCELLED"
 
 
 async def test_a_paid_orders_hold_extension_keeps_its_reservation_past_the_original_expiry(

@@ -62,6 +62,6 @@ def sent_to(outbox: Path, address: str, channel: str = "sms") -> list[dict[str, 
 
 async def sent_greeting(mongo: Any, proc: ServiceProcess, username: str) -> dict[str, Any]:
     """The user's greeting notification, once it is recorded as sent."""
-    query = {"username": username, "kind": "registration", "status": "sent"}
+    query = {"username": username, "kind": "registration", "status": "SENT"}
     doc: dict[str, Any] = await eventually(lambda: mongo[proc.name].notifications.find_one(query))
     return doc

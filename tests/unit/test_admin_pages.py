@@ -59,10 +59,10 @@ def test_admin_pages_show_times_as_the_customers_pages_do_in_moscow_time(templat
     page = templates.get_template("admin/actions.html").render(actions=actions)
     assert "04.12.2026 19:14 — " in page and "2026-12-04" not in page
     case = {
-        "status": "picking",
+        "status": "PICKING",
         "openedAt": "2026-12-04T16:14:05Z",
         "items": [],
-        "history": [{"status": "picking", "at": "2026-12-04T21:30:00+00:00", "by": "staff"}],
+        "history": [{"status": "PICKING", "at": "2026-12-04T21:30:00+00:00", "by": "staff"}],
     }
     page = templates.get_template("admin/picking.html").render(c=case, statuses={})
     assert "04.12.2026 19:14" in page and "05.12.2026 00:30" in page

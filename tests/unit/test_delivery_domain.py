@@ -187,10 +187,10 @@ def test_a_pickup_case_reaches_the_point_then_the_customer_and_the_order_hears_e
     case, events = drive(opened(), C.IN_TRANSIT, C.AT_PICKUP_POINT, C.RECEIVED)
     assert case.status is C.RECEIVED
     assert [h["status"] for h in case.history] == [
-        "opened",
-        "in_transit",
-        "at_pickup_point",
-        "received",
+        "OPENED",
+        "IN_TRANSIT",
+        "AT_PICKUP_POINT",
+        "RECEIVED",
     ]
     assert events == [
         OrderStatusChanged(OrderStatus.READY_FOR_PICKUP),
@@ -217,9 +217,9 @@ def test_the_pickup_day_is_the_moscow_date_of_arrival():
 @pytest.mark.parametrize(
     ("kind", "path", "says"),
     [
-        (DeliveryKind.PICKUP, (C.AT_PICKUP_POINT,), "from opened to at_pickup_point"),
+        (DeliveryKind.PICKUP, (C.AT_PICKUP_POINT,), "from OPENED to AT_PICKUP_POINT"),
         (DeliveryKind.PICKUP, (C.IN_TRANSIT, C.OUT_FOR_DELIVERY), "of a pickup delivery from"),
-        (DeliveryKind.COURIER, (C.IN_TRANSIT, C.AT_PICKUP_POINT), "from in_transit to at_pick"),
+        (DeliveryKind.COURIER, (C.IN_TRANSIT, C.AT_PICKUP_POINT), "from IN_TRANSIT to AT_PICK"),
         (DeliveryKind.PICKUP, (C.IN_TRANSIT, C.AT_PICKUP_POINT, C.RECEIVED, C.IN_TRANSIT), "from"),
     ],
 )

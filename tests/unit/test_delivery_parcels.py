@@ -93,7 +93,7 @@ def test_carrier_events_move_a_courier_case_and_late_or_repeated_ones_are_ignore
 
 def test_a_lost_parcel_is_written_off_even_when_its_first_event_never_came():
     lost, events = parcels.track(handed_over(DeliveryKind.COURIER), "LOST", None, NOW)
-    assert [h["status"] for h in lost.history][-2:] == ["in_transit", "lost"]
+    assert [h["status"] for h in lost.history][-2:] == ["IN_TRANSIT", "LOST"]
     assert events == [
         OrderStatusChanged(OrderStatus.CANCELLED, "parcel lost", Disposition.WRITE_OFF)
     ]

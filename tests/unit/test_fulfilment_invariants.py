@@ -46,8 +46,8 @@ def order(oid: str, status: str, confirmed: bool = True, quantity: int = 1) -> D
 
 
 def picking(oid: str, status: str, quantity: int = 1, handed: float = 3.0) -> Doc:
-    steps = [("created", 0.0), ("picking", 1.0), ("picked", 2.0)]
-    if status != "created":
+    steps = [("CREATED", 0.0), ("PICKING", 1.0), ("PICKED", 2.0)]
+    if status != "CREATED":
         steps.append((status, handed))
     doc: Doc = {
         "_id": oid,
@@ -55,13 +55,13 @@ def picking(oid: str, status: str, quantity: int = 1, handed: float = 3.0) -> Do
         "items": [{"productId": BIKE, "warehouseId": "msk-1", "quantity": quantity}],
         "history": history(*steps),
     }
-    if status == "damaged":
+    if status == "DAMAGED":
         doc["damaged"] = {"productId": BIKE, "quantity": 1}
     return doc
 
 
 def case(oid: str, *moves: str, start: float = 4.0) -> Doc:
-    steps = [("opened", 0.0)] + [(m, start + i) for i, m in enumerate(moves)]
+    steps = [("OPENED", 0.0)] + [(m, start + i) for i, m in enumerate(moves)]
     return {"_id": oid, "status": steps[-1][0], "history": history(*steps)}
 
 
@@ -103,22 +103,22 @@ def whole_lives() -> Snapshot:
         order("o-reversed", "CANCELLED", confirmed=False),
     ]
     s.picking = [
-        picking("o-done", "handed_over"),
-        picking("o-damaged", "damaged", quantity=2),
-        picking("o-failed", "handed_over"),
-        picking("o-lost", "handed_over"),
-        picking("o-returned", "handed_over"),
+        picking("o-done", "HANDED_OVER"),
+        picking("o-damaged", "DAMAGED", quantity=2),
+        picking("o-failed", "HANDED_OVER"),
+        picking("o-lost", "HANDED_OVER"),
+        picking("o-returned", "HANDED_OVER"),
         # its saga failed while the warehouse picked it: the REVERSE brought the bike back
-        picking("o-reversed", "handed_over"),
+        picking("o-reversed", "HANDED_OVER"),
     ]
     s.cases = [
-        case("o-done", "in_transit", "at_pickup_point", "received"),
-        case("o-damaged", "cancelled"),
-        case("o-failed", "in_transit", "out_for_delivery", "returned"),
-        case("o-lost", "in_transit", "lost"),
-        case("o-returned", "in_transit", "out_for_delivery", "received"),
-        case("o-unpaid", "cancelled"),  # a REVERSE's tombstone
-        case("o-reversed", "cancelled"),
+        case("o-done", "IN_TRANSIT", "AT_PICKUP_POINT", "RECEIVED"),
+        case("o-damaged", "CANCELLED"),
+        case("o-failed", "IN_TRANSIT", "OUT_FOR_DELIVERY", "RETURNED"),
+        case("o-lost", "IN_TRANSIT", "LOST"),
+        case("o-returned", "IN_TRANSIT", "OUT_FOR_DELIVERY", "RECEIVED"),
+        case("o-unpaid", "CANCELLED"),  # a REVERSE's tombstone
+        case("o-reversed", "CANCELLED"),
     ]
     s.payments = [
         card_payment("pay-done", "o-done", 1000, "SUCCEEDED"),
@@ -178,7 +178,7 @@ def test_orders_that_lived_their_whole_life_pass_every_lifecycle_check(whole_lif
 def test_an_order_left_on_its_way_to_the_customer_is_caught() -> None:
     s = whole_lives()
     s.orders[0]["status"] = "DELIVERING"
-    s.cases[0] = case("o-done", "in_transit", "out_for_delivery")
+    s.cases[0] = case("o-done", "IN_TRANSIT", "OUT_FOR_DELIVERY")
     assert_caught(s, orders_ended(s).name, "o-done DELIVERING")
 
 
@@ -248,23 +248,23 @@ def test_a_confirmed_order_without_a_delivery_case_is_caught() -> None:
 
 def test_a_completed_order_whose_picking_case_still_says_picking_is_caught() -> None:
     s = whole_lives()
-    s.picking[0] = picking("o-done", "picking", handed=1.0)
+    s.picking[0] = picking("o-done", "PICKING", handed=1.0)
     assert_caught(s, one_case_each(s).name, "o-done")
 
 
 def test_an_order_never_confirmed_with_a_live_picking_case_is_caught() -> None:
     s = whole_lives()
-    s.picking.append(picking("o-unpaid", "created"))
+    s.picking.append(picking("o-unpaid", "CREATED"))
     assert_caught(s, one_case_each(s).name, "o-unpaid")
 
 
 def test_a_parcel_in_transit_before_the_warehouse_handed_it_over_is_caught() -> None:
     s = whole_lives()
-    s.picking[0] = picking("o-done", "handed_over", handed=10.0)
+    s.picking[0] = picking("o-done", "HANDED_OVER", handed=10.0)
     assert_caught(s, parcels_moved_after_hand_over(s).name, "o-done")
 
 
 def test_a_parcel_moving_while_its_picking_case_was_damaged_is_caught() -> None:
     s = whole_lives()
-    s.cases[1] = case("o-damaged", "in_transit", "cancelled")
+    s.cases[1] = case("o-damaged", "IN_TRANSIT", "CANCELLED")
     assert_caught(s, parcels_moved_after_hand_over(s).name, "o-damaged")

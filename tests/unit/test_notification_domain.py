@@ -229,7 +229,7 @@ def test_a_notice_without_an_address_fails_at_once_instead_of_retrying():
     outcome = SagaNotification.model_validate(
         {"orderId": "o-2", "username": "ghost", "response": "SUCCESS", "timestamp": NOW}
     )
-    assert orders.outcome(outcome, None, NOW).status == "failed"
+    assert orders.outcome(outcome, None, NOW).status == "FAILED"
 
 
 def gift_delivery(**overrides: object) -> GiftCardDelivery:

@@ -74,7 +74,7 @@ def notified_once(s: Snapshot) -> Check:
     logged = {str(n["_id"]): n for n in s.notifications}
     bad = [f"{key} arrived {n} times" for key, n in s.sent.items() if n > 1]
     bad += [f"{key} arrived but never logged" for key in s.sent if key not in logged]
-    expected = {"sent": 1, "skipped": 0}
+    expected = {"SENT": 1, "SKIPPED": 0}
     bad += [
         f"{key} ({n['kind']}) {n['status']}, arrived {s.sent.get(key, 0)} times"
         for key, n in logged.items()
@@ -190,7 +190,7 @@ async def quiet(
             or any(s.outboxes.values())
             or any(stuck(p) for p in s.payments)  # a refund still on its way
             # a sender killed between sending and recording: retried once its lease runs out
-            or any(n["status"] in ("pending", "sending") for n in s.notifications)
+            or any(n["status"] in ("PENDING", "SENDING") for n in s.notifications)
         )
         if not busy and not any((await lag(stack)).values()):
             return round(time.monotonic() - last_kill, 1)

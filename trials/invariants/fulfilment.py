@@ -14,11 +14,11 @@ from trials.invariants.snapshot import CONFIRMED_OR_LATER, Check, Doc, Docs, Sna
 
 ENDED = {"COMPLETED", "CANCELLED", "RETURNED", "FAILED"}
 UNDONE = {"CANCELLED", "RETURNED"}  # the customer's money goes back
-PICKING_OPEN = {"created", "picking", "picked"}
-PICKING_ENDED = {"handed_over", "damaged", "cancelled"}
-CASE_ENDED = {"received", "returned", "lost", "cancelled"}
+PICKING_OPEN = {"CREATED", "PICKING", "PICKED"}
+PICKING_ENDED = {"HANDED_OVER", "DAMAGED", "CANCELLED"}
+CASE_ENDED = {"RECEIVED", "RETURNED", "LOST", "CANCELLED"}
 # a delivery case in one of these has the parcel (or had it): only after the hand-over
-CASE_MOVED = {"in_transit", "at_pickup_point", "out_for_delivery", "received", "returned", "lost"}
+CASE_MOVED = {"IN_TRANSIT", "AT_PICKUP_POINT", "OUT_FOR_DELIVERY", "RECEIVED", "RETURNED", "LOST"}
 StockKey = tuple[int, str]
 
 
@@ -101,7 +101,7 @@ def units(items: Iterable[Doc]) -> Counter[int]:
 def written_off_by_store(picking: Doc) -> Counter[int]:
     """The damaged item of a damaged case (its quantity, 1 unless said)."""
     damaged = picking.get("damaged") or {}
-    if picking["status"] != "damaged" or not damaged:
+    if picking["status"] != "DAMAGED" or not damaged:
         return Counter()
     return Counter({int(damaged["productId"]): int(damaged.get("quantity") or 1)})
 
@@ -111,15 +111,15 @@ def expected_stock(s: Snapshot) -> tuple[Counter[int], Counter[int], Counter[int
     or written off), and units that may have left it as well (returned orders: restocked or
     written off, as the admin chose)."""
     status = {o["_id"]: o["status"] for o in s.goods_orders}
-    lost = {c["_id"] for c in s.cases if c["status"] == "lost"}
+    lost = {c["_id"] for c in s.cases if c["status"] == "LOST"}
     booked, gone, maybe = Counter[int](), Counter[int](), Counter[int]()
     for p in s.picking:
         items = units(p.get("items") or [])
         if p["status"] in PICKING_OPEN:
             booked += items
-        elif p["status"] == "damaged":
+        elif p["status"] == "DAMAGED":
             gone += written_off_by_store(p)
-        elif p["status"] == "handed_over":
+        elif p["status"] == "HANDED_OVER":
             order = status.get(p["_id"])
             if order == "RETURNED":
                 maybe += items
@@ -209,7 +209,7 @@ def one_case_each(s: Snapshot) -> Check:
     cases = {c["_id"]: c["status"] for c in s.cases}
     for oid, order in orders.items():
         if order["status"] in ("COMPLETED", "RETURNED") and (
-            picking.get(oid) != "handed_over" or cases.get(oid) != "received"
+            picking.get(oid) != "HANDED_OVER" or cases.get(oid) != "RECEIVED"
         ):
             bad.append(
                 f"{order['status']} order {oid}: picking {picking.get(oid)}, "
@@ -236,7 +236,7 @@ def parcels_moved_after_hand_over(s: Snapshot) -> Check:
             continue
         moved += 1
         p = picking.get(c["_id"])
-        handed = first_at(p, {"handed_over"}) if p else None
+        handed = first_at(p, {"HANDED_OVER"}) if p else None
         if handed is None or started < handed:
             bad.append(
                 f"delivery case {c['_id']} {c['status']} moved at {started}, picking case "

@@ -15,25 +15,25 @@ from web_front.forms import Form, read_form
 from web_front.render import render
 
 CASE_STATUSES = {
-    "created": "Ждёт сборки",
-    "picking": "Собирается",
-    "picked": "Собран",
-    "handed_over": "Передан в доставку",
-    "damaged": "Товар повреждён",
-    "cancelled": "Отменён",
+    "CREATED": "Ждёт сборки",
+    "PICKING": "Собирается",
+    "PICKED": "Собран",
+    "HANDED_OVER": "Передан в доставку",
+    "DAMAGED": "Товар повреждён",
+    "CANCELLED": "Отменён",
 }
-OPEN = ("created", "picking", "picked")
+OPEN = ("CREATED", "PICKING", "PICKED")
 # status -> (the next move, its button); damaged has its own form on the case's page
 NEXT_MOVE = {
-    "created": ("picking", "Начать сборку"),
-    "picking": ("picked", "Собран"),
-    "picked": ("handed_over", "Передан в доставку"),
+    "CREATED": ("PICKING", "Начать сборку"),
+    "PICKING": ("PICKED", "Собран"),
+    "PICKED": ("HANDED_OVER", "Передан в доставку"),
 }
 MOVE_DONE = {
-    "picking": "Сборка начата",
-    "picked": "Заказ собран",
-    "handed_over": "Посылка передана в доставку",
-    "damaged": "Отмечен повреждённый товар: заказ будет отменён",
+    "PICKING": "Сборка начата",
+    "PICKED": "Заказ собран",
+    "HANDED_OVER": "Посылка передана в доставку",
+    "DAMAGED": "Отмечен повреждённый товар: заказ будет отменён",
 }
 MAX_UNITS = 1_000_000
 
@@ -98,7 +98,7 @@ async def case_page(request: web.Request) -> web.Response:
 def move_of(form: Form) -> dict[str, Any]:
     """The body of the move; a damaged item needs which product and how many."""
     body: dict[str, Any] = {"status": form.values["status"]}
-    if form.values["status"] != "damaged":
+    if form.values["status"] != "DAMAGED":
         return body
     product, units = form.values["productId"], form.values["quantity"] or "1"
     if not product.isdigit():

@@ -29,8 +29,8 @@ NOTIFICATION_WORDS = {
     "gift_card": "Подарочная карта",
 }
 CHANNEL_WORDS = {"email": "e-mail", "sms": "SMS"}
-SENT_WORDS = {"pending": "ждёт отправки", "sending": "отправляется", "sent": "отправлено",
-              "failed": "не доставлено"}  # fmt: skip
+SENT_WORDS = {"PENDING": "ждёт отправки", "SENDING": "отправляется", "SENT": "отправлено",
+              "FAILED": "не доставлено"}  # fmt: skip
 
 
 MOSCOW = ZoneInfo("Europe/Moscow")
