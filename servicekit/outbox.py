@@ -2,7 +2,10 @@
 
 A state change and the messages it causes are written in ONE transaction; the relay publishes
 what is in the outbox in `_id` order and then deletes what it published, in one batched write.
-A crash between publish and delete republishes: consumers dedupe by `message_id` (inbox).
+That delete waits for more: published messages are deleted together once `batch` of them have
+gone out, the oldest went out `poll_seconds` ago or a pass finds nothing new (one delete for
+many hops instead of one per hop); until then the relay's reads leave them out. A crash
+between publish and delete republishes: consumers dedupe by `message_id` (inbox).
 The relay is woken right after a commit in this process and also polls slowly for what a crash
 left behind, so a hop costs milliseconds, not a poll interval.
 """
@@ -12,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -60,6 +64,8 @@ class Outbox:
         self._wake = asyncio.Event()
         self._stopping = False
         self.published = 0
+        self._sent: list[ObjectId] = []  # published, not deleted yet
+        self._sent_since = 0.0  # time.monotonic() when the oldest of them went out
 
     async def add(self, session: AsyncClientSession, docs: list[Doc]) -> None:
         """Write messages in the caller's transaction; they go out once it commits."""
@@ -71,8 +77,9 @@ class Outbox:
 
     async def relay_once(self) -> int:
         """Publish one batch in order; returns how many messages went out."""
-        docs = await self.collection.find({}).sort("_id", 1).limit(self.batch).to_list()
+        docs = await self.collection.find(self._unsent()).sort("_id", 1).limit(self.batch).to_list()
         if not docs:
+            await self.delete_sent()
             return 0
         acks = [
             await self.publish(
@@ -81,9 +88,25 @@ class Outbox:
             for d in docs
         ]
         await asyncio.gather(*acks)
-        await self.collection.delete_many({"_id": {"$in": [d["_id"] for d in docs]}})
+        if not self._sent:
+            self._sent_since = time.monotonic()
+        self._sent += [d["_id"] for d in docs]
         self.published += len(docs)
+        if (
+            len(self._sent) >= self.batch
+            or time.monotonic() - self._sent_since >= self.poll_seconds
+        ):
+            await self.delete_sent()
         return len(docs)
+
+    def _unsent(self) -> Doc:
+        return {"_id": {"$nin": self._sent}} if self._sent else {}
+
+    async def delete_sent(self) -> None:
+        """Delete what this relay has published, in one write."""
+        if self._sent:
+            await self.collection.delete_many({"_id": {"$in": self._sent}})
+            self._sent = []
 
     async def drain(self) -> None:
         """Publish everything there is, batch after batch; with a lease, only while holding it,
@@ -95,7 +118,8 @@ class Outbox:
             return
         again = True
         while again:
-            if await self.collection.find_one({}, {"_id": 1}) is None:
+            if await self.collection.find_one(self._unsent(), {"_id": 1}) is None:
+                await self.delete_sent()
                 return  # nothing to send (a poll, or the holder sent ours): no lease writes
             if not await lease.take():
                 await lease.ask_again()
@@ -104,6 +128,7 @@ class Outbox:
             try:
                 while await self.relay_once() == self.batch and await lease.take():
                     pass
+                await self.delete_sent()  # the next holder must not send them again
             finally:
                 again = await lease.give_back()
 
