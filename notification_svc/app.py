@@ -20,11 +20,11 @@ def build(
 ) -> Service:
     settings = settings or NotificationSettings()
     service = Service(settings)
-    handlers.register(service, clock)
-    http.register(service, clock, settings.sms_webhook_secret)
     sender = Sender(
         Notifications(service.db), channels or configured_channels(settings), settings, clock
     )
+    handlers.register(service, clock, sender)
+    http.register(service, clock, settings.sms_webhook_secret)
     service.step("notification-indexes-v1")(ensure_indexes)
     service.step("notification-status-upper-v1")(status_upper)
     service.loop(sender.run, claims_its_work=True)  # one claim per notification

@@ -11,6 +11,7 @@ from pymongo.asynchronous.client_session import AsyncClientSession
 from notification_svc import domain, orders
 from notification_svc.domain import Clock
 from notification_svc.repository import Accounts, Notifications
+from notification_svc.sender import Sender
 from schemas import topics
 from schemas.auth import AccountNotificationRequest, UserRegistered
 from schemas.billing import GiftCardDelivery
@@ -22,19 +23,24 @@ from servicekit.service import Service
 from servicekit.unit import Tx
 
 
-def register(service: Service, clock: Clock) -> None:
+def register(service: Service, clock: Clock, sender: Sender | None = None) -> None:
+    async def add(tx: Tx, n: domain.Notification) -> None:
+        """Queue `n`; one to send is claimed by the sender and handed to it once committed."""
+        if sender is None or n.status is not domain.Status.PENDING or n.due_at is None:
+            await Notifications(tx.db).add(n, tx.session)
+        elif await Notifications(tx.db).add(n, tx.session, sender.claim_fields(clock())):
+            tx.on_commit(lambda: sender.take(n))
+
     @service.subscribe(topics.USER_REGISTERED, UserRegistered)
     async def welcome(msg: UserRegistered, tx: Tx) -> None:
         now = clock()
         await Accounts(tx.db).open(domain.account(msg), now, tx.session)
-        greeting = domain.greeting(msg, uuid.uuid4(), now)
-        await Notifications(tx.db).add(greeting, tx.session)
+        await add(tx, domain.greeting(msg, uuid.uuid4(), now))
 
     @service.subscribe(topics.AUTH_NOTIFICATIONS, AccountNotificationRequest)
     async def queue_account_notification(msg: AccountNotificationRequest, tx: Tx) -> None:
         assert tx.cause is not None  # noqa: S101 - a consumed message always has its envelope
-        notification = domain.account_notification(msg, tx.cause.message_id, clock())
-        await Notifications(tx.db).add(notification, tx.session)
+        await add(tx, domain.account_notification(msg, tx.cause.message_id, clock()))
 
     async def load(
         messages: Sequence[SagaNotification | PaymentNotification | DeliveryNotification],
@@ -48,7 +54,7 @@ def register(service: Service, clock: Clock) -> None:
     async def queue(tx: Tx, n: domain.Notification) -> None:
         """Queue it, or keep it as skipped when the customer turned its channel off."""
         chosen = await Accounts(tx.db).chosen(n.username, tx.session)
-        await Notifications(tx.db).add(n.respecting(chosen), tx.session)
+        await add(tx, n.respecting(chosen))
 
     @service.subscribe(topics.SAGA_NOTIFICATIONS, SagaNotification, load)
     async def saga_outcome(msg: SagaNotification, tx: Tx) -> None:

@@ -142,11 +142,16 @@ class Notifications:
         await self.collection.create_index("dueAt")
         await self.collection.create_index([("username", ASCENDING), *NEWEST_FIRST])
 
-    async def add(self, n: Notification, session: AsyncClientSession) -> bool:
+    async def add(
+        self, n: Notification, session: AsyncClientSession, claim: Doc | None = None
+    ) -> bool:
         """Queue the notification unless one with its id exists (the same cause seen again);
-        True if it was queued."""
+        True if it was queued. `claim` (a sender's `claim_fields`, for one to send): queued
+        already claimed by that sender for its first attempt."""
         fields = to_doc(n)
         del fields["_id"]
+        if claim is not None:
+            fields.update(claim, attempts=n.attempts + 1)
         result = await self.collection.update_one(
             {"_id": n.id}, {"$setOnInsert": fields}, upsert=True, session=session
         )

@@ -6,14 +6,22 @@ this loop sends it. Each send is claimed first (one sender per notification at a
 carries the notification id as the provider's idempotency key: if the process dies after
 sending but before recording, the claim runs out, another attempt sends with the same key and
 the provider answers with the first send instead of sending twice.
+
+A handler queues a new notification already claimed by this process's sender (its first
+attempt: `claim_fields`) and hands it over once its transaction has committed (`take`), so the
+first attempt costs no claim write and no wait for the next poll. If the process dies first,
+that claim runs out like any other and a poll picks the notification up.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import time
+import uuid
 from dataclasses import replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from notification_svc.adapters import Channels, PermanentSendError
 from notification_svc.domain import (
@@ -24,11 +32,13 @@ from notification_svc.domain import (
     Retry,
     RetryPolicy,
     Sent,
+    Status,
     render,
 )
 from notification_svc.repository import Notifications
 from notification_svc.settings import NotificationSettings
 from servicekit import faults
+from servicekit.mongo import Doc
 from servicekit.service import Service
 
 log = logging.getLogger(__name__)
@@ -71,12 +81,41 @@ class Sender:
         self.batch = settings.send_batch
         self.timeout = settings.send_timeout_seconds
         self.lease = timedelta(seconds=settings.send_lease_seconds)
+        self.token = uuid.uuid4().hex  # the claim on what this process's handlers queue
+        self._held: dict[str, Notification] = {}
+        self._wake = asyncio.Event()
+
+    def claim_fields(self, now: datetime) -> Doc:
+        """A new notification's first attempt, claimed by this sender (repository.add)."""
+        sending = Status.SENDING.value
+        return {"status": sending, "claim": self.token, "claimedAt": now, "dueAt": now + self.lease}
+
+    def take(self, n: Notification) -> None:
+        """Send `n`, queued claimed by this sender in a transaction that has committed."""
+        self._held[n.id] = replace(n, status=Status.SENDING, attempts=n.attempts + 1)
+        self._wake.set()
 
     async def run(self, _: Service) -> None:
-        """The loop: send what is due; poll when there was less than a batch."""
+        """The loop: send what the handlers handed over, and every poll what is due (less
+        than a batch due: wait for the next hand-over or poll)."""
+        next_poll = 0.0
         while True:
-            if await self.send_due() < self.batch:
-                await asyncio.sleep(self.poll_seconds)
+            await self.send_held()
+            full = False
+            if time.monotonic() >= next_poll:
+                full = await self.send_due() >= self.batch
+                next_poll = time.monotonic() + self.poll_seconds
+            if not full and not self._held:
+                self._wake.clear()
+                with contextlib.suppress(TimeoutError):
+                    wait = max(0.0, next_poll - time.monotonic())
+                    await asyncio.wait_for(self._wake.wait(), wait)
+
+    async def send_held(self) -> int:
+        """Send what the handlers handed over (claimed when queued); how many."""
+        held, self._held = list(self._held.values()), {}
+        await self.send(self.token, held)
+        return len(held)
 
     async def send_due(self) -> int:
         """Claim what is due in one write, send it all at once, record the outcomes in one
@@ -85,7 +124,14 @@ class Sender:
         if not due:
             return 0
         token, mine = await self.notifications.claim([n.id for n in due], self.clock(), self.lease)
-        claimed = [replace(n, attempts=n.attempts + 1) for n in due if n.id in mine]
+        await self.send(token, [replace(n, attempts=n.attempts + 1) for n in due if n.id in mine])
+        return len(due)
+
+    async def send(self, token: str, claimed: list[Notification]) -> None:
+        """Send these notifications (claimed with `token`) at once, record the outcomes in
+        one write."""
+        if not claimed:
+            return
         results = await asyncio.gather(
             *(deliver(n, self.channels, self.policy, self.clock, self.timeout) for n in claimed),
             return_exceptions=True,
@@ -107,7 +153,6 @@ class Sender:
         else:  # a send outlived its lease and another sender took that notification over
             lost = len(outcomes) - recorded
             log.warning("%d of %d outcomes not recorded: claims lost", lost, len(outcomes))
-        return len(due)
 
 
 def report(n: Notification, outcome: Outcome) -> None:

@@ -117,3 +117,35 @@ async def test_a_batch_of_due_notifications_costs_one_read_one_claim_and_one_rec
     assert sum(provider.calls.values()) == 20
     # was 41: the due read, then a claim and a record for each notification
     assert [n for n in seen.names if n in ("find", "update")] == ["find", "update", "update"]
+
+
+async def test_a_notification_queued_claimed_by_the_sender_is_sent_with_one_write_and_no_read(
+    infra: Infra, mongo
+):
+    repo, _ = await queued(mongo, 0)
+    seen = Commands()
+    client: AsyncMongoClient[Any] = AsyncMongoClient(
+        infra.mongo_url, tz_aware=True, event_listeners=[seen]
+    )
+    try:
+        watched = Notifications(client[repo.collection.database.name])
+        provider = CountingProvider()
+        sender = Sender(watched, Channels(provider, provider), NotificationSettings(), lambda: NOW)
+        user = UserRegistered(
+            username="u", first_name="A", last_name="B", email="a@ex.ru", phone="+7900"
+        )
+        n = greeting(user, uuid.uuid4(), NOW)
+        async with client.start_session() as session:
+            assert await watched.add(n, session, sender.claim_fields(NOW))
+        assert await sender.send_due() == 0  # claimed: no other attempt takes it meanwhile
+        seen.names.clear()
+        sender.take(n)  # its transaction committed
+        assert await sender.send_held() == 1
+    finally:
+        await client.close()
+    assert provider.calls == Counter({n.id: 1})
+    doc = await repo.collection.find_one({"_id": n.id})
+    assert (doc["status"], doc["attempts"]) == ("SENT", 1)
+    assert "claim" not in doc and "dueAt" not in doc
+    # was a due read, a claim and a record once the sender's next poll came
+    assert [c for c in seen.names if c in ("find", "update")] == ["update"]
