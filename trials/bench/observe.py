@@ -18,6 +18,7 @@ import aiohttp
 from pymongo import AsyncMongoClient
 
 from launcher.stack import Stack
+from trials.invariants.checks import lag
 
 TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 DRIVER = "bench driver"
@@ -27,6 +28,8 @@ PRODUCED = "sagashop_outbox_messages_total"
 CONSUMED = "sagashop_messages_total"
 HANDLING = "sagashop_handle_seconds_sum"  # wall time spent in message handlers
 DATABASE = "database (secantus)"  # its row in the CPU table
+MOVING = (TRANSACTIONS, PRODUCED, CONSUMED)  # what changes while the system still works
+UNSENT = ("PENDING", "SENDING")  # a notification on its way to a gateway
 
 
 # -- CPU ------------------------------------------------------------------------------------
@@ -183,17 +186,63 @@ class Observer:
             found.db_ops = {k: int(v) for k, v in status.get("opcounters", {}).items()}
         return found
 
-    async def settle(self, timeout: float = 10.0, still: float = 0.6) -> Counters:
-        """Counters once nothing moves any more (what the last orders caused has landed)."""
-        deadline = time.monotonic() + timeout
+    async def pending(self) -> dict[str, int]:
+        """Work left that the counters do not show moving: unsent outbox messages (published
+        ones wait a poll to be deleted together) and notifications not yet handed to a
+        gateway (the sender claims them outside a consumed message)."""
+        left: dict[str, int] = {}
+        for name in self.stack.names:
+            if count := await self.mongo[name].outbox.count_documents({}):
+                left[f"{name} outbox"] = count
+        if "notification_svc" in self.stack.names:
+            unsent = {"status": {"$in": list(UNSENT)}}
+            if count := await self.mongo.notification_svc.notifications.count_documents(unsent):
+                left["notifications unsent"] = count
+        return left
+
+    async def settle(
+        self, timeout: float = 180.0, still: float = 2.0, poll: float = 0.5
+    ) -> tuple[Counters, Quiet]:
+        """Counters once the system is quiet: the services' counters have not moved for
+        `still` seconds, no outbox or notification is left, and no consumer group is behind
+        (read last, it is the slow one). Gives up after `timeout` and says what still moved."""
+        started = time.monotonic()
         last = await self.counters()
-        while time.monotonic() < deadline:
-            await asyncio.sleep(still)
+        still_since, busy = started, ["nothing read yet"]
+        while True:
+            await asyncio.sleep(poll)
             now = await self.counters()
-            if all(now.total(f) == last.total(f) for f in (TRANSACTIONS, PRODUCED, CONSUMED)):
-                return now
+            moved = [
+                f"{_short(f)} +{now.total(f) - last.total(f):g}"
+                for f in MOVING
+                if now.total(f) != last.total(f)
+            ]
+            if moved:
+                busy, still_since = moved, time.monotonic()
+            elif time.monotonic() - still_since >= still:
+                left = await self.pending()
+                if not left:
+                    left = {f"{k} lag": v for k, v in (await lag(self.stack)).items() if v}
+                if not left:
+                    return now, Quiet(True, round(time.monotonic() - started, 1))
+                busy, still_since = [f"{k} {v}" for k, v in left.items()], time.monotonic()
             last = now
-        return last
+            if time.monotonic() - started >= timeout:
+                return now, Quiet(False, round(time.monotonic() - started, 1), ", ".join(busy))
+
+
+def _short(family: str) -> str:
+    return family.removeprefix("sagashop_").removesuffix("_total")
+
+
+@dataclass
+class Quiet:
+    """Whether the system got quiet within the bound, after how long, and (when it did not)
+    what still moved or was left when the bench gave up."""
+
+    quiet: bool
+    seconds: float
+    busy: str = ""
 
 
 def machine() -> dict[str, Any]:

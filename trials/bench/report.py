@@ -86,8 +86,11 @@ def scenario_table(name: str, levels: list[Level]) -> list[str]:
             f"{_f(per.get('db_reads_server')):>6} "
             f"{_pct(lim['db_share']):>6} {_pct(lim.get('db_write_share')):>6} "
             f"{_pct(lim.get('db_cpu_share')):>6} "
-            f"{_pct(lim['broker_share']):>7}"
+            f"{_pct(lim['broker_share']):>7}" + ("  !" if unquiet(lv) else "")
         )
+    for lv in levels:
+        if note := unquiet(lv):
+            lines.append(f"  ! N={lv['level']}: {note}")
     driver = ", ".join(f"{_f(lv['per_order'].get('driver_reads'))}" for lv in levels)
     lines.append(
         "  wr/ord, rd/ord: database writes and finds per order (server counters); rd/ord "
@@ -99,6 +102,24 @@ def scenario_table(name: str, levels: list[Level]) -> list[str]:
         "brk-lim = orders/s / (broker msg/s / msgs produced per order); capacity at the same N"
     )
     return lines
+
+
+def unquiet(level: Level) -> str:
+    """Why a level's figures are marked: the system was not quiet before its window (earlier
+    work ran alongside it) or after it (the counts miss what its orders still caused)."""
+    calm = level.get("quiet") or {}
+    said = []
+    if (before := calm.get("before")) and not before["quiet"]:
+        said.append(
+            f"not quiet before the window (gave up after {before['seconds']:g} s: "
+            f"{before['busy']}), earlier work ran alongside its orders"
+        )
+    if (after := calm.get("after")) and not after["quiet"]:
+        said.append(
+            f"not quiet after it (gave up after {after['seconds']:g} s: {after['busy']}), "
+            "the per-order counts miss late work"
+        )
+    return "; ".join(said)
 
 
 def cpu_table(name: str, levels: list[Level]) -> list[str]:

@@ -59,6 +59,9 @@ class BenchConfig:
     probe_seconds: float = 3.0
     products: int = 50
     seed: int = 7
+    # before each window (and after it, for the counts) the bench waits until the system is
+    # quiet: counters still, outboxes and notifications done, no consumer group behind
+    quiet_seconds: float = 180.0
     order_timeout: float = 60.0
     smoke: bool = False
     # processes of every worker, one whole run (fresh system) each: [1, 2] measures what a
@@ -142,7 +145,12 @@ async def run_level(
 
         pool = await prepare_paid(world, count, cfg.fail_share, tally, prepared)
         progress.end()
-    before = await observer.settle()
+    before, calm = await observer.settle(cfg.quiet_seconds)
+    if not calm.quiet:
+        progress.note(
+            f"{label}: the system was not quiet after {calm.seconds:g} s ({calm.busy}); the "
+            "level runs anyway, its figures marked"
+        )
     pids = watched_pids(world.stack)
     cpu_before = CpuSample.take(pids)
     stop_at = time.monotonic() + (cfg.seconds_per_level or math.inf)
@@ -163,13 +171,16 @@ async def run_level(
         with contextlib.suppress(asyncio.CancelledError):
             await bar
         progress.end()
-    after = await observer.settle()
+    after, calm_after = await observer.settle(cfg.quiet_seconds)
     if pool:
         progress.note(f"{label}: handing over {len(pool)} unused paid orders (not timed)")
         await drain(world, pool, tally)
     result = level_result(
         scenario, level, tally, (cpu_before, cpu_after), (before, at_end, after), cap
     )
+    # before the window: earlier work still running competes with the level's orders; after
+    # it: the per-order counts miss what the level's orders were still causing
+    result["quiet"] = {"before": asdict(calm), "after": asdict(calm_after)}
     lat = result["latency_s"]
     progress.note(
         f"{label}: {result['completed']} orders, {result['orders_per_s']:.2f}/s, "
