@@ -77,10 +77,10 @@ class ServiceSettings(SecretFiles):
     # into a parked fetch waits W/6 on average and W/2 at most, and every park costs the broker
     # a scan of the consumer's partitions at each of those looks (idle CPU)
     kafka_fetch_wait_ms: int = 100
-    # how long one poll of the consumer waits for records (FastStream's batch_timeout_ms). A
-    # poll that got nothing is followed by a sleep just as long (FastStream's batch loop), and a
-    # record fetched during that sleep waits for it: keep it short (~50 wake-ups a second idle)
-    kafka_poll_ms: int = Field(default=10, ge=1)
+    # how long one poll of the consumer waits when no record comes (FastStream's
+    # batch_timeout_ms); a fetched record ends the wait at once (the PromptBatchSubscriber of
+    # servicekit.broker drops FastStream's sleep after an empty poll): it only paces idle loops
+    kafka_poll_ms: int = Field(default=500, ge=1)
     # records per batch: also how many different keys may be handled at once
     consumer_batch: int = 64
     # apply the records of one fetched batch in one transaction (one commit, one inbox and

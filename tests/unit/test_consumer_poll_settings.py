@@ -1,20 +1,26 @@
-"""The consumer's two waits (docs/embedded-broker.md): the broker's fetch park and FastStream's
-poll, after an empty one of which it sleeps as long again; a record fetched during that sleep
-waits for it, so the poll is short and no longer tied to the fetch wait."""
+"""The consumer's two waits (docs/embedded-broker.md): the broker's fetch park and the poll of
+FastStream's batch loop. FastStream sleeps as long as a poll after an empty one, and a record
+fetched during that sleep waits for it; servicekit's PromptBatchSubscriber drops that sleep, so
+a long poll (few wake-ups of an idle service) costs a record no wait."""
 
 from pathlib import Path
+from typing import Any
 
+import anyio
+import pytest
 import yaml
+from faststream.kafka import KafkaBroker
+from faststream.kafka.subscriber.usecase import BatchSubscriber
 
-from servicekit.broker import subscriber_options
+from servicekit.broker import PromptBatchSubscriber, prompt, subscriber_options
 from servicekit.settings import ServiceSettings
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def test_an_idle_consumer_sleeps_at_most_10_ms_between_polls_by_default() -> None:
+def test_an_idle_consumer_polls_twice_a_second_and_parks_fetches_for_100_ms_by_default() -> None:
     options = subscriber_options(ServiceSettings(), "g")
-    assert options["batch_timeout_ms"] == 10
+    assert options["batch_timeout_ms"] == 500
     assert options["fetch_max_wait_ms"] == 100
 
 
@@ -27,3 +33,55 @@ def test_the_poll_and_the_fetch_wait_are_set_apart() -> None:
 def test_compose_lets_apache_kafka_park_fetches_for_its_default_500_ms() -> None:
     compose = yaml.safe_load((ROOT / "compose.yaml").read_text())
     assert compose["x-infra-env"]["SAGASHOP_KAFKA_FETCH_WAIT_MS"] == "500"
+
+
+class Polls:
+    """An aiokafka consumer's getmany as the subscriber sees it: answers from a script."""
+
+    def __init__(self, *answers: dict[Any, list[Any]]) -> None:
+        self.answers = list(answers)
+        self.asked: list[tuple[int, int | None]] = []
+
+    async def getmany(self, timeout_ms: int, max_records: int | None) -> dict[Any, list[Any]]:
+        self.asked.append((timeout_ms, max_records))
+        return self.answers.pop(0)
+
+
+def batch_subscriber() -> Any:
+    broker = KafkaBroker("127.0.0.1:9")
+    options = subscriber_options(ServiceSettings(), "g")
+    return broker.subscriber("t", **options)
+
+
+async def test_faststreams_own_batch_loop_sleeps_after_an_empty_poll(monkeypatch) -> None:
+    """What PromptBatchSubscriber is for: with FastStream's class an empty poll is followed
+    by a sleep as long as the poll (a record fetched meanwhile waits for it)."""
+    slept: list[float] = []
+
+    async def sleep(seconds: float) -> None:
+        slept.append(seconds)
+
+    monkeypatch.setattr(anyio, "sleep", sleep)
+    subscriber = batch_subscriber()
+    assert type(subscriber) is BatchSubscriber
+    assert await subscriber.get_msg(Polls({})) == ()
+    assert slept == [0.5]
+
+
+async def test_the_prompt_subscriber_polls_again_at_once_after_an_empty_poll(monkeypatch) -> None:
+    async def sleep(seconds: float) -> None:
+        raise AssertionError(f"slept {seconds}s after an empty poll")
+
+    monkeypatch.setattr(anyio, "sleep", sleep)
+    subscriber = prompt(batch_subscriber())
+    assert isinstance(subscriber, PromptBatchSubscriber)
+    polls = Polls({}, {"tp0": ["a", "b"], "tp1": ["c"]})
+    assert await subscriber.get_msg(polls) == ()
+    assert await subscriber.get_msg(polls) == ("a", "b", "c")
+    assert polls.asked == [(500, 64), (500, 64)]
+
+
+def test_only_a_batch_subscriber_is_made_prompt() -> None:
+    broker = KafkaBroker("127.0.0.1:9")
+    with pytest.raises(TypeError, match="not a FastStream batch subscriber"):
+        prompt(broker.subscriber("t", group_id="g"))
