@@ -66,23 +66,41 @@ REASON_WORDS = (
     ("cancelled by the customer", "вы отменили заказ"),
     ("cancelled by an admin", "заказ отменил магазин"),
     ("payment timeout", "заказ не оплатили вовремя"),
+    ("the order could not be confirmed in time", "заказ не удалось подтвердить вовремя"),
     ("the order could not be confirmed", "заказ не удалось подтвердить"),
     ("item damaged", "товар повредили на складе"),
     ("not collected in time", "заказ не забрали из пункта выдачи вовремя"),
     ("delivery failed", "курьер не смог доставить заказ"),
     ("parcel lost", "посылку потеряли при доставке"),
+    # a saga's compensation as the warehouse and the delivery cases record it (store_svc's
+    # keeper, delivery_svc's reverse), and a participant's refusal (orchestra)
+    ("order undone (RESTOCK)", "бронь снята, товар вернули на склад"),
+    ("order undone (WRITE_OFF)", "бронь снята, товар списан"),
+    ("reversed before confirmed", "отмена пришла раньше подтверждения"),
+    ("reversed", "отменено (компенсация саги)"),
+    ("refused", "отказ"),
 )
+# a saga's participants, as orchestra names them in its reasons ("STORE: ...")
+PARTICIPANT_WORDS = {"PAYMENT": "оплата", "STORE": "склад", "DELIVERY": "доставка"}
+SILENT = "no answer in time from "  # orchestra: "no answer in time from DELIVERY, STORE"
 
 
 def reason_words(reason: object) -> str:
-    """A reason in Russian when it is one the shop knows; an admin's own words as typed."""
+    """A reason in Russian when it is one the shop knows (a saga's reason too: a silent
+    participant, a participant's refusal); an admin's own words as typed."""
     if not reason:
         return ""
     text = str(reason)
+    if text.startswith(SILENT):
+        silent = (p.strip() for p in text.removeprefix(SILENT).split(","))
+        return "нет ответа вовремя: " + ", ".join(PARTICIPANT_WORDS.get(p, p) for p in silent)
+    who, colon, why = text.partition(": ")
+    if colon and who in PARTICIPANT_WORDS:
+        return f"{PARTICIPANT_WORDS[who]}: {reason_words(why)}"
     for english, russian in REASON_WORDS:
-        if text.lower().startswith(english):
+        if text.lower().startswith(english.lower()):
             rest = text[len(english) :].lstrip(":").strip()
-            return f"{russian}: {rest}" if rest else russian
+            return f"{russian}: {reason_words(rest)}" if rest else russian
     return text
 
 

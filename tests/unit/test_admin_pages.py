@@ -67,3 +67,73 @@ def test_admin_pages_show_times_as_the_customers_pages_do_in_moscow_time(templat
     page = templates.get_template("admin/picking.html").render(c=case, statuses={})
     assert "04.12.2026 19:14" in page and "05.12.2026 00:30" in page
     assert "2026-12-04" not in page
+
+
+def test_admin_pages_say_the_services_reasons_and_who_acted_in_russian(templates: Any):
+    picking = {
+        "status": "CANCELLED",
+        "openedAt": "2026-12-04T16:14:05Z",
+        "items": [],
+        "history": [
+            {
+                "status": "CANCELLED",
+                "at": "2026-12-04T16:20:00Z",
+                "by": "saga",
+                "reason": "order undone (RESTOCK)",
+            }
+        ],
+    }
+    page = templates.get_template("admin/picking.html").render(c=picking, statuses={})
+    assert "сага: бронь снята, товар вернули на склад" in page
+    assert "order undone" not in page and "saga" not in page
+    case = {
+        "status": "CANCELLED",
+        "reason": "reversed",
+        "history": [
+            {
+                "status": "CANCELLED",
+                "at": "2026-12-04T16:20:00Z",
+                "by": "saga",
+                "reason": "reversed",
+            }
+        ],
+    }
+    page = templates.get_template("admin/delivery_case.html").render(case=case, case_words={})
+    assert "сага: отменено (компенсация саги)" in page and "reversed" not in page
+    silent = {**COMPENSATED, "reason": "no answer in time from DELIVERY, STORE"}
+    order = {"status": "CANCELLED", "reason": "no answer in time from DELIVERY, STORE"}
+    shown = timeline(silent, order)
+    assert shown["reason"] == "Нет ответа вовремя: доставка, склад"
+    assert "no answer" not in str(shown["entries"])
+
+
+def test_the_admin_delivery_page_shows_the_delivery_date_as_every_other_page(templates: Any):
+    case = {
+        "status": "OPENED",
+        "kind": "courier",
+        "deliveryDate": "2026-12-05",
+        "timeSlot": {"beginTime": "10:00:00", "endTime": "14:00:00"},
+        "history": [],
+    }
+    page = templates.get_template("admin/delivery_case.html").render(case=case, case_words={})
+    assert "05.12.2026, 10:00–14:00" in page and "2026-12-05" not in page
+
+
+def test_the_saga_timeline_shows_moscow_time_as_the_rest_of_the_order_page(templates: Any):
+    page = templates.get_template("admin/saga.html").render(
+        saga=timeline(COMPENSATED, {"status": "CANCELLED"})
+    )
+    assert "19:14:00" in page and "19:20:02" in page
+    assert "16:14:00" not in page
+
+
+def test_the_timeline_says_whether_the_order_was_cancelled_or_returned():
+    def asked(order: dict[str, Any]) -> str:
+        entries = timeline(COMPENSATED, order)["entries"]
+        return str(next(e["text"] for e in entries if "root" in e["text"]))
+
+    returned = {"status": "RETURNED", "cancellation": {"kind": "RETURN", "by": "root"}}
+    assert asked(returned).startswith("Принят возврат заказа: root")
+    cancelled = {"status": "CANCELLED", "cancellation": {"kind": "CANCEL", "by": "root"}}
+    assert asked(cancelled).startswith("Заказ попросили отменить: root")
+    assert "(или принят возврат)" not in asked(returned) + asked(cancelled)

@@ -56,6 +56,24 @@ METHODS = {
 }
 
 
+# who moved an order, a picking case or a delivery case, when it was not a person (a person's
+# name is shown as it is)
+ACTORS = {
+    "saga": "сага",
+    "orchestra": "сага",
+    "order_svc": "магазин",
+    "payment_svc": "оплата",
+    "billing_svc": "оплата",
+    "warehouse": "склад",
+    "carrier": "перевозчик",
+    "pickup point": "пункт выдачи",
+}
+
+
+def actor(by: object) -> str:
+    return ACTORS.get(str(by), str(by))
+
+
 def may_cancel(order: dict[str, object]) -> bool:
     if order.get("kind") == "GIFT_CARD":
         return order.get("status") == "AWAITING_PAYMENT"

@@ -1,13 +1,16 @@
 """The saga of one order as a person reads it: each participant's step (request, reply,
-timings) and a vertical timeline of everything that happened, in Russian. Pure: the saga body
-of orchestra's `GET /sagas/{orderId}` and the order in, plain dictionaries for the template out."""
+timings) and a vertical timeline of everything that happened, in Russian and in Moscow time (as
+every other page). Pure: the saga body of orchestra's `GET /sagas/{orderId}` and the order in,
+plain dictionaries for the template out."""
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
+
+from web_front.lifecycle import reason_words
+from web_front.pages.orders import MOSCOW
 
 PARTICIPANTS = {"PAYMENT": "Оплата", "STORE": "Склад", "DELIVERY": "Доставка"}
 SAGA_STATES = {
@@ -34,14 +37,16 @@ EVENTS = {
     "compensating": "Началась компенсация: всем участникам отправлена отмена",
     "reverse resent": "Не все участники ответили на отмену вовремя: отмена отправлена снова",
     "cancelled": "Компенсация завершена",
-    "cancellation asked": "Заказ попросили отменить (или принят возврат)",
+    "cancellation asked": "Заказ попросили отменить",
 }
+# what "cancellation asked" was, from the order's own record of it (orchestra compensates a
+# cancellation and an accepted return alike)
+ASKED = {"CANCEL": "Заказ попросили отменить", "RETURN": "Принят возврат заказа"}
 # how the undoing ended, from the order itself (a saga compensates a cancellation and a
 # return alike)
 ENDINGS = {"CANCELLED": "заказ отменён", "RETURNED": "заказ возвращён"}
 RETURNED_GOODS = {"RESTOCK": "товар возвращён на склад", "WRITE_OFF": "товар списан"}
 REQUESTS = {"CONFIRM": "подтвердить", "REVERSE": "отменить (компенсация)"}
-SILENT = re.compile(r"^no answer in time from (?P<who>[A-Z, ]+)$")
 
 
 @dataclass
@@ -55,12 +60,15 @@ class Step:
 
 
 def when(raw: Any) -> datetime | None:
+    """An edge's timestamp in Moscow time (a naive one is taken as UTC, as the edges mean it)."""
     if isinstance(raw, datetime):
-        return raw
-    try:
-        return datetime.fromisoformat(str(raw).replace("Z", "+00:00"))
-    except ValueError:
-        return None
+        at = raw
+    else:
+        try:
+            at = datetime.fromisoformat(str(raw).replace("Z", "+00:00"))
+        except ValueError:
+            return None
+    return (at if at.tzinfo else at.replace(tzinfo=UTC)).astimezone(MOSCOW)
 
 
 def seconds_between(start: datetime | None, end: datetime | None) -> str:
@@ -70,17 +78,10 @@ def seconds_between(start: datetime | None, end: datetime | None) -> str:
 
 
 def reason_in_russian(reason: str | None) -> str:
-    """The saga's English reason with a Russian reading of the ones it is made of."""
-    if not reason:
-        return ""
-    silent = SILENT.match(reason)
-    if silent:
-        names = [PARTICIPANTS.get(p.strip(), p.strip()) for p in silent["who"].split(",")]
-        return f"Нет ответа вовремя от: {', '.join(names)} ({reason})"
-    who, _, why = reason.partition(": ")
-    if who in PARTICIPANTS and why:
-        return f"{PARTICIPANTS[who]}: отказ — {why}"
-    return reason
+    """The saga's reason (English on the wire) as the pages say it: "Нет ответа вовремя:
+    доставка"; an admin's or customer's own words as typed."""
+    words = reason_words(reason)
+    return words[:1].upper() + words[1:]
 
 
 def ending(order: dict[str, Any]) -> str:
@@ -101,11 +102,13 @@ def entry_text(entry: dict[str, Any], order: dict[str, Any]) -> str:
     who = PARTICIPANTS.get(str(entry.get("participant", "")), "")
     if event in REPLIES and who:
         text = f"{who}: {REPLIES[event]}"
-        return f"{text}: {entry['reason']}" if entry.get("reason") else text
+        return f"{text}: {reason_words(entry['reason'])}" if entry.get("reason") else text
     if event == "compensating" and entry.get("reason"):
         return f"{EVENTS[event]}. Причина: {reason_in_russian(entry['reason'])}"
     if event == "cancellation asked":
-        return f"{EVENTS[event]}: {entry.get('by', '—')}, причина: {entry.get('reason', '—')}"
+        kind = str((order.get("cancellation") or {}).get("kind", "CANCEL"))
+        why = reason_words(entry.get("reason")) or "—"
+        return f"{ASKED.get(kind, EVENTS[event])}: {entry.get('by', '—')}, причина: {why}"
     return EVENTS.get(event, event)
 
 
@@ -143,7 +146,7 @@ def replay(
                     "reply": "успех" if reply == "SUCCESS" else "отказ",
                     "at": at,
                     "took": seconds_between(asked, at),
-                    "reason": entry.get("reason"),
+                    "reason": reason_words(entry.get("reason")),
                 }
             )
     return list(steps.values()), entries
