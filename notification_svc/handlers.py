@@ -4,7 +4,7 @@ the sender sends them."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from pymongo.asynchronous.client_session import AsyncClientSession
 
@@ -21,6 +21,8 @@ from schemas.payment import PaymentNotification
 from schemas.saga import SagaNotification
 from servicekit.service import Service
 from servicekit.unit import Tx
+
+EMAIL, SMS = Channel.EMAIL.value, Channel.SMS.value
 
 
 def register(service: Service, clock: Clock, sender: Sender | None = None) -> None:
@@ -48,35 +50,36 @@ def register(service: Service, clock: Clock, sender: Sender | None = None) -> No
     ) -> None:
         await Accounts(service.db).preload([m.username for m in messages], session)
 
-    async def address(tx: Tx, username: str, channel: Channel) -> str | None:
-        return (await Accounts(tx.db).channels(username, tx.session)).get(channel.value)
-
-    async def queue(tx: Tx, n: domain.Notification) -> None:
-        """Queue it, or keep it as skipped when the customer turned its channel off."""
-        chosen = await Accounts(tx.db).chosen(n.username, tx.session)
-        await add(tx, n.respecting(chosen))
+    async def queue(
+        tx: Tx, username: str, notice: Callable[[dict[str, str]], domain.Notification]
+    ) -> None:
+        """Queue what `notice(the user's addresses)` makes, or keep it as skipped when the
+        customer turned its channel off (one read of the account for both)."""
+        addresses, chosen = await Accounts(tx.db).addresses(username, tx.session)
+        await add(tx, notice(addresses).respecting(chosen))
 
     @service.subscribe(topics.SAGA_NOTIFICATIONS, SagaNotification, load)
     async def saga_outcome(msg: SagaNotification, tx: Tx) -> None:
-        email = await address(tx, msg.username, Channel.EMAIL)
-        await queue(tx, orders.outcome(msg, email, clock()))
+        await queue(tx, msg.username, lambda a: orders.outcome(msg, a.get(EMAIL), clock()))
 
     @service.subscribe(topics.PAYMENT_NOTIFICATIONS, PaymentNotification, load)
     async def payment_result(msg: PaymentNotification, tx: Tx) -> None:
         assert tx.cause is not None  # noqa: S101 - type narrowing, not a guard
-        email = await address(tx, msg.username, Channel.EMAIL)
-        await queue(tx, orders.payment(msg, tx.cause.message_id, email, clock()))
+        cause = tx.cause.message_id
+        await queue(tx, msg.username, lambda a: orders.payment(msg, cause, a.get(EMAIL), clock()))
 
     @service.subscribe(topics.ORDER_NOTIFICATIONS, OrderNotification)
     async def order_status(msg: OrderNotification, tx: Tx) -> None:
-        await queue(tx, orders.order_status(msg, clock()))
+        n = orders.order_status(msg, clock())
+        await queue(tx, n.username, lambda _: n)
 
     @service.subscribe(topics.DELIVERY_NOTIFICATIONS, DeliveryNotification, load)
     async def delivery(msg: DeliveryNotification, tx: Tx) -> None:
         assert tx.cause is not None  # noqa: S101 - type narrowing, not a guard
-        phone = await address(tx, msg.username, Channel.SMS)
-        await queue(tx, orders.delivery(msg, tx.cause.message_id, phone, clock()))
+        cause = tx.cause.message_id
+        await queue(tx, msg.username, lambda a: orders.delivery(msg, cause, a.get(SMS), clock()))
 
     @service.subscribe(topics.GIFT_CARD_DELIVERIES, GiftCardDelivery)
     async def gift_card(msg: GiftCardDelivery, tx: Tx) -> None:
-        await queue(tx, orders.gift_card(msg, clock()))
+        n = orders.gift_card(msg, clock())
+        await queue(tx, n.username, lambda _: n)

@@ -101,23 +101,17 @@ class Accounts:
         """Read these users' accounts in one find for the handlers of a batch."""
         await preload(self.collection, usernames, session)
 
-    async def channels(self, username: str, session: AsyncClientSession) -> dict[str, str]:
-        """The user's addresses by channel (empty if they have no account here)."""
-        doc = await self._read(username, session)
-        return dict(doc["channels"]) if doc else {}
-
-    async def chosen(self, username: str, session: AsyncClientSession) -> frozenset[Channel] | None:
-        """The channels the user chose to be notified by; None: never chose (all of them)."""
-        doc = await self._read(username, session)
-        if doc is None or "chosen" not in doc:
-            return None
-        return frozenset(Channel(c) for c in doc["chosen"])
-
-    async def _read(self, username: str, session: AsyncClientSession) -> Doc | None:
+    async def addresses(
+        self, username: str, session: AsyncClientSession
+    ) -> tuple[dict[str, str], frozenset[Channel] | None]:
+        """In one read: the user's addresses by channel (empty if they have no account here)
+        and the channels they chose to be notified by (None: never chose, all of them)."""
         doc = await find_by_id(self.collection, username, session)
-        if doc is not None:
-            remember(self.collection, doc)  # read-only here: the next message may read it too
-        return doc
+        if doc is None:
+            return {}, None
+        remember(self.collection, doc)  # read-only here: the next message may read it too
+        chosen = frozenset(Channel(c) for c in doc["chosen"]) if "chosen" in doc else None
+        return dict(doc["channels"]), chosen
 
     async def preferences(self, username: str) -> tuple[dict[str, str], list[str]] | None:
         """The user's addresses and chosen channels (all they have, if they never chose)."""
