@@ -401,6 +401,8 @@ def cmd_bench(args: argparse.Namespace) -> int:
             chosen["seconds_per_level"] = None  # only the order count bounds a level
     if args.probe_seconds is not None:
         chosen["probe_seconds"] = args.probe_seconds
+    if args.idle_seconds is not None:
+        chosen["idle_seconds"] = args.idle_seconds
     if args.replicas:
         counts = args.replicas.split(",")
         if not all(c.strip().isascii() and c.strip().isdigit() for c in counts):
@@ -415,10 +417,11 @@ def cmd_bench(args: argparse.Namespace) -> int:
         or not (cfg.seconds_per_level or cfg.orders_per_level)
         or not cfg.replicas
         or not all(1 <= n <= 16 for n in cfg.replicas)
+        or cfg.idle_seconds < 0
     ):
         print(
             "bench: levels >= 1, --fail-share in [0, 1), seconds or orders per level, "
-            "--replicas counts in 1..16",
+            "--replicas counts in 1..16, --idle-seconds >= 0",
             file=sys.stderr,
         )
         return 2
@@ -492,6 +495,12 @@ def parser() -> argparse.ArgumentParser:
     bench.add_argument("--out", help="where the JSON and PNG go (default .sagashop/bench/)")
     bench.add_argument("--probe-seconds", type=float, help="per capacity probe (default 3)")
     bench.add_argument("--smoke", action="store_true", help="one low level, a few seconds")
+    bench.add_argument(
+        "--idle-seconds",
+        type=float,
+        help="CPU of every process with no customer, before the levels (default 30, smoke 5; "
+        "0: skip)",
+    )
     bench.add_argument(
         "--replicas",
         help="compare processes of every worker, e.g. 1,2: a whole run each, then the ratio "

@@ -12,6 +12,7 @@ from trials.bench.drivers import Tally
 from trials.bench.observe import (
     CONSUMED,
     DATABASE,
+    DRIVER,
     HANDLING,
     PRODUCED,
     TRANSACTIONS,
@@ -24,6 +25,7 @@ Level = dict[str, Any]
 SATURATED = 0.85  # of one core: a single-threaded process (every Python service) is full
 WRITE_OPS = ("insert", "update", "delete")
 READ_OPS = ("query", "getmore")
+IDLE_TARGET = 0.10  # of one core: a started shop with no customer (issue 16)
 
 
 def percentile(ordered: list[float], q: float) -> float | None:
@@ -147,12 +149,34 @@ def level_result(
     }
 
 
+def idle_result(shares: dict[str, float], seconds: float, quiet: dict[str, Any]) -> Level:
+    """The idle window: each process's cores and the shop's whole share of one core (every
+    process of the system; not the bench driver, not the rest of the machine)."""
+    shop = sum(v for k, v in shares.items() if k != DRIVER and not k.startswith("("))
+    return {"seconds": seconds, "quiet": quiet, "cpu_cores": shares, "system_cores": round(shop, 3)}
+
+
+def idle_target(idle: Level) -> dict[str, Any]:
+    procs = {k: v for k, v in idle["cpu_cores"].items() if k != DRIVER and not k.startswith("(")}
+    top = sorted(procs.items(), key=lambda kv: -kv[1])[:3]
+    return {
+        "name": f"idle < {100 * IDLE_TARGET:.0f} % of a core",
+        "met": idle["system_cores"] < IDLE_TARGET,
+        "detail": f"the shop used {100 * idle['system_cores']:.1f} % of one core over "
+        f"{idle['seconds']:g} s with no customer (busiest "
+        + ", ".join(f"{k} {v:.3f}" for k, v in top)
+        + ")"
+        + ("" if idle["quiet"].get("quiet", True) else "; the system was not quiet before it"),
+    }
+
+
 def _share(value: float | None) -> str:
     return "n/a" if value is None else f"{100 * value:.0f}%"
 
 
-def targets(scenarios: dict[str, list[Level]]) -> list[dict[str, Any]]:
-    """The issue's targets for the `saga` scenario and the run's own (0 errors)."""
+def targets(scenarios: dict[str, list[Level]], idle: Level | None = None) -> list[dict[str, Any]]:
+    """The issue's targets for the `saga` scenario and the idle shop, and the run's own (0
+    errors)."""
     found = [
         {
             "name": "0 errors at every level",
@@ -164,6 +188,8 @@ def targets(scenarios: dict[str, list[Level]]) -> list[dict[str, Any]]:
             ),
         }
     ]
+    if idle is not None:
+        found.append(idle_target(idle))
     saga = scenarios.get("saga") or []
     if not saga:
         return found

@@ -67,6 +67,27 @@ def capacity_table(report: Report) -> list[str]:
     return lines
 
 
+def idle_table(report: Report) -> list[str]:
+    """The shop with no customer: each process's cores over the idle window, and the whole
+    shop's share of one core."""
+    idle = report.get("idle")
+    if not idle:
+        return []
+    lines = [
+        f"idle: {idle['seconds']:g} s with no customer, once the world was built and the system "
+        "quiet (cores: 1.00 = one core busy all the time):"
+    ]
+    for proc, cores in idle["cpu_cores"].items():
+        lines.append(f"  {proc:<26}{cores:>8.3f}")
+    lines.append(
+        f"  {'(the shop)':<26}{idle['system_cores']:>8.3f}  = {100 * idle['system_cores']:.1f} "
+        "% of one core: every process above but the bench driver and the other processes"
+    )
+    if not idle["quiet"].get("quiet", True):
+        lines.append(f"  ! not quiet before the window: {idle['quiet'].get('busy')}")
+    return lines
+
+
 def scenario_table(name: str, levels: list[Level]) -> list[str]:
     head = (
         f"  {'N':>3} {'orders/s':>8} {'p50 s':>6} {'p95 s':>6} {'p99 s':>6} {'max s':>6} "
@@ -175,6 +196,8 @@ def print_report(report: Report, json_path: Path, png_path: Path | None) -> None
         f"{'external' if report['config']['external'] else 'embedded'} infrastructure"
     )
     out += capacity_table(report)
+    if idle := idle_table(report):
+        out += ["", *idle]
     for name, levels in report["scenarios"].items():
         out.append("")
         out += scenario_table(name, levels)

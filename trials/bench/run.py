@@ -19,10 +19,10 @@ from pathlib import Path
 from typing import Any
 
 from launcher.stack import Stack, available_services, fresh_state, home
-from trials.bench.assess import bottleneck, level_result, scaling, targets
+from trials.bench.assess import bottleneck, idle_result, level_result, scaling, targets
 from trials.bench.capacity import Capacity, measure
 from trials.bench.drivers import Tally, checkout_window, drain, prepare_paid, saga_window
-from trials.bench.observe import CpuSample, Observer, machine, watched_pids
+from trials.bench.observe import CpuSample, Observer, cpu_shares, machine, watched_pids
 from trials.bench.report import Progress, draw_chart, print_report, write_json
 from trials.bench.world import World, build_world
 from trials.invariants.checks import Check, check_all, quiet
@@ -62,6 +62,9 @@ class BenchConfig:
     # before each window (and after it, for the counts) the bench waits until the system is
     # quiet: counters still, outboxes and notifications done, no consumer group behind
     quiet_seconds: float = 180.0
+    # the CPU of every process with no customer, once the world is built and the system quiet
+    # (0: not measured)
+    idle_seconds: float = 30.0
     order_timeout: float = 60.0
     smoke: bool = False
     # processes of every worker, one whole run (fresh system) each: [1, 2] measures what a
@@ -77,6 +80,7 @@ class BenchConfig:
             "probe_seconds": 0.5,
             "products": 12,
             "fail_share": 0.25,
+            "idle_seconds": 5.0,
             "smoke": True,
         }
         return cls(**{**base, **overrides})
@@ -189,15 +193,31 @@ async def run_level(
     return result
 
 
+async def idle_cost(
+    stack: Stack, observer: Observer, cfg: BenchConfig, progress: Progress
+) -> dict[str, Any] | None:
+    """The CPU every process uses over `cfg.idle_seconds` with no customer, once the system is
+    quiet (None when not measured)."""
+    if not cfg.idle_seconds:
+        return None
+    _, calm = await observer.settle(cfg.quiet_seconds)
+    progress.note(f"idle: {cfg.idle_seconds:g} s with no customer, CPU of every process")
+    pids = watched_pids(stack)
+    before = CpuSample.take(pids)
+    await asyncio.sleep(cfg.idle_seconds)
+    return idle_result(cpu_shares(before, CpuSample.take(pids)), cfg.idle_seconds, asdict(calm))
+
+
 async def _measure(
     cfg: BenchConfig,
     state: Path,
     progress: Progress,
     scenarios: dict[str, list[dict[str, Any]]],
     replicas: int = 1,
-) -> tuple[dict[int, Capacity], list[Check]]:
-    """Start the system under `state` (`replicas` processes of every worker), measure the
-    capacity and every level (into `scenarios`), check the invariants, stop the system."""
+) -> tuple[dict[int, Capacity], list[Check], dict[str, Any] | None]:
+    """Start the system under `state` (`replicas` processes of every worker), measure its
+    idle cost, the capacity and every level (into `scenarios`), check the invariants, stop the
+    system."""
     every = dict.fromkeys(available_services(), replicas)
     stack = Stack(state, external=cfg.external, extra_env=dict(BENCH_ENV), replicas=every)
     progress.note(f"starting the system under {state}, {replicas} process(es) of every worker")
@@ -209,6 +229,7 @@ async def _measure(
             stack, max(cfg.levels), cfg.products, cfg.seed, cfg.order_timeout, progress.note
         )
         observer = Observer(stack)
+        idle = await idle_cost(stack, observer, cfg, progress)
         capacity = await measure(
             stack.kafka, stack.mongo, cfg.levels, cfg.probe_seconds, progress.note
         )
@@ -231,7 +252,7 @@ async def _measure(
         if world is not None:
             await world.close()
         await stack.stop()
-    return capacity, checks
+    return capacity, checks, idle
 
 
 async def run_bench(
@@ -243,11 +264,14 @@ async def run_bench(
     info = machine()
     by_count: dict[int, dict[str, list[dict[str, Any]]]] = {}
     held: dict[int, bool] = {}
+    idles: dict[int, dict[str, Any] | None] = {}
     for count in cfg.replicas:
         by_count[count] = {}
         # a fresh database and broker for every run, and never two runs on the same files
         with fresh_state(cfg.out / "stack", "sagashop bench") as state:
-            measured, count_checks = await _measure(cfg, state, progress, by_count[count], count)
+            measured, count_checks, idles[count] = await _measure(
+                cfg, state, progress, by_count[count], count
+            )
         held[count] = all(c.ok for c in count_checks)
         if count == cfg.replicas[0]:
             capacity, checks = measured, count_checks
@@ -262,13 +286,20 @@ async def run_bench(
         "config": {**asdict(cfg), "out": str(cfg.out)},
         "capacity": [capacity[n].as_dict() for n in cfg.levels],
         "scenarios": scenarios,
-        "targets": targets(scenarios),
+        # the CPU of every process with no customer (the first replica count's run)
+        "idle": idles[cfg.replicas[0]],
+        "targets": targets(scenarios, idles[cfg.replicas[0]]),
         "bottleneck": bottleneck(scenarios),
         "invariants": [asdict(c) for c in checks],
         "invariants_hold": all(held.values()),
         # the same levels with every worker run as 1, 2... processes (cfg.replicas)
         "replicas": {
-            str(n): {"scenarios": runs, "bottleneck": bottleneck(runs), "invariants_hold": held[n]}
+            str(n): {
+                "scenarios": runs,
+                "bottleneck": bottleneck(runs),
+                "invariants_hold": held[n],
+                "idle": idles[n],
+            }
             for n, runs in by_count.items()
             if n != cfg.replicas[0]
         },
