@@ -8,7 +8,6 @@ parcels nobody collected within the storage period."""
 from __future__ import annotations
 
 import asyncio
-import hmac
 import logging
 from datetime import timedelta
 from functools import partial
@@ -26,20 +25,11 @@ from servicekit.http import INT_PARAM, int_param, read_body, reply
 from servicekit.identity import admin
 from servicekit.neighbours import Neighbour
 from servicekit.service import Service
+from servicekit.tokens import bearer_headers, carries
 from servicekit.unit import Tx
 
 log = logging.getLogger(__name__)
 POINT = "pickup point"
-
-
-def bearer(request: web.Request) -> str:
-    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
-    return token.strip() if scheme.lower() == "bearer" else ""
-
-
-def is_point(request: web.Request, token: str) -> bool:
-    """The pickup credential; an empty configured token accepts nobody."""
-    return bool(token) and hmac.compare_digest(bearer(request).encode(), token.encode())
 
 
 def mount(service: Service, desk: SlotDesk, queues: Queues) -> None:
@@ -48,7 +38,7 @@ def mount(service: Service, desk: SlotDesk, queues: Queues) -> None:
     lock = timedelta(seconds=settings.pickup_code_lock_seconds)
 
     async def caller(request: web.Request, staff_too: bool) -> str:
-        if is_point(request, settings.pickup_token):
+        if carries(request, settings.pickup_token):  # an empty token accepts nobody
             return POINT
         if not staff_too:
             raise Unauthorized("this call needs the pickup point's Authorization: Bearer token")
@@ -135,7 +125,7 @@ def mount(service: Service, desk: SlotDesk, queues: Queues) -> None:
             "POST",
             "/parcels",
             json={"orderId": doc["_id"], "pointId": doc["pointId"]},
-            headers={"Authorization": f"Bearer {settings.pickup_token}"},
+            headers=bearer_headers(settings.pickup_token),
         )
         if answer.ok:
             await queues.point_notified(str(doc["_id"]))
