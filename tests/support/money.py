@@ -8,11 +8,10 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-from pymongo import AsyncMongoClient
-
 from launcher.stack import Stack
 from notification_svc.kept_mail import mails_to
 from tests.support.kafka import eventually
+from trials.shoppers.load_admin import grant_admin
 from trials.shoppers.shopper import EdgeError, Shopper
 
 NewShopper = Callable[[], Awaitable[Shopper]]
@@ -37,16 +36,9 @@ async def registered_shoppers(urls: dict[str, str]) -> AsyncIterator[NewShopper]
 
 
 async def make_admin(stack: Stack, s: Shopper) -> Shopper:
-    """The role straight in auth_svc's database (the CLI's way is tested with auth_svc), then
-    a fresh login so the session carries it."""
-    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(stack.mongo)
-    try:
-        await client["auth_svc"].users.update_one(
-            {"_id": s.name.lower()}, {"$addToSet": {"roles": "admin"}}
-        )
-    finally:
-        await client.close()
-    await s.call("auth_svc", "POST", "/login", {"username": s.name, "password": "shopper-pass-1"})
+    """`s`, made an admin the way the chaos run's clerk is (the CLI's way is tested with
+    auth_svc)."""
+    await grant_admin(stack, s)
     return s
 
 

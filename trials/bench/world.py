@@ -217,24 +217,9 @@ class World:
         return self.rng.choice([p for p in self.normal if p != besides])
 
     async def delivery(self, shopper: Shopper, courier: bool) -> dict[str, Any]:
-        """What a customer picks at checkout: any pickup point, or a courier company's quote
-        (customers spread over them, as delivery slots are counted per point and company)."""
-        if not courier:
-            points = await shopper.call("delivery_svc", "GET", "/pickup-points")
-            return {"type": "pickup", "pointId": self.rng.choice(points["items"])["id"]}
-        couriers = await shopper.call("delivery_svc", "GET", "/couriers")
-        company = self.rng.choice(couriers["items"])["id"]
-        address = "Москва, ул. Тверская, д. 7, кв. 12"
-        quote = await shopper.call(
-            "delivery_svc", "POST", "/quotes", {"address": address, "courierCompany": company}
-        )
-        return {
-            "type": "courier",
-            "address": address,
-            "courierCompany": company,
-            "quoteId": quote["quoteId"],
-            "cost": quote["cost"],
-        }
+        """Any pickup point or courier company: customers spread over them, as delivery slots
+        are counted per point and company."""
+        return await shopper.delivery_choice("courier" if courier else "pickup", self.rng.choice)
 
 
 async def recover(shopper: Shopper) -> None:

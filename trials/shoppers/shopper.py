@@ -4,8 +4,10 @@ the e2e tests, `sagashop chaos` and `sagashop bench`."""
 from __future__ import annotations
 
 import asyncio
+import operator
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -136,12 +138,16 @@ class Shopper(Payer):
             )
         )
 
-    async def delivery_choice(self, kind: str) -> dict[str, Any]:
+    async def delivery_choice(
+        self, kind: str, pick: Callable[[list[Any]], Any] = operator.itemgetter(0)
+    ) -> dict[str, Any]:
+        """What a customer picks at checkout: a pickup point, or a courier company's quote
+        (`pick` chooses among the points or companies: the first, unless told otherwise)."""
         if kind == "pickup":
             points = await self.call("delivery_svc", "GET", "/pickup-points")
-            return {"type": "pickup", "pointId": points["items"][0]["id"]}
+            return {"type": "pickup", "pointId": pick(points["items"])["id"]}
         couriers = await self.call("delivery_svc", "GET", "/couriers")
-        company = couriers["items"][0]["id"]
+        company = pick(couriers["items"])["id"]
         address = "Москва, ул. Тверская, д. 7, кв. 12"
         quote = await self.call(
             "delivery_svc", "POST", "/quotes", {"address": address, "courierCompany": company}
