@@ -122,7 +122,8 @@ class Consumer(Generic[M]):
 
     def _in_tx(self, env: Envelope, message: M) -> Callable[[Tx], Awaitable[None]]:
         async def run(tx: Tx) -> None:
-            await inbox.claim(tx.db[inbox.COLLECTION], tx.session, self.group, env.message_id)
+            if inbox.needs_claim(self.handler):
+                await inbox.claim(tx.db[inbox.COLLECTION], tx.session, self.group, env.message_id)
             await self.handler(message, tx)
 
         return run
@@ -177,8 +178,13 @@ async def apply_together(
     started = time.perf_counter()
 
     async def run(tx: Tx) -> None:
-        claims = [(consumer.group, env.message_id) for consumer, _, env, _ in items]
-        await inbox.claim_many(tx.db[inbox.COLLECTION], tx.session, claims)
+        claims = [
+            (consumer.group, env.message_id)
+            for consumer, _, env, _ in items
+            if inbox.needs_claim(consumer.handler)
+        ]
+        if claims:
+            await inbox.claim_many(tx.db[inbox.COLLECTION], tx.session, claims)
         async with batch_unit(tx.session):
             by_consumer: dict[str, tuple[Consumer[Any], list[BaseModel]]] = {}
             for consumer, _, _, message in items:

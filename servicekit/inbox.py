@@ -1,9 +1,16 @@
 """Idempotent consumer: the handled message_id is recorded in the same transaction as the state
-change it causes. A duplicate key means the message was handled before: skip it."""
+change it causes. A duplicate key means the message was handled before: skip it.
+
+A handler whose every write is already keyed by the message (an upsert that only inserts,
+under an id made from the message or its cause) and that emits nothing is marked `keyed`: a
+redelivery finds its document there and changes nothing, so its consumer records no claim
+(one write less per message)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
+from typing import Any, TypeVar
 
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.collection import AsyncCollection
@@ -13,6 +20,18 @@ from servicekit.mongo import Doc, utcnow
 
 COLLECTION = "inbox"
 KEEP_SECONDS = 7 * 24 * 3600
+F = TypeVar("F", bound=Callable[..., Any])
+_KEYED: set[Callable[..., Any]] = set()
+
+
+def keyed(handler: F) -> F:
+    """Mark a handler whose effects are keyed by the message itself (see above): no claim."""
+    _KEYED.add(handler)
+    return handler
+
+
+def needs_claim(handler: Callable[..., Any]) -> bool:
+    return handler not in _KEYED
 
 
 class AlreadyHandled(Exception):

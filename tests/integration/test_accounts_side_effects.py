@@ -193,3 +193,41 @@ async def test_order_outcomes_fetched_in_one_batch_each_email_their_own_user_onc
     assert got == {
         (u["email"], subjects[r].format(order_id), order_id) for order_id, (u, r) in orders.items()
     }
+
+
+async def test_an_order_outcome_delivered_twice_emails_once_without_an_inbox_record(
+    infra: Infra, spawn: SpawnService, mongo, outbox: Path
+) -> None:
+    notification = start_notification(spawn, outbox)
+    await notification.wait_ready()
+    user = new_user()
+    await register(infra, user)
+    await sent_greeting(mongo, notification, user["username"])
+    order_id = f"o-{uuid.uuid4().hex[:8]}"
+    body = SagaNotification(
+        order_id=order_id,
+        username=user["username"],
+        response=SagaResponse.SUCCESS,
+        timestamp=datetime.now(UTC),
+    ).to_wire()
+    message_id = str(uuid.uuid4())
+
+    def emails() -> list[dict[str, str]]:
+        return [line for line in sent(outbox, "email") if order_id in line["body"]]
+
+    await publish_all(
+        infra.kafka_bootstrap, topics.SAGA_NOTIFICATIONS.name, [(order_id, body, message_id)]
+    )
+    await eventually(lambda: asyncio.sleep(0, result=len(emails()) == 1), timeout=30)
+    # the same message redelivered: the notification's id (from the order) is there already
+    await publish_all(
+        infra.kafka_bootstrap, topics.SAGA_NOTIFICATIONS.name, [(order_id, body, message_id)]
+    )
+    await asyncio.sleep(1.5)  # room for a second e-mail to show up if there were one
+
+    assert len(emails()) == 1
+    db = mongo[notification.name]
+    assert await db.notifications.count_documents({"payload.orderId": order_id}) == 1
+    # its one write is keyed by the order: the consumer records no claim for it
+    claim = f"{notification.name}.{topics.SAGA_NOTIFICATIONS.name}:{message_id}"
+    assert await db.inbox.find_one({"_id": claim}) is None
