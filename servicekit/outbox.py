@@ -3,8 +3,9 @@
 A state change and the messages it causes are written in ONE transaction; the relay publishes
 what is in the outbox in `_id` order and then deletes what it published, in one batched write.
 That delete waits for more: published messages are deleted together once `batch` of them have
-gone out, the oldest went out `poll_seconds` ago or a pass finds nothing new (one delete for
-many hops instead of one per hop); until then the relay's reads leave them out. A crash
+gone out or the oldest went out DELETE_AFTER_SECONDS ago (then also when nothing new came), so
+one delete serves many hops instead of one per hop; until then the relay's reads leave them
+out. A crash
 between publish and delete republishes: consumers dedupe by `message_id` (inbox).
 The relay is woken right after a commit in this process and also polls slowly for what a crash
 left behind, so a hop costs milliseconds, not a poll interval.
@@ -17,6 +18,7 @@ import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
 from typing import Any
 
 from bson import ObjectId
@@ -31,9 +33,16 @@ from servicekit.retry import is_db_unavailable, is_transient
 
 log = logging.getLogger(__name__)
 COLLECTION = "outbox"
+DELETE_AFTER_SECONDS = 1.0  # the longest a published message waits for its delete
 
 # publish(topic, body, key, headers) -> awaitable that resolves when the broker has the message
 Publish = Callable[[str, bytes, bytes | None, dict[str, str]], Awaitable[Awaitable[Any]]]
+# on_publish(topic, seconds from the message's outbox write to its publish): per-hop metrics
+OnPublish = Callable[[str, float], None]
+# the header each message carries with the moment the relay published it (wall clock, ISO 8601
+# UTC with Z): its consumer measures publish -> fetch from it. Not part of the Envelope: dedupe
+# is by message_id, and a message published again after a crash carries a later stamp.
+PUBLISHED_AT = "published_at"
 
 
 def outbox_doc(topic: Topic, body: bytes, key: str | None, envelope: Envelope) -> Doc:
@@ -55,12 +64,14 @@ class Outbox:
         poll_seconds: float = 1.0,
         batch: int = 200,
         lease: Lease | None = None,
+        on_publish: OnPublish | None = None,
     ) -> None:
         self.collection = collection
         self.publish = publish
         self.poll_seconds = poll_seconds
         self.batch = batch
         self.lease = lease  # several replicas share this outbox: publish only while holding it
+        self.on_publish = on_publish
         self._wake = asyncio.Event()
         self._stopping = False
         self.published = 0
@@ -81,20 +92,24 @@ class Outbox:
         if not docs:
             await self.delete_sent()
             return 0
-        acks = [
-            await self.publish(
-                d["topic"], d["body"], d["key"].encode() if d["key"] else None, d["headers"]
-            )
-            for d in docs
-        ]
+        acks, waited = [], []
+        for d in docs:
+            now = datetime.now(UTC)
+            headers = {**d["headers"], PUBLISHED_AT: now.strftime("%Y-%m-%dT%H:%M:%S.%fZ")}
+            key = d["key"].encode() if d["key"] else None
+            acks.append(await self.publish(d["topic"], d["body"], key, headers))
+            waited.append((d["topic"], (now - d["created_at"]).total_seconds()))
         await asyncio.gather(*acks)
+        if self.on_publish is not None:
+            for topic, seconds in waited:
+                self.on_publish(topic, seconds)
         if not self._sent:
             self._sent_since = time.monotonic()
         self._sent += [d["_id"] for d in docs]
         self.published += len(docs)
         if (
             len(self._sent) >= self.batch
-            or time.monotonic() - self._sent_since >= self.poll_seconds
+            or time.monotonic() - self._sent_since >= DELETE_AFTER_SECONDS
         ):
             await self.delete_sent()
         return len(docs)
@@ -152,8 +167,11 @@ class Outbox:
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 5.0)
                 continue
+            wait = self.poll_seconds
+            if self._sent:  # what went out is deleted soon even when nothing wakes the relay
+                wait = min(wait, self._sent_since + DELETE_AFTER_SECONDS - time.monotonic())
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self.poll_seconds)
+                await asyncio.wait_for(self._wake.wait(), max(0.0, wait))
 
     async def flush(self, timeout: float = 5.0) -> None:
         """Publish what is left (graceful shutdown); gives up quietly after `timeout`."""

@@ -4,8 +4,11 @@ background loops, wired together. `app.py` of each service builds one of these."
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import time
 from collections.abc import Awaitable, Callable
+from datetime import datetime
 from typing import Any, TypeVar
 
 from aiokafka import ConsumerRecord
@@ -21,10 +24,10 @@ from servicekit.http import Routes
 from servicekit.identity import AuthClient
 from servicekit.lease import COLLECTION as LEASES
 from servicekit.lease import Lease, replica_id, while_held
-from servicekit.metrics import Metrics
+from servicekit.metrics import Metrics, fetched_at
 from servicekit.mongo import Mongo
 from servicekit.outbox import COLLECTION as OUTBOX
-from servicekit.outbox import Outbox
+from servicekit.outbox import PUBLISHED_AT, Outbox
 from servicekit.settings import ServiceSettings
 from servicekit.unit import Tx
 
@@ -55,6 +58,7 @@ class Service:
             settings.outbox_poll_seconds,
             settings.outbox_batch,
             self.lease("outbox-relay") if settings.replicas > 1 else None,
+            lambda topic, seconds: self.metrics.hop(topic, "commit_to_publish", seconds),
         )
         self.routes = Routes()
         self.auth = AuthClient(settings.auth_url)
@@ -139,6 +143,8 @@ class Service:
 
         async def on_batch(message: KafkaMessage) -> None:
             records: list[ConsumerRecord] = list(message.raw_message)
+            # the batch's arrival, for each record's fetch -> commit (Metrics.observe_message)
+            fetched_at.set(published_to_fetched(self.metrics, records))
             if len(records) > 1 and self.settings.batch_transactions:
                 records = await apply_together(self, consumers, records)
             lanes: dict[object, list[ConsumerRecord]] = {}
@@ -196,6 +202,19 @@ class Service:
             return bool(await self.broker.ping(timeout=1.0))
         except Exception:
             return False
+
+
+def published_to_fetched(metrics: Metrics, records: list[ConsumerRecord]) -> float:
+    """Now (time.time()), the moment a batch reached the handler; each record that carries the
+    relay's PUBLISHED_AT header counts the time since as its publish -> fetch part."""
+    now = time.time()
+    for record in records:
+        for name, value in record.headers or ():
+            if name == PUBLISHED_AT:
+                with contextlib.suppress(ValueError):
+                    sent = datetime.fromisoformat(value.decode()).timestamp()
+                    metrics.hop(record.topic, "publish_to_fetch", now - sent)
+    return now
 
 
 async def _inbox_indexes(service: Service) -> None:

@@ -7,6 +7,8 @@ import math
 import os
 from typing import Any
 
+from schemas import topics
+from servicekit.metrics import HOP_PARTS
 from trials.bench.capacity import Capacity
 from trials.bench.drivers import Tally
 from trials.bench.observe import (
@@ -18,6 +20,7 @@ from trials.bench.observe import (
     TRANSACTIONS,
     Counters,
     CpuSample,
+    Hop,
     cpu_shares,
 )
 
@@ -25,6 +28,25 @@ Level = dict[str, Any]
 SATURATED = 0.85  # of one core: a single-threaded process (every Python service) is full
 WRITE_OPS = ("insert", "update", "delete")
 READ_OPS = ("query", "getmore")
+# messages beside an order's way: the customer's notifications (sent while the order goes on)
+BESIDE = frozenset(t.name for t in topics.ALL if set(t.consumers) == {"notification_svc"})
+# an order's way, step by step: the payment event (checkout: the customer waits for PAID),
+# the hand-over, orchestra's requests (sent at once: the slowest counts), the replies, the
+# outcome. A compensated order goes round again; the sum is one round of means.
+WAY = (
+    (topics.PAYMENT_EVENTS.name,),
+    (topics.ORDER_CONFIRMATION_REQUESTS.name,),
+    tuple(
+        t.name
+        for t in (
+            topics.PAYMENT_CONFIRMATIONS,
+            topics.STORE_CONFIRMATIONS,
+            topics.DELIVERY_CONFIRMATIONS,
+        )
+    ),
+    (topics.CONFIRMATION_REPLIES.name,),
+    (topics.ORDER_OUTCOMES.name,),
+)
 IDLE_TARGET = 0.10  # of one core: a started shop with no customer (issue 16)
 
 
@@ -127,6 +149,8 @@ def level_result(
                 for name, values in after.per_service.items()
             },
         },
+        # where an order's time goes between services: each topic's hops (wall clock)
+        "hops": hop_breakdown(before, after, done),
         "consumed_by_outcome": dict(outcomes),
         "rates": {
             "db_transactions_per_s": round(delta(TRANSACTIONS) / wall, 1),
@@ -146,6 +170,66 @@ def level_result(
             "db_cpu_share": round(min(db_cpu, 1.0), 3) if db_cpu else None,
             "db_cpu_bound_orders_per_s": round(rate / min(db_cpu, 1.0), 2) if db_cpu else None,
         },
+    }
+
+
+def hop_p50(hop: Hop) -> float | None:
+    """The median from cumulative buckets, interpolated within its bucket (as Prometheus's
+    histogram_quantile); None without observations or when it lies past the last bound."""
+    if hop.count <= 0:
+        return None
+    rank, lower, below = hop.count / 2, 0.0, 0.0
+    for le in sorted(hop.buckets):
+        n = hop.buckets[le]
+        if n >= rank:
+            if math.isinf(le):
+                return None
+            return lower + (le - lower) * ((rank - below) / (n - below) if n > below else 1.0)
+        lower, below = le, n
+    return None
+
+
+def hop_breakdown(before: Counters, after: Counters, done: int) -> dict[str, Any]:
+    """Per topic: the messages an order sent on it, and the mean and p50 of each part of their
+    way (HOP_PARTS, seconds) between two readings. Per order: its way (WAY, one round: each
+    step's slowest mean hop), and every hop its messages made on its way and beside it
+    (notifications), summed as if one after another."""
+    rows, on_way, beside = [], 0.0, 0.0
+    for topic in sorted({t for t, _ in after.hops}):
+        row: dict[str, Any] = {"topic": topic, "beside": topic in BESIDE}
+        hop_mean = 0.0
+        for part in HOP_PARTS:
+            hop = Hop()
+            hop.add(after.hops.get((topic, part), Hop()))
+            hop.add(before.hops.get((topic, part), Hop()), -1.0)
+            mean = hop.sum / hop.count if hop.count > 0 else None
+            p50 = hop_p50(hop)
+            row[part] = {
+                "count": int(hop.count),
+                "mean": round(mean, 5) if mean is not None else None,
+                "p50": round(p50, 5) if p50 is not None else None,
+            }
+            hop_mean += mean or 0.0
+        applied = row["fetch_to_commit"]["count"]
+        if not applied:
+            continue
+        row["per_order"] = _per(applied, done)
+        row["hop_mean"] = round(hop_mean, 5)
+        if done:
+            if row["beside"]:
+                beside += applied / done * hop_mean
+            else:
+                on_way += applied / done * hop_mean
+        rows.append(row)
+    means = {row["topic"]: row["hop_mean"] for row in rows}
+    seen = [[t for t in step if t in means] for step in WAY]
+    way = [{"topics": ts, "hop_mean": max(means[t] for t in ts)} for ts in seen if ts]
+    return {
+        "topics": rows,
+        "way": way,
+        "way_s": round(sum(step["hop_mean"] for step in way), 4),
+        "all_hops_on_way_s": round(on_way, 4) if done else None,
+        "all_hops_beside_s": round(beside, 4) if done else None,
     }
 
 

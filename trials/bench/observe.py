@@ -8,6 +8,7 @@ import asyncio
 import contextlib
 import os
 import platform
+import re
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -28,6 +29,8 @@ PRODUCED = "sagashop_outbox_messages_total"
 CONSUMED = "sagashop_messages_total"
 HANDLING = "sagashop_handle_seconds_sum"  # wall time spent in message handlers
 DATABASE = "database (secantus)"  # its row in the CPU table
+HOPS = "sagashop_hop_seconds"  # one message's way by topic and part (servicekit/metrics.py)
+LABEL = re.compile(r'(\w+)="([^"]*)"')
 MOVING = (TRANSACTIONS, PRODUCED, CONSUMED)  # what changes while the system still works
 UNSENT = ("PENDING", "SENDING")  # a notification on its way to a gateway
 
@@ -125,6 +128,9 @@ class Counters:
     consumed_by_outcome: Counter[str] = field(default_factory=Counter)
     db_ops: dict[str, int] = field(default_factory=dict)
     processes: dict[str, int] = field(default_factory=dict)  # a service's replicas, summed
+    # (topic, part) -> the hop histogram summed over every process: "sum", "count" and the
+    # cumulative bucket counts by upper bound ("le"; inf last)
+    hops: dict[tuple[str, str], Hop] = field(default_factory=dict)
 
     def total(self, family: str) -> float:
         return sum(values.get(family, 0.0) for values in self.per_service.values())
@@ -146,6 +152,43 @@ def parse_metrics(text: str) -> tuple[dict[str, float], Counter[str]]:
             outcome = name_labels.split('outcome="', 1)[1].split('"', 1)[0]
             outcomes[outcome] += int(float(value))
     return totals, outcomes
+
+
+@dataclass
+class Hop:
+    """One (topic, part) histogram: seconds summed, observations, cumulative buckets."""
+
+    sum: float = 0.0
+    count: float = 0.0
+    buckets: dict[float, float] = field(default_factory=dict)
+
+    def add(self, other: Hop, sign: float = 1.0) -> None:
+        self.sum += sign * other.sum
+        self.count += sign * other.count
+        for le, n in other.buckets.items():
+            self.buckets[le] = self.buckets.get(le, 0.0) + sign * n
+
+
+def parse_hops(text: str) -> dict[tuple[str, str], Hop]:
+    """The sagashop_hop_seconds histograms of one process's Prometheus text."""
+    hops: dict[tuple[str, str], Hop] = {}
+    for line in text.splitlines():
+        if not line.startswith(HOPS + "_"):
+            continue
+        name_labels, _, value = line.rpartition(" ")
+        name, _, labels = name_labels.partition("{")
+        found = dict(LABEL.findall(labels))
+        if "topic" not in found or "part" not in found:
+            continue
+        hop = hops.setdefault((found["topic"], found["part"]), Hop())
+        kind = name.removeprefix(HOPS + "_")
+        if kind == "sum":
+            hop.sum += float(value)
+        elif kind == "count":
+            hop.count += float(value)
+        elif kind == "bucket" and "le" in found:
+            hop.buckets[float(found["le"])] = float(value)
+    return hops
 
 
 class Observer:
@@ -181,6 +224,8 @@ class Observer:
             for family, value in totals.items():
                 summed[family] = summed.get(family, 0.0) + value
             found.consumed_by_outcome.update(outcomes)
+            for key, hop in parse_hops(text).items():
+                found.hops.setdefault(key, Hop()).add(hop)
         with contextlib.suppress(Exception):
             status = await self.mongo.admin.command("serverStatus")
             found.db_ops = {k: int(v) for k, v in status.get("opcounters", {}).items()}

@@ -143,6 +143,53 @@ def unquiet(level: Level) -> str:
     return "; ".join(said)
 
 
+def _ms(value: float | None) -> str:
+    return "-" if value is None else f"{1000 * value:.1f}"
+
+
+def hop_table(name: str, levels: list[Level]) -> list[str]:
+    """Per level, each topic an order's messages crossed: how many per order, and the mean and
+    p50 of each part of one message's way; per order, the sum of its hops."""
+    lines = []
+    for lv in levels:
+        hops = lv.get("hops") or {}
+        if not hops.get("topics"):
+            continue
+        lines.append(
+            f"hops, scenario {name} N={lv['level']} (ms, mean / p50 of each part; wall clock of "
+            "one machine; * beside the order's way):"
+        )
+        lines.append(
+            f"  {'topic':<34}{'per ord':>8}{'commit->publish':>17}{'publish->fetch':>17}"
+            f"{'fetch->commit':>17}{'hop':>8}"
+        )
+        for row in hops["topics"]:
+            parts = "".join(
+                f"{_ms(row[p]['mean']):>8} /{_ms(row[p]['p50']):>7}"
+                for p in ("commit_to_publish", "publish_to_fetch", "fetch_to_commit")
+            )
+            topic = row["topic"] + (" *" if row["beside"] else "")
+            lines.append(
+                f"  {topic:<34}{_f(row['per_order'], 2):>8}{parts}{_ms(row['hop_mean']):>8}"
+            )
+        steps = " + ".join(
+            f"{step['topics'][0] if len(step['topics']) == 1 else 'the slowest request'} "
+            f"{_ms(step['hop_mean'])}"
+            for step in hops["way"]
+        )
+        lines.append(
+            f"  an order's way, one round: {_ms(hops['way_s'])} ms of its mean latency "
+            f"{_ms(lv['latency_s']['mean'])} ms:"
+        )
+        lines.append(f"    {steps}")
+        lines.append(
+            f"  every hop of its messages, as if one after another (messages per order x mean "
+            f"hop): {_ms(hops['all_hops_on_way_s'])} ms on its way, "
+            f"{_ms(hops['all_hops_beside_s'])} ms beside it"
+        )
+    return lines
+
+
 def cpu_table(name: str, levels: list[Level]) -> list[str]:
     names = list(levels[0]["cpu_cores"]) if levels else []
     lines = [f"CPU of each process, scenario {name} (cores: 1.00 = one core busy all the time):"]
@@ -202,6 +249,7 @@ def print_report(report: Report, json_path: Path, png_path: Path | None) -> None
         out.append("")
         out += scenario_table(name, levels)
         out += cpu_table(name, levels)
+        out += hop_table(name, levels)
     out.append("")
     for t in report["targets"]:
         out.append(f"  target [{'met' if t['met'] else 'MISSED'}] {t['name']}: {t['detail']}")
