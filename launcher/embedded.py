@@ -200,17 +200,23 @@ async def wait_mongo(server: Server, timeout: float = 60.0) -> None:
     raise server.fail(f"no answer to ping within {timeout:.0f}s ({last!r})")
 
 
-async def create_topics(bootstrap: str, names: list[str] | None = None, **client: Any) -> None:
-    """Create every registry topic and its DLQ explicitly, with `topics.PARTITIONS` partitions
-    (SAGASHOP_TOPIC_PARTITIONS; the embedded broker would give an auto-created topic its own
-    count without asking); existing topics are left alone. `client`:
-    aiokafka's security options (servicekit.broker.kafka_client_options)."""
+async def create_topics(
+    bootstrap: str,
+    names: list[str] | None = None,
+    partitions: int | None = None,
+    **client: Any,
+) -> None:
+    """Create every registry topic and its DLQ explicitly, with `partitions` partitions (by
+    default `topics.PARTITIONS`, SAGASHOP_TOPIC_PARTITIONS; the embedded broker would give an
+    auto-created topic its own count without asking); existing topics are left alone.
+    `client`: aiokafka's security options (servicekit.broker.kafka_client_options)."""
     names = names or topics.all_topic_names()
+    partitions = partitions or topics.PARTITIONS
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=10_000, **client)
     await admin.start()
     try:
         existing = set(await admin.list_topics())
-        new = [NewTopic(n, topics.PARTITIONS, 1) for n in names if n not in existing]
+        new = [NewTopic(n, partitions, 1) for n in names if n not in existing]
         if new:
             with contextlib.suppress(TopicAlreadyExistsError):
                 await admin.create_topics(new)
@@ -225,10 +231,11 @@ class EmbeddedInfra:
     state: Path
     kafka: Server
     mongo: Server
+    partitions: int | None = None  # of every topic; None: topics.PARTITIONS
 
     @classmethod
-    def create(cls, state: Path) -> EmbeddedInfra:
-        return cls(state, kafka_server(state), mongo_server(state))
+    def create(cls, state: Path, partitions: int | None = None) -> EmbeddedInfra:
+        return cls(state, kafka_server(state), mongo_server(state), partitions)
 
     @property
     def kafka_bootstrap(self) -> str:
@@ -243,7 +250,7 @@ class EmbeddedInfra:
         self.mongo.start()
         try:
             await asyncio.gather(wait_kafka(self.kafka), wait_mongo(self.mongo))
-            await create_topics(self.kafka_bootstrap)
+            await create_topics(self.kafka_bootstrap, partitions=self.partitions)
         except BaseException:
             self.stop()
             raise

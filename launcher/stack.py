@@ -186,12 +186,21 @@ class Stack:
         self.replicas = {n: k for n, k in (replicas or {}).items() if k > 1}
         if unknown := sorted(set(self.replicas) - set(self.names)):
             raise ValueError(f"--replicas names no service that runs here: {', '.join(unknown)}")
-        if crowded := [n for n, k in self.replicas.items() if k > topics.PARTITIONS]:
+        # partitions of every topic: as set, or a real cluster's default; the embedded broker,
+        # whose topics live in memory for one run, gets as many as the most replicas of a
+        # service (one when each runs as one process): every partition is scanned again at
+        # each look of a parked fetch, the embedded broker's main idle cost
+        # (docs/embedded-broker.md), and a partition beyond a group's members buys nothing
+        self.partitions = int(
+            os.environ.get("SAGASHOP_TOPIC_PARTITIONS")
+            or (topics.PARTITIONS if external else max(self.replicas.values(), default=1))
+        )
+        if crowded := [n for n, k in self.replicas.items() if k > self.partitions]:
             log.warning(
                 "%s: more replicas than the %d partitions of a topic; the extra ones only serve "
                 "their edge and stand by (SAGASHOP_TOPIC_PARTITIONS raises the count)",
                 ", ".join(crowded),
-                topics.PARTITIONS,
+                self.partitions,
             )
         self.web = web and web_front_available()
         self.external = external
@@ -216,7 +225,7 @@ class Stack:
                 )
             await create_topics(self.kafka)
         else:
-            self.infra = EmbeddedInfra.create(self.state)
+            self.infra = EmbeddedInfra.create(self.state, self.partitions)
             await self.infra.start()
             self.kafka, self.mongo = self.infra.kafka_bootstrap, self.infra.mongo_url
         sims = available_simulators()
@@ -227,6 +236,7 @@ class Stack:
         env = {
             "SAGASHOP_KAFKA_BOOTSTRAP": self.kafka,
             "SAGASHOP_MONGO_URL": self.mongo,
+            "SAGASHOP_TOPIC_PARTITIONS": str(self.partitions),
             **{url_env_name(n): f"http://127.0.0.1:{ports[n]}" for n in names},
             "SAGASHOP_BANK_STATE": str(self.state / "bank-ledger.jsonl"),
             "SAGASHOP_CARRIER_STATE": str(self.state / "carrier-sim.jsonl"),

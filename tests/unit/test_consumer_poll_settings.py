@@ -6,10 +6,10 @@ a long poll (few wake-ups of an idle service) costs a record no wait."""
 from pathlib import Path
 from typing import Any
 
-import anyio
 import pytest
 import yaml
 from faststream.kafka import KafkaBroker
+from faststream.kafka.subscriber import usecase
 from faststream.kafka.subscriber.usecase import BatchSubscriber
 
 from servicekit.broker import PromptBatchSubscriber, prompt, subscriber_options
@@ -61,7 +61,7 @@ async def test_faststreams_own_batch_loop_sleeps_after_an_empty_poll(monkeypatch
     async def sleep(seconds: float) -> None:
         slept.append(seconds)
 
-    monkeypatch.setattr(anyio, "sleep", sleep)
+    monkeypatch.setattr(usecase.anyio, "sleep", sleep)
     subscriber = batch_subscriber()
     assert type(subscriber) is BatchSubscriber
     assert await subscriber.get_msg(Polls({})) == ()
@@ -72,7 +72,7 @@ async def test_the_prompt_subscriber_polls_again_at_once_after_an_empty_poll(mon
     async def sleep(seconds: float) -> None:
         raise AssertionError(f"slept {seconds}s after an empty poll")
 
-    monkeypatch.setattr(anyio, "sleep", sleep)
+    monkeypatch.setattr(usecase.anyio, "sleep", sleep)
     subscriber = prompt(batch_subscriber())
     assert isinstance(subscriber, PromptBatchSubscriber)
     polls = Polls({}, {"tp0": ["a", "b"], "tp1": ["c"]})

@@ -14,6 +14,7 @@ from aiohttp import web
 from launcher.balancer import app
 from launcher.embedded import free_port
 from launcher.stack import Stack, parse_replicas
+from schemas import topics
 
 
 def test_replicas_spec_gives_a_count_per_service_and_refuses_what_is_not_one() -> None:
@@ -30,6 +31,22 @@ def test_replicas_of_a_service_that_does_not_run_are_refused(tmp_path) -> None:
     stack = Stack(tmp_path, services=["auth_svc", "orchestra"], replicas={"orchestra": 2})
     assert stack.replica_names("orchestra") == ["orchestra.1", "orchestra.2"]
     assert stack.replica_names("auth_svc") == []
+
+
+def test_embedded_topics_get_as_many_partitions_as_the_most_replicas_of_a_service(
+    tmp_path, monkeypatch
+) -> None:
+    """Every partition costs the embedded broker a scan at each look of a parked fetch (its
+    idle CPU): one process per service needs one; a real cluster keeps the registry's count,
+    and SAGASHOP_TOPIC_PARTITIONS wins over both."""
+    monkeypatch.delenv("SAGASHOP_TOPIC_PARTITIONS", raising=False)
+    services = ["auth_svc", "orchestra", "store_svc"]
+    assert Stack(tmp_path, services=services).partitions == 1
+    two = Stack(tmp_path, services=services, replicas={"orchestra": 2, "store_svc": 3})
+    assert two.partitions == 3
+    assert Stack(tmp_path, services=services, external=True).partitions == topics.PARTITIONS
+    monkeypatch.setenv("SAGASHOP_TOPIC_PARTITIONS", "6")
+    assert Stack(tmp_path, services=services).partitions == 6
 
 
 async def serve(application: web.Application, port: int) -> web.AppRunner:
