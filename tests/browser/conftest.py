@@ -1,18 +1,24 @@
 """Browser tests: a real Chromium (Debian's, `make test` installs it) drives the shop started
-as `make up` starts it — one whole system per test module. Fixtures for page authors:
-`shop` (the system), `products` (two products with stock), `customer` (a registered account),
-`customer_page` (a page logged in as that customer), `admin` and `admin_page`."""
+as `make up` starts it — one whole system shared by the modules (a module that needs other
+settings has its own, after the others). Fixtures for page authors: `shop` (the system),
+`products` (the module's own two products with stock), `customer` (a registered account),
+`customer_page` (a page logged in as that customer), `admin` and `admin_page`. A module leaves
+the shared system as it found it (a process it kills is started again, a simulator it sets is
+set back) and finds what it asserts by its own products, accounts and orders, never by a count
+or a name another module could change."""
 
 from __future__ import annotations
 
 import os
+import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
 from playwright.sync_api import APIRequestContext, Browser, Page, Playwright, expect
 
-from tests.browser.system import Account, ShopSystem, new_account
+from tests.browser.system import SHARED_ENV, Account, ShopSystem, ShopSystems, new_account
 
 CHROMIUM = os.environ.get("SAGASHOP_CHROMIUM", "/usr/bin/chromium")
 PHONE = {"width": 375, "height": 667}
@@ -26,14 +32,24 @@ def in_browser_suite(item: pytest.Item) -> bool:
     return f"{os.sep}tests{os.sep}browser{os.sep}" in str(item.path)
 
 
+def browser_place(item: pytest.Item) -> int:
+    """0: not a browser test, 1: on the shared system, 2: on its module's own (the module
+    defines `shop`)."""
+    if not in_browser_suite(item):
+        return 0
+    return 2 if hasattr(getattr(item, "module", None), "shop") else 1
+
+
 @pytest.hookimpl(trylast=True)  # after pytest's own reordering by fixture parameters
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Browser tests run last: Playwright's sync API keeps its own event loop marked as
     running until the session ends, and the asyncio tests after it could not run theirs.
     pytest groups the tests that share a session-scoped parameter (pytest-playwright's
     `browser_name`, which a test with an argument named `page` gets too) and would move the
-    browser tests next to such a test."""
-    items.sort(key=in_browser_suite)  # stable: every other test keeps its order
+    browser tests next to such a test. Among them, the modules with a system of their own
+    come after those on the shared one: the shared system starts once, and no system idles
+    beside another."""
+    items.sort(key=browser_place)  # stable: every other test keeps its order
     if not os.access(CHROMIUM, os.X_OK):
         skip = pytest.mark.skip(reason=f"no Chromium at {CHROMIUM}: `make test` installs it")
         for item in filter(in_browser_suite, items):
@@ -58,20 +74,20 @@ def browser_type_launch_args(browser_type_launch_args: dict[str, Any]) -> dict[s
     }
 
 
-def running_shop(env: dict[str, str] | None = None) -> Iterator[ShopSystem]:
-    system = ShopSystem(env)
+@pytest.fixture(scope="package")  # thrown away after the last browser test: idle, it still costs
+def shop_systems() -> Iterator[ShopSystems]:
+    running = ShopSystems()
     try:
-        system.start()
-        yield system
+        yield running
     finally:
-        system.stop()
+        running.close()
 
 
 @pytest.fixture(scope="module")
-def shop() -> Iterator[ShopSystem]:
-    """The module's system; its simulators keep confirmed orders still (a module whose tests
-    follow orders to their end overrides this fixture: test_fulfilment)."""
-    yield from running_shop()
+def shop(shop_systems: ShopSystems) -> ShopSystem:
+    """The shared system; its simulators keep confirmed orders still (a module whose tests
+    follow orders to their end has its own: test_fulfilment)."""
+    return shop_systems.acquire(SHARED_ENV)
 
 
 @pytest.fixture
@@ -79,15 +95,39 @@ def browser_context_args(shop: ShopSystem) -> dict[str, Any]:
     return {"base_url": shop.web_url, "locale": "ru-RU", "viewport": DESKTOP}
 
 
+@dataclass(frozen=True)
+class Product:
+    id: int
+    name: str
+
+
+@dataclass(frozen=True)
+class Products:
+    """The module's own products: each name ends with the module's tag, a word found by
+    search (`query`) that no other module's products have."""
+
+    tag: str
+    kettle: Product  # 2 499,00 ₽; msk-1: 5, spb-1: 3
+    coffee_maker: Product  # 4 990,00 ₽; msk-1: 2
+
+    def query(self, word: str) -> str:
+        """A search for `word` among this module's products only."""
+        return f"{word} {self.tag}"
+
+
 @pytest.fixture(scope="module")
-def products(shop: ShopSystem) -> dict[str, int]:
-    """Two products in stock (one of them in two warehouses): name -> product id."""
-    return {
-        "Чайник электрический": shop.add_product(
-            "Чайник электрический", 249_900, {"msk-1": 5, "spb-1": 3}, "Чайник на 1,7 литра"
+def products(shop: ShopSystem) -> Products:
+    """Two products in stock (one of them in two warehouses), the module's own."""
+    tag = f"m{uuid.uuid4().hex[:6]}"
+    kettle, coffee_maker = f"Чайник электрический {tag}", f"Кофеварка капельная {tag}"
+    return Products(
+        tag,
+        Product(
+            shop.add_product(kettle, 249_900, {"msk-1": 5, "spb-1": 3}, "Чайник на 1,7 литра"),
+            kettle,
         ),
-        "Кофеварка капельная": shop.add_product("Кофеварка капельная", 499_000, {"msk-1": 2}),
-    }
+        Product(shop.add_product(coffee_maker, 499_000, {"msk-1": 2}), coffee_maker),
+    )
 
 
 @pytest.fixture(scope="module")

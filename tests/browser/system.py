@@ -1,6 +1,8 @@
 """The whole shop for browser tests, started as `make up` starts it (`launcher.stack.Stack`),
-on its own event loop in a thread: the browser tests are synchronous (Playwright's sync API
-owns the test's thread), the stack and the product feed are asynchronous."""
+on an event loop in a thread: the browser tests are synchronous (Playwright's sync API owns the
+test's thread), the stack and the product feed are asynchronous. The browser modules share one
+running system (`SHARED_ENV`); one that needs other settings gets its own, started after the
+shared one is thrown away (`ShopSystems`, tests/e2e's `Systems`)."""
 
 from __future__ import annotations
 
@@ -8,12 +10,10 @@ import asyncio
 import contextlib
 import subprocess
 import sys
-import tempfile
 import threading
 import uuid
 from collections.abc import Coroutine, Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, TypeVar
 
 import aiohttp
@@ -21,7 +21,7 @@ import aiohttp
 from launcher.processes import ROOT
 from launcher.stack import Stack
 from tests.e2e.conftest import SYSTEM_ENV, System
-from tests.support.systems import discard
+from tests.support.systems import Systems
 
 T = TypeVar("T")
 PASSWORD = "s3cret-pass"
@@ -43,9 +43,13 @@ def new_account(prefix: str = "buyer") -> Account:
 
 
 # SYSTEM_ENV keeps the warehouse, carriers and pickup points still, so a confirmed order stays
-# CONFIRMED until a test moves it (the admin pages' tests rely on it).
+# CONFIRMED until a test moves it (the admin pages' tests rely on it). web_front trusts one
+# proxy in front of it, as behind a TLS proxy: test_first_pages names its visitors' addresses
+# in X-Forwarded-For as that proxy would; a request without the header is its socket's peer.
+SHARED_ENV = {**SYSTEM_ENV, "SAGASHOP_WEB_TRUSTED_PROXIES": "1"}
 # test_fulfilment: an order runs to its end within seconds, and only the way a test chooses
 FAST_FULFILMENT = {
+    **SYSTEM_ENV,
     "SAGASHOP_WAREHOUSE_PACE_SECONDS": "1",
     "SAGASHOP_WAREHOUSE_DAMAGED_SHARE": "0",
     "SAGASHOP_CARRIER_PACE_SECONDS": "1",
@@ -60,28 +64,12 @@ FAST_FULFILMENT = {
 class ShopSystem:
     """A running stack plus what tests do to it from outside the browser."""
 
-    def __init__(self, env: dict[str, str] | None = None) -> None:
-        self.loop = asyncio.new_event_loop()
-        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
-        self.stack = Stack(
-            Path(tempfile.mkdtemp(prefix="sagashop-browser-")),
-            extra_env={**SYSTEM_ENV, **(env or {})},
-        )
-        self.system = System(self.stack)
+    def __init__(self, stack: Stack, loop: asyncio.AbstractEventLoop) -> None:
+        self.stack, self.loop = stack, loop
+        self.system = System(stack)
 
     def run(self, coro: Coroutine[Any, Any, T], timeout: float = 300) -> T:
         return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
-
-    def start(self) -> None:
-        self.thread.start()
-        self.run(self.stack.start())
-
-    def stop(self) -> None:
-        try:
-            discard(self.stack)
-        finally:
-            self.loop.call_soon_threadsafe(self.loop.stop)
-            self.thread.join(10)
 
     @property
     def web_url(self) -> str:
@@ -155,3 +143,27 @@ class ShopSystem:
         done = subprocess.run(argv, cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
         assert done.returncode == 0, done.stderr
         return admin
+
+
+class ShopSystems:
+    """The browser package's systems, one running at a time (each costs a fifth of a core while
+    idle), on one event loop in a thread: a module asking for the settings of the running one
+    gets it as the modules before it left it; one asking for others has it thrown away and its
+    own started."""
+
+    def __init__(self) -> None:
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+        self.thread.start()
+        self.systems = Systems()
+
+    def acquire(self, env: dict[str, str]) -> ShopSystem:
+        stack = asyncio.run_coroutine_threadsafe(self.systems.acquire(env), self.loop)
+        return ShopSystem(stack.result(300), self.loop)
+
+    def close(self) -> None:
+        try:
+            self.systems.release()
+        finally:
+            self.loop.call_soon_threadsafe(self.loop.stop)
+            self.thread.join(10)

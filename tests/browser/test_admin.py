@@ -12,7 +12,7 @@ import pytest
 from playwright.sync_api import APIRequestContext, Browser, Page, ViewportSize, expect
 
 from tests.browser.admin_setup import SagaOrders, make_saga_orders
-from tests.browser.conftest import DESKTOP, PHONE, log_in, register_account
+from tests.browser.conftest import DESKTOP, PHONE, Products, log_in, register_account
 from tests.browser.system import Account, ShopSystem, new_account
 
 SHOTS = Path("/tmp/shots/admin")
@@ -96,11 +96,16 @@ def test_a_compensated_orders_saga_shows_the_reversal_and_its_reason(
     page = open_order(admin_page, saga_orders.compensated)
     saga = page.get_by_role("region", name="Сага заказа")
     expect(saga.get_by_text("Состояние саги: Отменена (компенсирована)")).to_be_visible()
-    expect(saga.get_by_role("note")).to_contain_text("Нет ответа вовремя от: Доставка")
+    expect(saga.get_by_role("note")).to_have_text(
+        "Причина компенсации: Нет ответа вовремя: доставка"
+    )
+    expect(saga).not_to_contain_text("no answer in time")
     for name in ("Оплата", "Склад", "Доставка"):
         expect(saga.get_by_role("heading", name=f"{name}: отменено (компенсация)")).to_be_visible()
     timeline = saga.get_by_role("list", name="Хронология саги")
-    expect(timeline.get_by_text(re.compile("Началась компенсация.*Доставка"))).to_be_visible()
+    expect(
+        timeline.get_by_text(re.compile("Началась компенсация.*Нет ответа вовремя: доставка"))
+    ).to_be_visible()
     expect(timeline.get_by_text("Компенсация завершена: заказ отменён")).to_be_visible()
     expect(
         page.get_by_text("Статус платежа").locator("xpath=following-sibling::dd[1]")
@@ -213,13 +218,13 @@ def test_an_admin_makes_another_user_an_admin_who_then_sees_adminka(
 
 
 def test_setting_a_warehouses_stock_shows_the_new_count_on_the_product_page(
-    admin_page: Page, products: dict[str, int]
+    admin_page: Page, products: Products
 ) -> None:
-    kettle = products["Чайник электрический"]
+    kettle = products.kettle
     admin_page.goto("/admin/stock")
-    admin_page.get_by_label("Название товара").fill("Чайник электрический")
+    admin_page.get_by_label("Название товара").fill(kettle.name)
     admin_page.get_by_role("button", name="Найти товар").click()
-    admin_page.get_by_role("link", name="Чайник электрический").click()
+    admin_page.get_by_role("link", name=kettle.name).click()
     expect(admin_page.get_by_role("row", name=re.compile("spb-1"))).to_be_visible()
     admin_page.get_by_label("Склад", exact=True).fill("spb-1")
     admin_page.get_by_label("Штук на складе").fill("2000000")  # over the limit
@@ -230,5 +235,5 @@ def test_setting_a_warehouses_stock_shows_the_new_count_on_the_product_page(
     admin_page.get_by_role("button", name="Сохранить количество").click()
     expect(admin_page.get_by_role("status")).to_have_text("На складе spb-1 теперь 17 шт.")
     shoot(admin_page, "stock")
-    admin_page.goto(f"/products/{kettle}")
+    admin_page.goto(f"/products/{kettle.id}")
     expect(admin_page.get_by_text("Склад spb-1: 17 шт.")).to_be_visible()

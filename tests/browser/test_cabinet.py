@@ -10,7 +10,7 @@ from typing import Any
 
 from playwright.sync_api import APIRequestContext, Browser, Page, expect
 
-from tests.browser.conftest import new_phone_page
+from tests.browser.conftest import Products, new_phone_page
 from tests.browser.money_helpers import (
     GOOD_CARD,
     awaiting_order,
@@ -21,7 +21,6 @@ from tests.browser.money_helpers import (
 from tests.browser.system import Account, ShopSystem
 
 SHOTS = Path("/tmp/shots/cabinet")
-KETTLE = "Чайник электрический"
 
 
 def top_up(page: Page, rubles: str) -> None:
@@ -32,9 +31,9 @@ def top_up(page: Page, rubles: str) -> None:
 
 
 def test_a_wallet_too_short_is_disabled_with_its_reason(
-    shop: ShopSystem, api: APIRequestContext, products: dict[str, int], customer_page: Page
+    shop: ShopSystem, api: APIRequestContext, products: Products, customer_page: Page
 ) -> None:
-    order_id = awaiting_order(shop, api, customer_page, products[KETTLE])
+    order_id = awaiting_order(shop, api, customer_page, products.kettle.id)
     customer_page.goto(f"/pay/{order_id}")
     expect(customer_page.get_by_label(re.compile("Кошелёк"))).to_be_disabled()
     expect(customer_page.get_by_text("Недостаточно средств: на балансе 0,00")).to_be_visible()
@@ -43,7 +42,7 @@ def test_a_wallet_too_short_is_disabled_with_its_reason(
 def test_a_wallet_topped_up_by_card_shows_its_new_balance_and_pays_an_order(
     shop: ShopSystem,
     api: APIRequestContext,
-    products: dict[str, int],
+    products: Products,
     customer: Account,
     customer_page: Page,
     browser: Browser,
@@ -64,7 +63,7 @@ def test_a_wallet_topped_up_by_card_shows_its_new_balance_and_pays_an_order(
     phone.screenshot(path=SHOTS / "cabinet-phone.png", full_page=True)
     phone.context.close()
 
-    order_id = awaiting_order(shop, api, customer_page, products[KETTLE])
+    order_id = awaiting_order(shop, api, customer_page, products.kettle.id)
     customer_page.goto(f"/pay/{order_id}")
     customer_page.get_by_label(re.compile("Кошелёк")).check()
     customer_page.get_by_role("button", name="Оплатить").click()

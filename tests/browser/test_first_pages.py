@@ -1,27 +1,21 @@
 """The first pages as a person uses them (001 §1 scenarios 1-3): register, log in and out,
 search, a product, "Добавить в корзину"; the pictures, a phone and a desktop screen, and the
-protections every form and page has. Here web_front trusts one proxy in front of it (as behind
-a TLS proxy), so a test names its visitor's address in X-Forwarded-For as that proxy would."""
+protections every form and page has. web_front trusts one proxy in front of it (as behind a
+TLS proxy: the shared system's SHARED_ENV), so a test names its visitor's address in
+X-Forwarded-For as that proxy would."""
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from typing import Any
 
-import pytest
 from playwright.sync_api import APIRequestContext, Browser, Page, expect
 
-from tests.browser.conftest import PHONE, log_in, new_phone_page, running_shop
+from tests.browser.conftest import PHONE, Products, log_in, new_phone_page
 from tests.browser.system import Account, ShopSystem, new_account
 
 SHOTS = "/tmp/shots"
 WRONG_PASSWORD = "not-the-password-1"
-
-
-@pytest.fixture(scope="module")
-def shop() -> Iterator[ShopSystem]:
-    yield from running_shop({"SAGASHOP_WEB_TRUSTED_PROXIES": "1"})
 
 
 def fill_registration(page: Page, account: Account, phone: str | None = None) -> None:
@@ -93,21 +87,20 @@ def test_login_with_a_wrong_password_says_so_and_logout_makes_a_guest_again(
 
 
 def test_search_shows_cards_with_price_discount_availability_and_a_picture(
-    page: Page, products: dict[str, int]
+    page: Page, products: Products
 ):
+    query = products.query("чайник")
     page.goto("/")
-    page.get_by_role("searchbox", name="Поиск товаров").fill("чайник")
+    page.get_by_role("searchbox", name="Поиск товаров").fill(query)
     page.get_by_role("searchbox", name="Поиск товаров").press("Enter")
-    expect(page.get_by_role("heading", name="Результаты поиска «чайник»")).to_be_visible()
-    card = page.get_by_role("listitem").filter(has_text="Чайник электрический")
+    expect(page.get_by_role("heading", name=f"Результаты поиска «{query}»")).to_be_visible()
+    card = page.get_by_role("listitem").filter(has_text=products.kettle.name)
     expect(card.get_by_text("2 499,00 ₽")).to_be_visible()
     expect(card.get_by_text("В наличии: 8 шт.")).to_be_visible()
     expect(card.get_by_text("Склад spb-1: 3 шт.")).to_be_visible()
     expect(page.get_by_text("Кофеварка капельная")).to_have_count(0)
     image = card.locator("img")
-    expect(image).to_have_attribute(
-        "src", f"/images/products/{products['Чайник электрический']}.svg"
-    )
+    expect(image).to_have_attribute("src", f"/images/products/{products.kettle.id}.svg")
     assert image.evaluate("img => img.complete && img.naturalWidth > 0")
     page.screenshot(path=f"{SHOTS}/search-desktop.png", full_page=True)
 
@@ -121,29 +114,30 @@ def test_a_customer_may_log_in_by_email_and_an_admin_sees_the_admin_link(
     expect(admin_page.get_by_role("link", name="Админка")).to_be_visible()
 
 
-def test_a_product_picture_is_an_svg_drawn_from_its_name(page: Page, products: dict[str, int]):
-    answer = page.request.get(f"/images/products/{products['Кофеварка капельная']}.svg")
+def test_a_product_picture_is_an_svg_drawn_from_its_name(page: Page, products: Products):
+    answer = page.request.get(f"/images/products/{products.coffee_maker.id}.svg")
     assert answer.ok and answer.headers["content-type"].startswith("image/svg+xml")
-    assert "Кофеварка капельная" in answer.text()
+    assert products.coffee_maker.name in answer.text()
     assert page.request.get("/images/products/999999999.svg").ok  # unknown: still a picture
 
 
 def test_a_guest_adding_to_the_cart_logs_in_first_then_the_cart_is_created_and_grows(
     page: Page,
-    products: dict[str, int],
+    products: Products,
     customer: Account,
     shop: ShopSystem,
     api: APIRequestContext,
 ):
-    page.goto("/search?q=кофеварка")
-    page.get_by_role("link", name="Кофеварка капельная").click()
-    expect(page.get_by_role("heading", name="Кофеварка капельная")).to_be_visible()
+    coffee_maker = products.coffee_maker.name
+    page.goto(f"/search?q={products.query('кофеварка')}")
+    page.get_by_role("link", name=coffee_maker).click()
+    expect(page.get_by_role("heading", name=coffee_maker)).to_be_visible()
     page.get_by_role("button", name="Добавить в корзину").click()
     expect(page.get_by_role("heading", name="Вход")).to_be_visible()
     page.get_by_label("Имя пользователя").fill(customer.username)
     page.get_by_label("Пароль").fill(customer.password)
     page.get_by_role("button", name="Войти").click()
-    expect(page.get_by_role("heading", name="Кофеварка капельная")).to_be_visible()
+    expect(page.get_by_role("heading", name=coffee_maker)).to_be_visible()
     page.get_by_label("Количество").fill("2")
     page.get_by_role("button", name="Добавить в корзину").click()
     expect(page.get_by_role("status")).to_contain_text("Товар добавлен в корзину (2 шт.)")
@@ -151,7 +145,7 @@ def test_a_guest_adding_to_the_cart_logs_in_first_then_the_cart_is_created_and_g
     expect(page.get_by_role("status")).to_contain_text("(1 шт.)")
     cart = only_new_order(page, shop)
     assert [(i["product"]["id"], i["quantity"]) for i in cart["orderItems"]] == [
-        (products["Кофеварка капельная"], 3)
+        (products.coffee_maker.id, 3)
     ]
 
 
@@ -167,10 +161,8 @@ def only_new_order(page: Page, shop: ShopSystem) -> dict[str, Any]:
     return order
 
 
-def test_a_wrong_quantity_is_explained_beside_the_field(
-    customer_page: Page, products: dict[str, int]
-):
-    customer_page.goto(f"/products/{products['Чайник электрический']}")
+def test_a_wrong_quantity_is_explained_beside_the_field(customer_page: Page, products: Products):
+    customer_page.goto(f"/products/{products.kettle.id}")
     customer_page.get_by_label("Количество").fill("0")
     customer_page.get_by_role("button", name="Добавить в корзину").click()
     expect(customer_page.locator("#error-quantity")).to_have_text("Укажите количество от 1 до 1000")
@@ -178,7 +170,7 @@ def test_a_wrong_quantity_is_explained_beside_the_field(
 
 
 def test_on_a_phone_the_search_and_menu_fit_the_screen(
-    browser: Browser, browser_context_args: dict[str, Any], products: dict[str, int]
+    browser: Browser, browser_context_args: dict[str, Any], products: Products
 ):
     page = new_phone_page(browser, browser_context_args)
     page.goto("/")
@@ -187,7 +179,7 @@ def test_on_a_phone_the_search_and_menu_fit_the_screen(
     width = page.evaluate("document.documentElement.scrollWidth")
     assert width <= PHONE["width"]
     page.screenshot(path=f"{SHOTS}/home-phone.png", full_page=True)
-    page.goto(f"/products/{products['Чайник электрический']}")
+    page.goto(f"/products/{products.kettle.id}")
     expect(page.get_by_role("button", name="Добавить в корзину")).to_be_visible()
     assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
     page.screenshot(path=f"{SHOTS}/product-phone.png", full_page=True)
@@ -196,14 +188,14 @@ def test_on_a_phone_the_search_and_menu_fit_the_screen(
     page.context.close()
 
 
-def test_on_a_desktop_the_cards_stand_in_a_row(page: Page, products: dict[str, int]):
+def test_on_a_desktop_the_cards_stand_in_a_row(page: Page, products: Products):
     page.goto("/")
     cards = page.locator(".card")
     expect(cards.first).to_be_visible()
     boxes = [cards.nth(i).bounding_box() for i in range(min(2, cards.count()))]
     assert len(boxes) == 2 and boxes[0] and boxes[1] and boxes[0]["y"] == boxes[1]["y"]
     page.screenshot(path=f"{SHOTS}/home-desktop.png", full_page=True)
-    page.goto(f"/products/{products['Чайник электрический']}")
+    page.goto(f"/products/{products.kettle.id}")
     page.screenshot(path=f"{SHOTS}/product-desktop.png", full_page=True)
     page.goto("/register")
     page.screenshot(path=f"{SHOTS}/register-desktop.png", full_page=True)
@@ -255,15 +247,15 @@ def test_an_unknown_page_is_a_russian_404_with_a_way_back(page: Page):
 
 
 def test_a_service_that_is_down_gives_a_russian_page_whose_retry_works_once_it_is_back(
-    page: Page, shop: ShopSystem, products: dict[str, int]
+    page: Page, shop: ShopSystem, products: Products
 ):
     with shop.down("store_svc"):
-        answer = page.goto("/search?q=чайник")
+        answer = page.goto(f"/search?q={products.query('чайник')}")
         assert answer is not None and answer.status == 503
         expect(page.get_by_role("heading", name="Сервис временно недоступен")).to_be_visible()
         expect(page.get_by_text("Traceback")).to_have_count(0)
     page.get_by_role("link", name="Повторить").click()
-    expect(page.get_by_role("link", name="Чайник электрический")).to_be_visible()
+    expect(page.get_by_role("link", name=products.kettle.name)).to_be_visible()
 
 
 def visitor_at(browser: Browser, browser_context_args: dict[str, Any], address: str) -> Page:

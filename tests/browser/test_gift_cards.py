@@ -10,13 +10,12 @@ from typing import Any
 
 from playwright.sync_api import APIRequestContext, Browser, Page, expect
 
-from tests.browser.conftest import log_in, new_phone_page, register_account
+from tests.browser.conftest import Products, log_in, new_phone_page, register_account
 from tests.browser.money_helpers import GOOD_CARD, awaiting_order, expect_paid, fill_new_card
 from tests.browser.system import ShopSystem, new_account
 from trials.shoppers.inbox import wait_for_codes
 
 SHOTS = Path("/tmp/shots/gift_cards")
-KETTLE = "Чайник электрический"
 
 
 def buy_gift_card(page: Page, email: str, rubles: str) -> None:
@@ -31,7 +30,7 @@ def buy_gift_card(page: Page, email: str, rubles: str) -> None:
 def test_a_bought_gift_card_reaches_the_donee_who_activates_it_and_pays_an_order_with_it(
     shop: ShopSystem,
     api: APIRequestContext,
-    products: dict[str, int],
+    products: Products,
     customer_page: Page,
     browser: Browser,
     browser_context_args: dict[str, Any],
@@ -51,7 +50,7 @@ def test_a_bought_gift_card_reaches_the_donee_who_activates_it_and_pays_an_order
     [code] = shop.run(wait_for_codes(shop.stack.state / "sent", donee.email, timeout=60))
     donee_page = new_phone_page(browser, browser_context_args)
     log_in(donee_page, donee)
-    order_id = awaiting_order(shop, api, donee_page, products[KETTLE])
+    order_id = awaiting_order(shop, api, donee_page, products.kettle.id)
     donee_page.goto(f"/pay/{order_id}")
     donee_page.get_by_role("link", name="Новая подарочная карта").click()
     donee_page.get_by_label("Код активации").fill(code)

@@ -8,7 +8,7 @@ from typing import Any
 
 from playwright.sync_api import APIRequestContext, Browser, Locator, Page, expect
 
-from tests.browser.conftest import log_in, new_phone_page, register_account
+from tests.browser.conftest import Products, log_in, new_phone_page, register_account
 from tests.browser.shopping import check_out_with_pickup, order_id_from_url, put_in_cart
 from tests.browser.system import Account, ShopSystem, new_account
 
@@ -28,32 +28,32 @@ def visible_after_reloads(page: Page, target: Locator, reloads: int = 10) -> Non
 
 
 def test_my_orders_lists_a_checked_out_order_with_its_status_history(
-    customer_page: Page, products: dict[str, int]
+    customer_page: Page, products: Products
 ):
     page = customer_page
-    put_in_cart(page, products["Чайник электрический"], 2)
+    put_in_cart(page, products.kettle.id, 2)
     check_out_with_pickup(page)
     page.get_by_role("link", name="Мои заказы").click()
     entry = page.locator(".orders-list li").first
     expect(entry).to_contain_text("Ожидает оплаты")
-    expect(entry).to_contain_text("Чайник электрический × 2")
+    expect(entry).to_contain_text(f"{products.kettle.name} × 2")
     entry.get_by_text("История статусов").click()
     expect(entry.locator(".history li")).to_have_count(2)
     expect(entry.locator(".history")).to_contain_text("Создан")
     page.screenshot(path=f"{SHOTS}/orders-desktop.png", full_page=True)
     entry.get_by_role("link").first.click()
     expect(page.get_by_test_id("order-status")).to_have_text("Ожидает оплаты")
-    expect(page.get_by_role("row", name="Чайник электрический")).to_contain_text("4 998,00")
+    expect(page.get_by_role("row", name=products.kettle.name)).to_contain_text("4 998,00")
     expect(page.get_by_text("Самовывоз: Пункт выдачи «")).to_be_visible()
     expect(page.get_by_text("страница обновляется сама")).to_be_visible()
     page.screenshot(path=f"{SHOTS}/order-desktop.png", full_page=True)
 
 
 def test_cancelling_an_unpaid_order_from_its_page_shows_it_cancelled_in_its_history(
-    customer_page: Page, products: dict[str, int]
+    customer_page: Page, products: Products
 ):
     page = customer_page
-    put_in_cart(page, products["Кофеварка капельная"], 1)
+    put_in_cart(page, products.coffee_maker.id, 1)
     check_out_with_pickup(page)
     page.goto(f"/orders/{order_id_from_url(page)}")
     page.get_by_role("button", name="Отменить заказ").click()
@@ -65,9 +65,9 @@ def test_cancelling_an_unpaid_order_from_its_page_shows_it_cancelled_in_its_hist
     expect(page.get_by_role("link", name="Оплатить заказ")).to_have_count(0)
 
 
-def test_a_stale_cancel_is_read_again_and_explained(customer_page: Page, products: dict[str, int]):
+def test_a_stale_cancel_is_read_again_and_explained(customer_page: Page, products: Products):
     page = customer_page
-    put_in_cart(page, products["Кофеварка капельная"], 1)
+    put_in_cart(page, products.coffee_maker.id, 1)
     check_out_with_pickup(page)
     order_page = f"/orders/{order_id_from_url(page)}"
     page.goto(order_page)
@@ -83,9 +83,9 @@ def test_a_stale_cancel_is_read_again_and_explained(customer_page: Page, product
 
 def test_someone_elses_order_is_not_found(
     browser: Browser, browser_context_args: dict[str, Any], customer_page: Page,
-    products: dict[str, int], shop: ShopSystem, api: APIRequestContext,
+    products: Products, shop: ShopSystem, api: APIRequestContext,
 ):  # fmt: skip
-    put_in_cart(customer_page, products["Кофеварка капельная"], 1)
+    put_in_cart(customer_page, products.coffee_maker.id, 1)
     check_out_with_pickup(customer_page)
     order_id = order_id_from_url(customer_page)
     stranger = register_account(shop, api, new_account("stranger"))
@@ -110,10 +110,10 @@ def order_svc_call(page: Page, shop: ShopSystem, method: str, path: str, body: A
 
 
 def test_the_order_page_follows_the_status_without_a_reload(
-    customer_page: Page, products: dict[str, int], shop: ShopSystem
+    customer_page: Page, products: Products, shop: ShopSystem
 ):
     page = customer_page
-    put_in_cart(page, products["Кофеварка капельная"], 1)
+    put_in_cart(page, products.coffee_maker.id, 1)
     check_out_with_pickup(page)
     order_id = order_id_from_url(page)
     page.goto(f"/orders/{order_id}")
@@ -149,10 +149,10 @@ def test_the_notifications_page_lists_the_greeting_with_its_promo_code(customer_
 
 def test_on_a_phone_the_orders_pages_fit_the_screen(
     browser: Browser, browser_context_args: dict[str, Any], customer: Account,
-    products: dict[str, int],
+    products: Products,
 ):  # fmt: skip
     page = log_in(new_phone_page(browser, browser_context_args), customer)
-    put_in_cart(page, products["Чайник электрический"], 1)
+    put_in_cart(page, products.kettle.id, 1)
     check_out_with_pickup(page)
     page.goto(f"/orders/{order_id_from_url(page)}")
     expect(page.get_by_test_id("order-status")).to_be_visible()

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from playwright.sync_api import APIRequestContext, Browser, Page, expect
 
-from tests.browser.conftest import new_phone_page
+from tests.browser.conftest import Products, new_phone_page
 from tests.browser.money_helpers import (
     DECLINED_CARD,
     GOOD_CARD,
@@ -21,15 +21,14 @@ from tests.browser.money_helpers import (
 from tests.browser.system import ShopSystem
 
 SHOTS = Path("/tmp/shots/pay")
-KETTLE = "Чайник электрический"
 SAGA_OUTCOME = re.compile("Подтверждён|Собирается|Готов к выдаче|Доставляется|Выполнен|Отменён")
 
 
 def test_a_new_saved_card_pays_the_order_which_is_then_followed_to_its_saga_outcome(
-    shop: ShopSystem, api: APIRequestContext, products: dict[str, int], customer_page: Page
+    shop: ShopSystem, api: APIRequestContext, products: Products, customer_page: Page
 ) -> None:
     page = customer_page
-    order_id = awaiting_order(shop, api, page, products[KETTLE])
+    order_id = awaiting_order(shop, api, page, products.kettle.id)
     page.goto(f"/pay/{order_id}")
     expect(page.locator("#order-total")).to_have_text("2\u00a0499,00\u00a0₽")
     SHOTS.mkdir(parents=True, exist_ok=True)
@@ -41,7 +40,7 @@ def test_a_new_saved_card_pays_the_order_which_is_then_followed_to_its_saga_outc
     expect(page.locator("#order-status")).to_have_text(SAGA_OUTCOME, timeout=60_000)
     page.screenshot(path=SHOTS / "paid-desktop.png", full_page=True)
 
-    second = awaiting_order(shop, api, page, products[KETTLE])
+    second = awaiting_order(shop, api, page, products.kettle.id)
     page.goto(f"/pay/{second}")
     page.get_by_label(re.compile(r"\*\*\*\* 4242")).check()
     page.get_by_role("button", name="Оплатить").click()
@@ -49,10 +48,10 @@ def test_a_new_saved_card_pays_the_order_which_is_then_followed_to_its_saga_outc
 
 
 def test_a_declined_card_shows_the_error_with_change_the_order_and_try_again(
-    shop: ShopSystem, api: APIRequestContext, products: dict[str, int], customer_page: Page
+    shop: ShopSystem, api: APIRequestContext, products: Products, customer_page: Page
 ) -> None:
     page = customer_page
-    order_id = awaiting_order(shop, api, page, products[KETTLE])
+    order_id = awaiting_order(shop, api, page, products.kettle.id)
     page.goto(f"/pay/{order_id}")
     fill_new_card(page, DECLINED_CARD)
     page.get_by_role("button", name="Оплатить").click()
@@ -64,10 +63,10 @@ def test_a_declined_card_shows_the_error_with_change_the_order_and_try_again(
 
 
 def test_a_card_number_typed_wrong_is_shown_beside_the_field_and_the_typed_values_stay(
-    shop: ShopSystem, api: APIRequestContext, products: dict[str, int], customer_page: Page
+    shop: ShopSystem, api: APIRequestContext, products: Products, customer_page: Page
 ) -> None:
     page = customer_page
-    order_id = awaiting_order(shop, api, page, products[KETTLE])
+    order_id = awaiting_order(shop, api, page, products.kettle.id)
     page.goto(f"/pay/{order_id}")
     fill_new_card(page, "4242")
     page.get_by_role("button", name="Оплатить").click()
@@ -79,13 +78,13 @@ def test_a_card_number_typed_wrong_is_shown_beside_the_field_and_the_typed_value
 def test_sbp_shows_the_qr_picture_and_the_simulated_bank_app_pays_it(
     shop: ShopSystem,
     api: APIRequestContext,
-    products: dict[str, int],
+    products: Products,
     customer_page: Page,
     browser: Browser,
     browser_context_args: dict[str, object],
 ) -> None:
     page = customer_page
-    order_id = awaiting_order(shop, api, page, products[KETTLE])
+    order_id = awaiting_order(shop, api, page, products.kettle.id)
     page.goto(f"/pay/{order_id}")
     page.get_by_label("СБП").check()
     page.get_by_role("button", name="Оплатить").click()
