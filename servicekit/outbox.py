@@ -5,8 +5,7 @@ what is in the outbox in `_id` order and then deletes what it published, in one 
 That delete waits for more: published messages are deleted together once `batch` of them have
 gone out or the oldest went out DELETE_AFTER_SECONDS ago (then also when nothing new came), so
 one delete serves many hops instead of one per hop; until then the relay's reads leave them
-out. A crash
-between publish and delete republishes: consumers dedupe by `message_id` (inbox).
+out. A crash between publish and delete republishes: consumers dedupe by `message_id` (inbox).
 The relay is woken right after a commit in this process and also polls slowly for what a crash
 left behind, so a hop costs milliseconds, not a poll interval.
 """

@@ -4,14 +4,19 @@ database writes of an order), leaving the outbox empty once nothing new comes.""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import uuid
+from datetime import UTC, datetime
 from typing import Any
 
+import pytest
 from pymongo import AsyncMongoClient
 
 from schemas.envelope import Envelope
 from schemas.topics import Topic
-from servicekit.outbox import Outbox, outbox_doc
+from servicekit import outbox
+from servicekit.outbox import PUBLISHED_AT, Outbox, outbox_doc
 
 TOPIC = Topic("test.outbox-relay", "key", "test", ("test",), "a test topic")
 
@@ -19,9 +24,11 @@ TOPIC = Topic("test.outbox-relay", "key", "test", ("test",), "a test topic")
 class Recorder:
     def __init__(self) -> None:
         self.bodies: list[bytes] = []
+        self.headers: list[dict[str, str]] = []
 
     async def __call__(self, topic: str, body: bytes, key: bytes | None, headers: Any) -> Any:
         self.bodies.append(body)
+        self.headers.append(headers)
 
         async def ack() -> None:
             return None
@@ -54,13 +61,57 @@ async def test_relay_publishes_each_hop_once_and_deletes_them_in_one_write_when_
     assert sent.bodies == [b"m0", b"m1", b"m2", b"m3", b"m4"]
 
 
-async def test_relay_deletes_once_its_oldest_published_message_is_a_poll_old(
-    mongo: AsyncMongoClient[dict[str, object]],
+async def test_relay_deletes_once_its_oldest_published_message_waited_long_enough(
+    mongo: AsyncMongoClient[dict[str, object]], monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setattr(outbox, "DELETE_AFTER_SECONDS", 0.0)
     collection = mongo[f"relay-{uuid.uuid4().hex[:8]}"]["outbox"]
-    relay = Outbox(collection, Recorder(), poll_seconds=0.0)
+    relay = Outbox(collection, Recorder(), poll_seconds=60.0)
     envelope = Envelope(type="Test", correlation_id="c")
     await collection.insert_one(outbox_doc(TOPIC, b"m", "k", envelope))
 
     assert await relay.relay_once() == 1
     assert await collection.count_documents({}) == 0
+
+
+async def test_relay_stamps_the_publish_moment_and_reports_the_wait_since_the_outbox_write(
+    mongo: AsyncMongoClient[dict[str, object]],
+) -> None:
+    collection = mongo[f"relay-{uuid.uuid4().hex[:8]}"]["outbox"]
+    sent, waits = Recorder(), []
+    relay = Outbox(collection, sent, on_publish=lambda topic, s: waits.append((topic, s)))
+    envelope = Envelope(type="Test", correlation_id="c")
+    doc = outbox_doc(TOPIC, b"m", "k", envelope)
+    await collection.insert_one(doc)
+
+    assert await relay.relay_once() == 1
+
+    [headers] = sent.headers
+    published = datetime.fromisoformat(headers.pop(PUBLISHED_AT))
+    assert headers == envelope.to_headers()  # the envelope (and its message_id) untouched
+    assert Envelope.from_headers(sent.headers[0]) == envelope
+    created = doc["created_at"].replace(microsecond=doc["created_at"].microsecond // 1000 * 1000)
+    assert created <= published <= datetime.now(UTC)
+    [(topic, seconds)] = waits
+    assert topic == TOPIC.name
+    assert seconds == (published - created).total_seconds() >= 0
+
+
+async def test_an_idle_relay_deletes_what_it_published_without_waiting_for_its_poll(
+    mongo: AsyncMongoClient[dict[str, object]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(outbox, "DELETE_AFTER_SECONDS", 0.3)
+    collection = mongo[f"relay-{uuid.uuid4().hex[:8]}"]["outbox"]
+    sent = Recorder()
+    relay = Outbox(collection, sent, poll_seconds=60.0)
+    envelope = Envelope(type="Test", correlation_id="c")
+    await collection.insert_one(outbox_doc(TOPIC, b"m", "k", envelope))
+    running = asyncio.create_task(relay.run())
+    try:
+        await asyncio.sleep(1.5)  # nothing wakes it again; its poll is a minute away
+        assert sent.bodies == [b"m"]
+        assert await collection.count_documents({}) == 0
+    finally:
+        running.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await running
