@@ -31,7 +31,10 @@ LEVEL_KEYS = {
     "consumer_busy",
     "per_order",
     "limits",
+    "quiet",
+    "hops",
 }
+HOP_PARTS = ("commit_to_publish", "publish_to_fetch", "fetch_to_commit")
 
 
 def test_the_smoke_bench_reports_both_scenarios_with_no_error_and_the_invariants_hold():
@@ -67,6 +70,24 @@ def test_the_smoke_bench_reports_both_scenarios_with_no_error_and_the_invariants
         assert level["per_order"]["db_transactions"] > 0, name
         assert {"db_share", "broker_share"} <= set(level["limits"])
         assert {"order_svc", "orchestra", "bench driver"} <= set(level["cpu_cores"])
+        assert level["quiet"]["before"]["quiet"] and level["quiet"]["after"]["quiet"], name
+        hops = {row["topic"]: row for row in level["hops"]["topics"]}
+        # every handed-over order crossed these (a checkout that FAILED never was)
+        handed_over = level["outcomes"].get("CONFIRMED", 0) + level["outcomes"].get("CANCELLED", 0)
+        for topic in ("order.confirmation-requests", "orchestra.order-outcomes"):
+            assert hops[topic]["fetch_to_commit"]["count"] >= handed_over > 0, (name, topic)
+        for row in hops.values():
+            for part in HOP_PARTS:
+                if row[part]["count"]:
+                    assert row[part]["mean"] >= 0 and row[part]["p50"] >= 0, (name, row)
+        assert 0 < level["hops"]["way_s"] < level["latency_s"]["max"], name
+    idle = report["idle"]
+    assert idle["seconds"] == 5 and idle["quiet"]["quiet"]
+    assert {"broker (tansu)", "database (secantus)", "orchestra"} <= set(idle["cpu_cores"])
+    assert 0 < idle["system_cores"] < idle["cpu_cores"]["(whole machine)"] + 0.05
+    assert [t for t in report["targets"] if t["name"] == "idle < 10 % of a core"]
+    assert "idle: 5 s with no customer" in run.stdout
+    assert "hops, scenario saga N=2" in run.stdout and "an order's way" in run.stdout
     assert report["errors"] == 0
     assert report["invariants"] and report["invariants_hold"], report["invariants"]
     assert all(c["ok"] for c in report["invariants"])
