@@ -1,7 +1,7 @@
 """Orders for the admin pages' tests, made over the edges as a customer makes them (the
-checkout and payment pages have their own tests): one the saga confirms (the module's
+checkout and payment pages have their own tests): one the saga confirms (the shared system's
 simulators keep it CONFIRMED), and one it compensates because delivery is away past the
-saga's deadline."""
+saga's deadline (it is started again: the next module finds it running)."""
 
 from __future__ import annotations
 
