@@ -7,7 +7,11 @@ gone out or the oldest went out DELETE_AFTER_SECONDS ago (then also when nothing
 one delete serves many hops instead of one per hop; until then the relay's reads leave them
 out. A crash between publish and delete republishes: consumers dedupe by `message_id` (inbox).
 The relay is woken right after a commit in this process and also polls slowly for what a crash
-left behind, so a hop costs milliseconds, not a poll interval.
+left behind, so a hop costs milliseconds, not a poll interval. The commit hands the relay the
+messages it wrote (`wake(docs)`): once a read of the outbox has found no backlog, the relay
+publishes those in commit order without reading them back (one read per hop less) and reads
+the outbox only when nothing was handed over (a poll, or a publish that failed). With a lease
+(replicas) it always reads: another replica's messages are never handed over.
 """
 
 from __future__ import annotations
@@ -76,21 +80,67 @@ class Outbox:
         self.published = 0
         self._sent: list[ObjectId] = []  # published, not deleted yet
         self._sent_since = 0.0  # time.monotonic() when the oldest of them went out
+        self._committed: list[Doc] = []  # handed over by commits, not published yet
+        self._caught_up = False  # a read found no backlog: what is handed over is all there is
 
     async def add(self, session: AsyncClientSession, docs: list[Doc]) -> None:
         """Write messages in the caller's transaction; they go out once it commits."""
         if docs:
             await self.collection.insert_many(docs, ordered=True, session=session)
 
-    def wake(self) -> None:
+    def wake(self, committed: list[Doc] | None = None) -> None:
+        """Relay now; `committed`: the messages a transaction of this process just committed."""
+        if committed and self.lease is None:
+            self._committed += committed
         self._wake.set()
+
+    def reread(self) -> None:
+        """Read the outbox on the next pass before trusting hand-overs again: a transaction
+        whose commit failed late may have committed messages nobody handed over, and those
+        go first (they are older)."""
+        self._caught_up = False
 
     async def relay_once(self) -> int:
         """Publish one batch in order; returns how many messages went out."""
-        docs = await self.collection.find(self._unsent()).sort("_id", 1).limit(self.batch).to_list()
-        if not docs:
+        if self._caught_up and self._committed:
+            docs, self._committed = self._committed[: self.batch], self._committed[self.batch :]
+            sent = set(self._sent)  # a poll may have read some of them before their hand-over
+            if not (docs := [d for d in docs if d["_id"] not in sent]):
+                return await self.relay_once()
+        else:
+            docs = await self._read()
+            if not docs:
+                await self.delete_sent()
+                return 0
+        try:
+            await self._send(docs)
+        except BaseException:
+            self._committed[:0] = docs  # the next pass sends them first (or reads them)
+            raise
+        if not self._sent:
+            self._sent_since = time.monotonic()
+        self._sent += [d["_id"] for d in docs]
+        self.published += len(docs)
+        if (
+            len(self._sent) >= self.batch
+            or time.monotonic() - self._sent_since >= DELETE_AFTER_SECONDS
+        ):
             await self.delete_sent()
-            return 0
+        return len(docs)
+
+    async def _read(self) -> list[Doc]:
+        """The oldest unsent messages in the outbox; what was handed over and is among them
+        is not handed over any more (it goes out now, in `_id` order)."""
+        query = self.collection.find(self._unsent()).sort("_id", 1).limit(self.batch)
+        docs = await query.to_list()
+        if len(docs) < self.batch:
+            self._caught_up = self.lease is None
+        if self._committed and docs:
+            found = {d["_id"] for d in docs}
+            self._committed = [d for d in self._committed if d["_id"] not in found]
+        return docs
+
+    async def _send(self, docs: list[Doc]) -> None:
         acks, waited = [], []
         for d in docs:
             now = datetime.now(UTC)
@@ -102,16 +152,6 @@ class Outbox:
         if self.on_publish is not None:
             for topic, seconds in waited:
                 self.on_publish(topic, seconds)
-        if not self._sent:
-            self._sent_since = time.monotonic()
-        self._sent += [d["_id"] for d in docs]
-        self.published += len(docs)
-        if (
-            len(self._sent) >= self.batch
-            or time.monotonic() - self._sent_since >= DELETE_AFTER_SECONDS
-        ):
-            await self.delete_sent()
-        return len(docs)
 
     def _unsent(self) -> Doc:
         return {"_id": {"$nin": self._sent}} if self._sent else {}

@@ -87,12 +87,16 @@ class Service:
             faults.point("tx.before_commit")
             return result, tx
 
-        result, tx = await self.mongo.transaction(callback)
+        try:
+            result, tx = await self.mongo.transaction(callback)
+        except BaseException:
+            self.outbox.reread()  # a commit that failed late may have committed after all
+            raise
         self.metrics.transactions.inc()
         faults.point("outbox.after_commit")
         if tx.outgoing:
             self.metrics.outbox_messages.inc(len(tx.outgoing))
-            self.outbox.wake()
+            self.outbox.wake(tx.outgoing)
         for fn_after in tx.committed:
             fn_after()
         return result

@@ -36,9 +36,13 @@ class Recorder:
         return ack()
 
 
-async def deletes(client: AsyncMongoClient[dict[str, object]], ns: str) -> int:
+async def deletes(client: AsyncMongoClient[dict[str, object]], ns: str, of: str = "remove") -> int:
     totals: Any = (await client.admin.command("top"))["totals"]
-    return int(totals.get(ns, {}).get("remove", {}).get("count", 0))
+    return int(totals.get(ns, {}).get(of, {}).get("count", 0))
+
+
+def message(body: str) -> dict[str, Any]:
+    return outbox_doc(TOPIC, body.encode(), "k", Envelope(type="Test", correlation_id=body))
 
 
 async def test_relay_publishes_each_hop_once_and_deletes_them_in_one_write_when_idle(
@@ -115,3 +119,45 @@ async def test_an_idle_relay_deletes_what_it_published_without_waiting_for_its_p
         running.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await running
+
+
+async def test_a_caught_up_relay_sends_what_commits_hand_over_without_reading_the_outbox(
+    mongo: AsyncMongoClient[dict[str, object]],
+) -> None:
+    collection = mongo[f"relay-{uuid.uuid4().hex[:8]}"]["outbox"]
+    sent = Recorder()
+    relay = Outbox(collection, sent, poll_seconds=60.0)
+    await collection.database.create_collection(collection.name)
+    assert await relay.relay_once() == 0  # its first read: no backlog
+    reads = await deletes(mongo, collection.full_name, "queries")
+    assert reads >= 1
+
+    for hop in range(5):  # each transaction writes its message, then hands it over
+        doc = message(f"m{hop}")
+        await collection.insert_one(doc)
+        relay.wake([doc])
+        assert await relay.relay_once() == 1
+
+    assert sent.bodies == [b"m0", b"m1", b"m2", b"m3", b"m4"]
+    assert await deletes(mongo, collection.full_name, "queries") == reads  # was one per hop
+    assert await relay.relay_once() == 0  # nothing handed over: it reads, and deletes
+    assert await collection.count_documents({}) == 0
+
+
+async def test_after_a_failed_commit_the_relay_reads_first_so_an_older_message_goes_first(
+    mongo: AsyncMongoClient[dict[str, object]],
+) -> None:
+    collection = mongo[f"relay-{uuid.uuid4().hex[:8]}"]["outbox"]
+    sent = Recorder()
+    relay = Outbox(collection, sent, poll_seconds=60.0)
+    assert await relay.relay_once() == 0
+    await collection.insert_one(message("committed, though its commit raised"))
+    relay.reread()
+    later = message("handed over")
+    await collection.insert_one(later)
+    relay.wake([later])
+
+    assert await relay.relay_once() == 2
+    assert sent.bodies == [b"committed, though its commit raised", b"handed over"]
+    assert await relay.relay_once() == 0  # the hand-over was sent with the read: not again
+    assert len(sent.bodies) == 2
