@@ -25,7 +25,14 @@ from schemas.order import OrderStatus as S
 from schemas.order_http import CheckoutRequest, OrderView, VersionedRef
 from schemas.saga import CourierChoice
 from servicekit import idempotency
-from servicekit.errors import Conflict, DomainError, InvalidRequest, NotFound, Unprocessable
+from servicekit.errors import (
+    Conflict,
+    DomainError,
+    InvalidRequest,
+    NotFound,
+    StaleWrite,
+    Unprocessable,
+)
 from servicekit.holds import holder_headers
 from servicekit.http import read_body, reply
 from servicekit.identity import Caller, customer, session_id
@@ -150,9 +157,12 @@ def mount(book: OrderBook) -> None:
         domain.check_version(doc["version"], req.version)
 
         async def hand_over(tx: Tx) -> Doc:
-            fresh = await orders.get(req.id, tx.session) or doc
-            domain.check_version(fresh["version"], req.version)
-            return await book.hand_over(tx, fresh, caller.username, Actor.CUSTOMER)
+            try:  # the order as just read: its write is conditional on that version
+                return await book.hand_over(tx, doc, caller.username, Actor.CUSTOMER)
+            except StaleWrite:  # changed since: read it again, as the version check wants
+                fresh = await orders.get(req.id, tx.session) or doc
+                domain.check_version(fresh["version"], req.version)
+                return await book.hand_over(tx, fresh, caller.username, Actor.CUSTOMER)
 
         return reply(view(await service.transaction(hand_over)))
 

@@ -251,6 +251,37 @@ async def test_process_then_cancel_at_once_is_refused_and_the_order_ends_confirm
     await client.close()
 
 
+async def test_handing_over_a_paid_order_reads_it_once_and_a_stale_version_is_still_refused(
+    infra: Infra, mongo: Any, auth: ServiceProcess, manual_order_svc: ServiceProcess
+):
+    client, username = await logged_in(auth, manual_order_svc.url)
+    order = await checked_out(mongo, manual_order_svc, username)
+    await paid(infra, order)
+    payable = await reaches(client, order["id"], "PAID")
+    db = mongo[manual_order_svc.name]
+    stale = {"id": order["id"], "version": payable["version"] - 1}
+
+    await db.command("profile", 2)
+    try:
+        status, refused = await client.put("/process", stale)
+        status_ok, handed = await client.put(
+            "/process", {"id": order["id"], "version": payable["version"]}
+        )
+    finally:
+        await db.command("profile", 0)
+
+    assert status == 409, refused
+    assert status_ok == 200 and handed["status"] == "IN_PROGRESS", handed
+    reads = [
+        e
+        async for e in db["system.profile"].find({"op": "query", "command.filter._id": order["id"]})
+    ]
+    # the stale call reads once and is refused; the hand-over reads once (was twice: again
+    # in its transaction), its write conditional on the version it read
+    assert len(reads) == 2, [e["command"] for e in reads]
+    await client.close()
+
+
 async def test_a_confirmed_order_cancelled_by_its_customer_is_compensated_refunded_once_and_told(
     infra: Infra,
     mongo: Any,
