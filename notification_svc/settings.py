@@ -26,8 +26,9 @@ class NotificationSettings(ServiceSettings):
     sms_webhook_secret: str = ""
     # where the logging adapters append what they "send" (sms.jsonl, email.jsonl)
     outbox_dir: Path = Path(".sagashop/sent")
-    # the sender loop
-    send_poll_seconds: float = 0.2
+    # the sender loop: a new notification is handed to it when its transaction commits, so the
+    # poll only finds retries and what a dead process left (a read every poll, idle or not)
+    send_poll_seconds: float = 1.0
     send_batch: int = 20
     send_attempts: int = 5
     # after this long since the notification was made a temporary failure is final
