@@ -145,6 +145,7 @@ async def test_a_notification_queued_claimed_by_the_sender_is_sent_with_one_writ
         await client.close()
     assert provider.calls == Counter({n.id: 1})
     doc = await repo.collection.find_one({"_id": n.id})
+    assert doc is not None
     assert (doc["status"], doc["attempts"]) == ("SENT", 1)
     assert "claim" not in doc and "dueAt" not in doc
     # was a due read, a claim and a record once the sender's next poll came
