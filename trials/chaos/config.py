@@ -46,6 +46,10 @@ class ChaosConfig:
     replicas: dict[str, int] = field(default_factory=dict)
     mongo_kill: bool = True
     bank_faults: bool = True
+    # seconds into the load: the database dies once, later the bank turns slow for 15 s (a short
+    # run, whose orders may all be placed within 20 s on a quiet machine, asks for them earlier)
+    database_kill_at: float = 20.0
+    bank_slow_at: float = 40.0
     cancel_share: float = 0.1  # confirmed orders their customer cancels
     returns: int = 3  # delivered orders an admin accepts back
     quiet_timeout: float = 240.0

@@ -10,6 +10,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from trials.chaos.takeover import Takeover
 from trials.invariants.checks import Check
 from trials.invariants.snapshot import Snapshot
 
@@ -34,6 +35,9 @@ class ChaosReport:
     quiet_after_last_kill_s: float | None = None
     poisoned: int = 0
     checks: list[Check] = field(default_factory=list)
+    # the processes that ran (the stack file's services: a replicated one lists its replicas)
+    processes: dict[str, Any] = field(default_factory=dict)
+    takeovers: list[Takeover] = field(default_factory=list)  # each replica killed, and after
 
     @property
     def ok(self) -> bool:
@@ -56,6 +60,17 @@ def print_report(report: ChaosReport, path: Path) -> None:
     print("orders by end: " + ", ".join(f"{k}: {v}" for k, v in sorted(report.ends.items())))
     print("cases by end: " + ", ".join(f"{k}: {v}" for k, v in sorted(report.cases.items())))
     print("payments by means: " + ", ".join(f"{k}: {v}" for k, v in sorted(report.means.items())))
+    for t in report.takeovers:
+        group = f"group {t.members_before} -> {t.members_after} members"
+        if not t.siblings_alive:
+            group = "no sibling up to take over"
+        elif t.settled:
+            group += f" (dropped {t.dropped_after_s}s, stable {t.group_moved_after_s}s)"
+        else:
+            group += f" (dropped {t.dropped_after_s}s, not seen stable before the restart)"
+        leases = f"leases moved {len(t.leases_moved)} of {len(t.leases_held)}"
+        alive = ", ".join(t.siblings_alive) or "none"
+        print(f"  t={t.at:7.2f}s  {t.replica} killed (alive: {alive}): {group}; {leases}")
     print(f"step retries while services were down: {report.retries}")
     print(f"quiet {report.quiet_after_last_kill_s}s after the last kill")
     print("\ninvariants:")

@@ -57,6 +57,7 @@ async def _run(
             await require_empty(stack.mongo)
         catalog = await prepare(stack, cfg.products, cfg.seed)
         report.poisoned = await poison(stack.kafka)
+        report.processes = stack.describe()["services"]
         await run_load(stack, cfg, rng, catalog.products, catalog.scarce, report)
         report.checks = await check_all(stack, catalog.initial, report.poisoned, whole_life=True)
         report.ends, report.cases = ends_of(await snapshot(stack))
@@ -93,8 +94,12 @@ async def run_load(
     stats = LoadStats()
     t0 = time.monotonic()
     monkey = Monkey(stack, cfg, random.Random(rng.random()), t0)  # noqa: S311 - seeded chaos run, not security
-    stop = asyncio.Event()
-    supervisor = asyncio.create_task(stack.supervise(stop))
+    stop = asyncio.Event()  # the load, the monkey and the clerk stop
+    # the supervisor keeps restarting what dies until the system is quiet: a process restarted
+    # armed crashes itself at a commit, possibly after the load ended, and an order it carried
+    # waits for it (with `stop` it gave up at the end of the load, and the run never went quiet)
+    settled = asyncio.Event()
+    supervisor = asyncio.create_task(stack.supervise(settled))
     started = 0
 
     def next_order() -> bool:
@@ -127,13 +132,15 @@ async def run_load(
     faults.cancel()
     progress.cancel()
     await asyncio.gather(chaos, faults, return_exceptions=True)
+    await monkey.watch.close()
     await returns
     report.quiet_after_last_kill_s = await quiet(
         stack, monkey.last_kill, cfg.quiet_timeout, whole_life=True
     )
-    supervisor.cancel()
+    settled.set()
+    await supervisor
     report.schedule, report.fates = monkey.schedule, dict(stats.orders)
-    report.means = dict(stats.means)
+    report.means, report.takeovers = dict(stats.means), monkey.watch.takeovers
     report.retries, report.errors = stats.retries, stats.errors
 
 
