@@ -43,10 +43,17 @@ class Purse:
     codes_seen: dict[str, int] = field(default_factory=dict)  # shopper -> codes e-mailed
 
     def choose(self) -> str:
+        """A means by its share; every other time, while some means has paid for no order of
+        the run yet, that one: a short run (the chaos test's 36 orders, a sixth of them never
+        paid) then still pays with each (by its share alone, gift cards missed ~1 run in 5)."""
+        usable = [m for m, _ in MEANS_SHARES if m != "gift card" or self.sent]
+        unused = [m for m in usable if f"{m} succeeded" not in self.stats.means]
+        if unused and self.rng.random() < 0.5:
+            return self.rng.choice(unused)
         r = self.rng.random()
         for label, share in MEANS_SHARES:
             if r < share:
-                return label if label != "gift card" or self.sent else "card"
+                return label if label in usable else "card"
             r -= share
         return "card"
 
