@@ -9,7 +9,7 @@ from datetime import datetime
 from aiohttp import web
 
 from billing_svc import codes
-from billing_svc.domain import GiftCardAlreadyActive, GiftCardNotFound, WalletNotFound
+from billing_svc.domain import GiftCardAlreadyActive, GiftCardNotFound, Wallet, WalletNotFound
 from billing_svc.gift_cards import ActivationAttempts, GiftCards
 from billing_svc.repository import Ledger, Wallets
 from schemas.billing import AccountKind
@@ -24,7 +24,7 @@ from servicekit.errors import TooManyRequests
 from servicekit.http import read_body, reply
 from servicekit.identity import customer
 from servicekit.mongo import Doc
-from servicekit.service import Service
+from servicekit.service import Service, Tx
 
 RECENT_ENTRIES = 20
 Clock = Callable[[], datetime]
@@ -43,10 +43,19 @@ def register(
     async def get_wallet(request: web.Request) -> web.Response:
         """The caller's wallet balance (kopecks) and its 20 latest entries, newest first."""
         caller = await customer(request, service.auth)
-        wallet = await wallets.get(caller.username)
+
+        async def read(tx: Tx) -> tuple[Wallet | None, list[Doc]]:
+            # one snapshot: read apart, a credit committed between the two reads showed its
+            # entry beside the balance from before it (seen on the top-up page: 0,00 ₽)
+            wallet = await wallets.get(caller.username, tx.session)
+            entries = await ledger.recent(
+                AccountKind.WALLET, caller.username, RECENT_ENTRIES, tx.session
+            )
+            return wallet, entries
+
+        wallet, recent = await service.transaction(read)
         if wallet is None:
             raise WalletNotFound()
-        recent = await ledger.recent(AccountKind.WALLET, caller.username, RECENT_ENTRIES)
         view = WalletView(
             username=wallet.username,
             balance=wallet.balance,

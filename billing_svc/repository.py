@@ -79,8 +79,8 @@ class Wallets:
         )
         return result.upserted_id is not None
 
-    async def get(self, username: str) -> Wallet | None:
-        doc = await self.collection.find_one({"_id": username})
+    async def get(self, username: str, session: Session = None) -> Wallet | None:
+        doc = await self.collection.find_one({"_id": username}, session=session)
         return None if doc is None else wallet_from_doc(doc)
 
 
@@ -164,8 +164,11 @@ class Ledger:
         }
         await self.accounts[AccountKind.WALLET].insert_one(wallet, session=session)
 
-    async def recent(self, kind: AccountKind, account_id: str, limit: int) -> list[Doc]:
+    async def recent(
+        self, kind: AccountKind, account_id: str, limit: int, session: Session = None
+    ) -> list[Doc]:
         """The account's latest entries, newest first."""
         query = {"accountKind": kind.value, "accountId": account_id}
-        found = self.entries.find(query).sort([("at", DESCENDING), ("_id", DESCENDING)])
+        newest = [("at", DESCENDING), ("_id", DESCENDING)]
+        found = self.entries.find(query, session=session).sort(newest)
         return [doc async for doc in found.limit(limit)]

@@ -171,6 +171,37 @@ async def test_twenty_concurrent_debits_of_100_against_1000_apply_exactly_ten(
     assert (await ivan.get("/wallet"))[1]["balance"] == 0
 
 
+async def test_the_wallet_read_while_credits_land_always_shows_a_balance_matching_its_entries(
+    infra: Infra, ivan: Customer
+):
+    """The top-up page stops at the first answer listing its credit: that answer's balance
+    must include it (read apart, it once showed the entry beside the balance before it)."""
+    await opened_wallet(ivan)
+    seen: list[tuple[int, int]] = []
+
+    async def read_until(balance: int) -> None:
+        for _ in range(5000):
+            status, wallet = await ivan.get("/wallet")
+            assert status == 200
+            entries = wallet["entries"]
+            assert wallet["balance"] == sum(e["amount"] for e in entries), wallet
+            if entries:
+                seen.append((wallet["balance"], entries[0]["balanceAfter"]))
+                assert wallet["balance"] == entries[0]["balanceAfter"], wallet
+            if wallet["balance"] == balance:
+                return
+
+    reader = asyncio.create_task(read_until(1500))
+    for _ in range(15):  # one by one, so the reads fall between commits
+        await send_request(infra, ledger_request(ivan.username, "CREDIT", 100))
+        await asyncio.sleep(0.05)
+    await asyncio.wait_for(reader, 60)
+    assert seen[-1] == (1500, 1500)
+    assert len({balance for balance, _ in seen}) > 2  # the reads did fall between the credits
+    assert seen and seen[-1] == (1500, 1500)
+    assert len({balance for balance, _ in seen}) > 1  # the reads did overlap the credits
+
+
 async def test_twenty_debits_in_twenty_parallel_transactions_never_overdraw(
     infra: Infra, billing: ServiceProcess, ivan: Customer
 ):
