@@ -57,3 +57,25 @@ class ChaosConfig:
     products: int = 30
     patience: float = 600.0  # how long a customer waits for an order to settle
     argon2_fast: bool = True
+    # the services' consumer session and loop leases (None: the services' defaults, 6 s and
+    # 5 s), and how long a killed replica stays down: past the session timeout and the
+    # rebalance after it (the broker drops the dead member at ~1.1-1.5x the session timeout,
+    # the group is stable again a heartbeat or two later) and past a lease's expiry, so its
+    # partitions and leases move to its sibling first. A shorter session also brings every
+    # killed service back sooner: its restart waits for the broker to drop its dead self
+    session_timeout_ms: int | None = None
+    lease_seconds: float | None = None
+    replica_down: tuple[float, float] = (9.0, 12.0)
+
+    def service_env(self) -> dict[str, str]:
+        """The services' settings for this run (CHAOS_ENV and what this config changes)."""
+        env = dict(CHAOS_ENV)
+        if self.argon2_fast:
+            env.update(SAGASHOP_ARGON2_TIME_COST="2", SAGASHOP_ARGON2_MEMORY_KIB="19456")
+        if self.session_timeout_ms is not None:
+            env["SAGASHOP_KAFKA_SESSION_TIMEOUT_MS"] = str(self.session_timeout_ms)
+            # Kafka's rule of thumb: a third of the session
+            env["SAGASHOP_KAFKA_HEARTBEAT_INTERVAL_MS"] = str(self.session_timeout_ms // 3)
+        if self.lease_seconds is not None:
+            env["SAGASHOP_LEASE_SECONDS"] = str(self.lease_seconds)
+        return env

@@ -19,10 +19,6 @@ from trials.chaos.takeover import Takeover, TakeoverWatch
 
 log = logging.getLogger("sagashop.chaos")
 CRASH_POINTS = "tx.before_commit@0.01,outbox.after_commit@0.01"
-# a killed replica stays down longer than the consumer group's session timeout (6 s) and the
-# rebalance after it (the broker drops it at ~6 s, the group is stable again at ~8.5 s on an idle
-# machine): the other replicas hold its partitions for a while before it comes back
-REPLICA_DOWN = (9.0, 12.0)
 
 
 class Monkey:
@@ -55,7 +51,9 @@ class Monkey:
         proc = self.stack.procs[name]
         self.stack.expected_down.add(name)
         try:
-            down = REPLICA_DOWN if "." in name else (0.3, 4.0)
+            # a killed replica stays down past the group's session timeout and the rebalance
+            # after it (ChaosConfig.replica_down): its siblings hold its partitions a while
+            down = self.cfg.replica_down if "." in name else (0.3, 4.0)
             await self._kill_and_restart(proc, name, "SIGKILL", down)
             if self.rng.random() < 0.15:  # again, right after its restart
                 await asyncio.sleep(self.rng.uniform(0.2, 1.5))

@@ -22,7 +22,7 @@ from pymongo import AsyncMongoClient
 
 from launcher.stack import Stack, fresh_state, home
 from schemas import topics
-from trials.chaos.config import CHAOS_ENV, ChaosConfig
+from trials.chaos.config import ChaosConfig
 from trials.chaos.monkey import Monkey, timed_faults
 from trials.chaos.report import ChaosReport, ends_of
 from trials.invariants.checks import check_all, quiet
@@ -36,9 +36,7 @@ log = logging.getLogger("sagashop.chaos")
 
 async def run_chaos(cfg: ChaosConfig, state: Path | None = None) -> ChaosReport:
     rng = random.Random(cfg.seed)  # noqa: S311 - seeded chaos run, not security
-    env = dict(CHAOS_ENV)
-    if cfg.argon2_fast:
-        env.update(SAGASHOP_ARGON2_TIME_COST="2", SAGASHOP_ARGON2_MEMORY_KIB="19456")
+    env = cfg.service_env()
     with contextlib.ExitStack() as held:
         if state is None:
             # the invariants read the databases whole: every run starts from empty ones

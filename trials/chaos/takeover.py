@@ -1,5 +1,6 @@
 """What a killed replica's sibling took over: watched from the outside while the replica is
-down (7-10 s, past the consumer group's 6 s session timeout and the 5 s leases).
+down (ChaosConfig.replica_down: past the consumer group's session timeout, 6 s by
+default, and the leases, 5 s).
 
 - its consumer group: the broker's member list (DescribeGroups) before the kill, when the dead
   member was dropped (its session ran out: ~6 s) and when the group was stable again without it
