@@ -194,18 +194,20 @@ async def run_level(
 
 
 async def idle_cost(
-    stack: Stack, observer: Observer, cfg: BenchConfig, progress: Progress
+    world: World, observer: Observer, cfg: BenchConfig, progress: Progress
 ) -> dict[str, Any] | None:
     """The CPU every process uses over `cfg.idle_seconds` with no customer, once the system is
-    quiet (None when not measured)."""
+    quiet (None when not measured); the bench's own consumer does not fetch meanwhile."""
     if not cfg.idle_seconds:
         return None
     _, calm = await observer.settle(cfg.quiet_seconds)
     progress.note(f"idle: {cfg.idle_seconds:g} s with no customer, CPU of every process")
-    pids = watched_pids(stack)
-    before = CpuSample.take(pids)
-    await asyncio.sleep(cfg.idle_seconds)
-    return idle_result(cpu_shares(before, CpuSample.take(pids)), cfg.idle_seconds, asdict(calm))
+    pids = watched_pids(world.stack)
+    with world.watch.paused():
+        before = CpuSample.take(pids)
+        await asyncio.sleep(cfg.idle_seconds)
+        after = CpuSample.take(pids)
+    return idle_result(cpu_shares(before, after), cfg.idle_seconds, asdict(calm))
 
 
 async def _measure(
@@ -229,7 +231,7 @@ async def _measure(
             stack, max(cfg.levels), cfg.products, cfg.seed, cfg.order_timeout, progress.note
         )
         observer = Observer(stack)
-        idle = await idle_cost(stack, observer, cfg, progress)
+        idle = await idle_cost(world, observer, cfg, progress)
         capacity = await measure(
             stack.kafka, stack.mongo, cfg.levels, cfg.probe_seconds, progress.note
         )
