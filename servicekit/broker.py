@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+from dataclasses import dataclass
 from itertools import chain
 from typing import Any, cast
 
@@ -80,6 +82,51 @@ def subscriber_options(settings: ServiceSettings, group_id: str) -> dict[str, An
     }
 
 
+@dataclass
+class FetchPace:
+    """The broker's fetch wait, short while records come and long when none do.
+
+    The embedded broker answers a parked fetch only at its next look (W/2, 3W/4, ... of the
+    wait W), so a record produced into a park waits W/6 on average: with W = 100 ms that is
+    most of a hop at one order in flight, and with W = 20 ms an idle shop's parks cost the
+    broker five times the looks. So a consumer parks for `active_ms` while it is busy (a poll
+    brought records less than `active_seconds` ago) and for `idle_ms` otherwise. The first
+    record after a quiet spell meets an `idle_ms` park, as it did with one fixed wait; the
+    records after it (the next hops of the same orders) meet short ones.
+
+    aiokafka reads the wait from its fetcher (`Fetcher._fetch_max_wait_ms`) for every fetch
+    request it builds and has no public setter; the unit tests fail if that changes."""
+
+    idle_ms: int
+    active_ms: int
+    active_seconds: float
+    last_records: float = float("-inf")
+    current_ms: int | None = None
+
+    @classmethod
+    def of(cls, settings: ServiceSettings) -> FetchPace | None:
+        if settings.kafka_fetch_wait_active_ms >= settings.kafka_fetch_wait_ms:
+            return None
+        return cls(
+            settings.kafka_fetch_wait_ms,
+            settings.kafka_fetch_wait_active_ms,
+            settings.kafka_active_seconds,
+        )
+
+    def after_poll(self, consumer: AIOKafkaConsumer, fetched: bool) -> None:
+        """Called as a poll returns, before the fetcher builds its next request."""
+        now = time.monotonic()
+        if fetched:
+            self.last_records = now
+        busy = now - self.last_records < self.active_seconds
+        wanted = self.active_ms if busy else self.idle_ms
+        if wanted != self.current_ms:
+            fetcher = consumer._fetcher  # no public setter (docstring)
+            if fetcher is not None:
+                fetcher._fetch_max_wait_ms = wanted
+                self.current_ms = wanted
+
+
 class PromptBatchSubscriber(BatchSubscriber):
     """FastStream's batch subscriber without its pause after an empty poll.
 
@@ -91,19 +138,24 @@ class PromptBatchSubscriber(BatchSubscriber):
     long poll costs no latency: an idle service wakes `1000 / kafka_poll_ms` times a second,
     and a record is handed over as soon as it is fetched."""
 
-    __slots__ = ()
+    fetch_pace: FetchPace | None = None
 
     async def get_msg(self, consumer: AIOKafkaConsumer) -> tuple[ConsumerRecord, ...]:
         records = await consumer.getmany(
             timeout_ms=self.batch_timeout_ms, max_records=self.max_records
         )
+        if self.fetch_pace is not None:
+            self.fetch_pace.after_poll(consumer, bool(records))
         return tuple(chain(*records.values()))
 
 
-def prompt(subscriber: Any) -> PromptBatchSubscriber:
+def prompt(subscriber: Any, pace: FetchPace | None = None) -> PromptBatchSubscriber:
     """The batch subscriber `broker.subscriber(..., batch=True)` made, as a
-    PromptBatchSubscriber (same object, same state: only `get_msg` differs)."""
+    PromptBatchSubscriber (same object, same state: only `get_msg` differs), pacing its
+    fetches with `pace` when given."""
     if not isinstance(subscriber, BatchSubscriber):
         raise TypeError(f"not a FastStream batch subscriber: {subscriber!r}")
     subscriber.__class__ = PromptBatchSubscriber
-    return cast(PromptBatchSubscriber, subscriber)
+    made = cast(PromptBatchSubscriber, subscriber)
+    made.fetch_pace = pace
+    return made

@@ -18,7 +18,7 @@ from pydantic import BaseModel
 from schemas.envelope import Envelope
 from schemas.topics import Topic, consumer_group, inbox_namespace
 from servicekit import faults, inbox, migrations
-from servicekit.broker import make_broker, prompt, subscriber_options
+from servicekit.broker import FetchPace, make_broker, prompt, subscriber_options
 from servicekit.consumer import Consumer, Handler, Prefetch, apply_together
 from servicekit.http import Routes
 from servicekit.identity import AuthClient
@@ -158,7 +158,8 @@ class Service:
             await asyncio.gather(*(lane(records) for records in lanes.values()))
 
         options = subscriber_options(self.settings, consumer_group(self.name))
-        prompt(self.broker.subscriber(*consumers, **options))(on_batch)
+        subscriber = self.broker.subscriber(*consumers, **options)
+        prompt(subscriber, FetchPace.of(self.settings))(on_batch)
 
     def step(self, step_id: str) -> Callable[[Startup], Startup]:
         """A versioned startup step (servicekit.migrations): it runs once per database, in the

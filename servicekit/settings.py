@@ -77,6 +77,13 @@ class ServiceSettings(SecretFiles):
     # into a parked fetch waits W/6 on average and W/2 at most, and every park costs the broker
     # a scan of the consumer's partitions at each of those looks (idle CPU)
     kafka_fetch_wait_ms: int = 100
+    # the fetch wait while the consumer is busy: for kafka_active_seconds after a poll that
+    # brought records, fetches park this long instead (servicekit.broker.FetchPace), so the
+    # next hop of an order in progress waits W/6 of this; an idle consumer parks for
+    # kafka_fetch_wait_ms again (idle CPU), and the first record after a quiet spell waits no
+    # longer than before. Not below kafka_fetch_wait_ms: no pacing (compose: Apache Kafka)
+    kafka_fetch_wait_active_ms: int = Field(default=20, ge=0)
+    kafka_active_seconds: float = Field(default=2.0, ge=0)
     # how long one poll of the consumer waits when no record comes (FastStream's
     # batch_timeout_ms); a fetched record ends the wait at once (the PromptBatchSubscriber of
     # servicekit.broker drops FastStream's sleep after an empty poll): it only paces idle loops

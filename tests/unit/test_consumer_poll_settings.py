@@ -3,16 +3,20 @@ FastStream's batch loop. FastStream sleeps as long as a poll after an empty one,
 fetched during that sleep waits for it; servicekit's PromptBatchSubscriber drops that sleep, so
 a long poll (few wake-ups of an idle service) costs a record no wait."""
 
+import inspect
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
+from aiokafka import AIOKafkaConsumer
+from aiokafka.consumer.fetcher import Fetcher
 from faststream.kafka import KafkaBroker
 from faststream.kafka.subscriber import usecase
 from faststream.kafka.subscriber.usecase import BatchSubscriber
 
-from servicekit.broker import PromptBatchSubscriber, prompt, subscriber_options
+from servicekit import broker as broker_module
+from servicekit.broker import FetchPace, PromptBatchSubscriber, prompt, subscriber_options
 from servicekit.settings import ServiceSettings
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -30,9 +34,58 @@ def test_the_poll_and_the_fetch_wait_are_set_apart() -> None:
     assert (options["fetch_max_wait_ms"], options["batch_timeout_ms"]) == (500, 20)
 
 
-def test_compose_lets_apache_kafka_park_fetches_for_its_default_500_ms() -> None:
+def test_compose_lets_apache_kafka_park_fetches_for_its_default_500_ms_busy_or_not() -> None:
     compose = yaml.safe_load((ROOT / "compose.yaml").read_text())
     assert compose["x-infra-env"]["SAGASHOP_KAFKA_FETCH_WAIT_MS"] == "500"
+    assert compose["x-infra-env"]["SAGASHOP_KAFKA_FETCH_WAIT_ACTIVE_MS"] == "500"
+    settings = ServiceSettings(kafka_fetch_wait_ms=500, kafka_fetch_wait_active_ms=500)
+    assert FetchPace.of(settings) is None
+
+
+class Fetching:
+    """The part of an aiokafka consumer FetchPace touches: its fetcher's wait."""
+
+    def __init__(self) -> None:
+        self._fetcher = type("FetcherState", (), {"_fetch_max_wait_ms": 100})()
+
+    @property
+    def wait_ms(self) -> int:
+        return int(self._fetcher._fetch_max_wait_ms)
+
+
+def test_a_busy_consumer_parks_its_fetches_20_ms_and_an_idle_one_100_ms_again(
+    monkeypatch,
+) -> None:
+    clock = [1000.0]
+    monkeypatch.setattr(broker_module.time, "monotonic", lambda: clock[0])
+    pace = FetchPace.of(ServiceSettings())
+    assert pace is not None and (pace.idle_ms, pace.active_ms) == (100, 20)
+    consumer: Any = Fetching()
+    pace.after_poll(consumer, fetched=False)
+    assert consumer.wait_ms == 100  # idle from the start
+    pace.after_poll(consumer, fetched=True)
+    assert consumer.wait_ms == 20  # the next fetch after records parks briefly
+    clock[0] += 1.9
+    pace.after_poll(consumer, fetched=False)
+    assert consumer.wait_ms == 20  # still busy within 2 s of the last records
+    clock[0] += 0.2
+    pace.after_poll(consumer, fetched=False)
+    assert consumer.wait_ms == 100  # quiet for 2 s: back to the idle park
+
+
+async def test_the_prompt_subscriber_paces_the_fetches_of_its_consumer() -> None:
+    pace = FetchPace.of(ServiceSettings())
+    subscriber = prompt(batch_subscriber(), pace)
+    consumer: Any = Fetching()
+    consumer.getmany = Polls({"tp0": ["a"]}, {}).getmany
+    assert await subscriber.get_msg(consumer) == ("a",)
+    assert consumer.wait_ms == 20
+
+
+def test_aiokafka_still_reads_the_fetch_wait_from_its_fetcher_for_every_request() -> None:
+    """FetchPace sets a private attribute: this fails if aiokafka stops using it."""
+    assert "self._fetcher = Fetcher(" in inspect.getsource(AIOKafkaConsumer.start)
+    assert "self._fetch_max_wait_ms," in inspect.getsource(Fetcher._get_actions_per_node)
 
 
 class Polls:
