@@ -65,6 +65,8 @@ class BenchConfig:
     # the CPU of every process with no customer, once the world is built and the system quiet
     # (0: not measured)
     idle_seconds: float = 30.0
+    # the saga latency a first level's paid orders are prepared for (pool_size)
+    first_latency_s: float = 0.12
     order_timeout: float = 60.0
     smoke: bool = False
     # processes of every worker, one whole run (fresh system) each: [1, 2] measures what a
@@ -81,6 +83,7 @@ class BenchConfig:
             "products": 12,
             "fail_share": 0.25,
             "idle_seconds": 5.0,
+            "first_latency_s": 0.5,  # a few orders are enough to prove the tool
             "smoke": True,
         }
         return cls(**{**base, **overrides})
@@ -92,13 +95,14 @@ def pool_size(cfg: BenchConfig, level: int, prev: dict[str, Any] | None, cap: Ca
     its concurrency over the last level's mean latency, the last rate over the share of time
     the busiest consumer loop was busy (that loop cannot be busier than all the time), three
     times the last rate (1.3 times when the machine was already full), and the
-    database-bound limit. If the orders run out the level ends early and says so; unused ones
-    are handed over afterwards, not timed."""
+    database-bound limit (a first level: its concurrency over `first_latency_s`; at 0.5 s the
+    1-in-flight level of a 6-orders/s build ran 10 s of its 30). If the orders run out the
+    level ends early and says so; unused ones are handed over afterwards, not timed."""
     if cfg.orders_per_level:
         return cfg.orders_per_level
     seconds = cfg.seconds_per_level or 30.0
     if prev is None or not prev["orders_per_s"]:
-        rate = level / 0.5
+        rate = level / cfg.first_latency_s
     else:
         last = prev["orders_per_s"]
         loops = max(prev["consumer_busy"].values(), default=0.0)
