@@ -8,6 +8,9 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections import Counter
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -99,10 +102,24 @@ class Commands(monitoring.CommandListener):
         pass
 
 
-async def test_a_batch_of_due_notifications_costs_one_read_one_claim_and_one_record(
-    infra: Infra, mongo
-):
-    repo, _ = await queued(mongo, 20)
+@dataclass
+class WatchedSender:
+    """A sender on a database client of its own whose commands are listed (`seen`)."""
+
+    client: AsyncMongoClient[Any]
+    repo: Notifications
+    sender: Sender
+    provider: CountingProvider
+    seen: Commands
+
+    def commands(self, *names: str) -> list[str]:
+        """The commands of these names the client sent, in order."""
+        return [c for c in self.seen.names if c in names]
+
+
+@asynccontextmanager
+async def watched_sender(infra: Infra, repo: Notifications) -> AsyncIterator[WatchedSender]:
+    """A sender, with a counting provider, on `repo`'s database through a watched client."""
     seen = Commands()
     client: AsyncMongoClient[Any] = AsyncMongoClient(
         infra.mongo_url, tz_aware=True, event_listeners=[seen]
@@ -111,42 +128,42 @@ async def test_a_batch_of_due_notifications_costs_one_read_one_claim_and_one_rec
         watched = Notifications(client[repo.collection.database.name])
         provider = CountingProvider()
         sender = Sender(watched, Channels(provider, provider), NotificationSettings(), lambda: NOW)
-        assert await sender.send_due() == 20
+        yield WatchedSender(client, watched, sender, provider, seen)
     finally:
         await client.close()
-    assert sum(provider.calls.values()) == 20
+
+
+async def test_a_batch_of_due_notifications_costs_one_read_one_claim_and_one_record(
+    infra: Infra, mongo
+):
+    repo, _ = await queued(mongo, 20)
+    async with watched_sender(infra, repo) as watched:
+        assert await watched.sender.send_due() == 20
+    assert sum(watched.provider.calls.values()) == 20
     # was 41: the due read, then a claim and a record for each notification
-    assert [n for n in seen.names if n in ("find", "update")] == ["find", "update", "update"]
+    assert watched.commands("find", "update") == ["find", "update", "update"]
 
 
 async def test_a_notification_queued_claimed_by_the_sender_is_sent_with_one_write_and_no_read(
     infra: Infra, mongo
 ):
     repo, _ = await queued(mongo, 0)
-    seen = Commands()
-    client: AsyncMongoClient[Any] = AsyncMongoClient(
-        infra.mongo_url, tz_aware=True, event_listeners=[seen]
+    user = UserRegistered(
+        username="u", first_name="A", last_name="B", email="a@ex.ru", phone="+7900"
     )
-    try:
-        watched = Notifications(client[repo.collection.database.name])
-        provider = CountingProvider()
-        sender = Sender(watched, Channels(provider, provider), NotificationSettings(), lambda: NOW)
-        user = UserRegistered(
-            username="u", first_name="A", last_name="B", email="a@ex.ru", phone="+7900"
-        )
-        n = greeting(user, uuid.uuid4(), NOW)
-        async with client.start_session() as session:
-            assert await watched.add(n, session, sender.claim_fields(NOW))
+    n = greeting(user, uuid.uuid4(), NOW)
+    async with watched_sender(infra, repo) as watched:
+        sender = watched.sender
+        async with watched.client.start_session() as session:
+            assert await watched.repo.add(n, session, sender.claim_fields(NOW))
         assert await sender.send_due() == 0  # claimed: no other attempt takes it meanwhile
-        seen.names.clear()
+        watched.seen.names.clear()
         sender.take(n)  # its transaction committed
         assert await sender.send_held() == 1
-    finally:
-        await client.close()
-    assert provider.calls == Counter({n.id: 1})
+    assert watched.provider.calls == Counter({n.id: 1})
     doc = await repo.collection.find_one({"_id": n.id})
     assert doc is not None
     assert (doc["status"], doc["attempts"]) == ("SENT", 1)
     assert "claim" not in doc and "dueAt" not in doc
     # was a due read, a claim and a record once the sender's next poll came
-    assert [c for c in seen.names if c in ("find", "update")] == ["update"]
+    assert watched.commands("find", "update") == ["update"]

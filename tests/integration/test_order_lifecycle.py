@@ -60,7 +60,7 @@ async def order_svc(
         yield proc
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 async def manual_order_svc(
     infra: Infra, auth: ServiceProcess, orchestra: ServiceProcess
 ) -> AsyncIterator[ServiceProcess]:
@@ -80,6 +80,18 @@ async def customer(
 ) -> AsyncIterator[tuple[Client, str]]:
     client, username = await logged_in(auth, order_svc.url)
     yield client, username
+    await client.close()
+
+
+@pytest.fixture
+async def payable(
+    infra: Infra, mongo: Any, auth: ServiceProcess, manual_order_svc: ServiceProcess
+) -> AsyncIterator[tuple[Client, str, dict[str, Any]]]:
+    """A customer of manual_order_svc, and their order paid and waiting for `PUT /process`."""
+    client, username = await logged_in(auth, manual_order_svc.url)
+    order = await checked_out(mongo, manual_order_svc, username)
+    await paid(infra, order)
+    yield client, username, await reaches(client, order["id"], "PAID")
     await client.close()
 
 
@@ -229,16 +241,11 @@ async def test_a_customer_cannot_cancel_an_order_in_progress_and_it_ends_confirm
 
 
 async def test_process_then_cancel_at_once_is_refused_and_the_order_ends_confirmed(
-    infra: Infra, mongo: Any, auth: ServiceProcess, manual_order_svc: ServiceProcess
+    infra: Infra, payable: tuple[Client, str, dict[str, Any]]
 ):
-    client, username = await logged_in(auth, manual_order_svc.url)
-    order = await checked_out(mongo, manual_order_svc, username)
-    await paid(infra, order)
-    payable = await reaches(client, order["id"], "PAID")
+    client, username, order = payable
 
-    status, handed = await client.put(
-        "/process", {"id": order["id"], "version": payable["version"]}
-    )
+    status, handed = await client.put("/process", {"id": order["id"], "version": order["version"]})
     assert status == 200 and handed["status"] == "IN_PROGRESS", handed
     status, refused = await client.put("/cancel", {"id": order["id"]})
     assert status == 409 and "current status IN_PROGRESS" in refused["errorMessage"]
@@ -248,24 +255,20 @@ async def test_process_then_cancel_at_once_is_refused_and_the_order_ends_confirm
     done = await reaches(client, order["id"], "CONFIRMED")
     assert [h["status"] for h in done["history"]][-3:] == ["PAID", "IN_PROGRESS", "CONFIRMED"]
     assert done["history"][-2]["by"] == username
-    await client.close()
 
 
 async def test_handing_over_a_paid_order_reads_it_once_and_a_stale_version_is_still_refused(
-    infra: Infra, mongo: Any, auth: ServiceProcess, manual_order_svc: ServiceProcess
+    mongo: Any, manual_order_svc: ServiceProcess, payable: tuple[Client, str, dict[str, Any]]
 ):
-    client, username = await logged_in(auth, manual_order_svc.url)
-    order = await checked_out(mongo, manual_order_svc, username)
-    await paid(infra, order)
-    payable = await reaches(client, order["id"], "PAID")
+    client, _, order = payable
     db = mongo[manual_order_svc.name]
-    stale = {"id": order["id"], "version": payable["version"] - 1}
+    stale = {"id": order["id"], "version": order["version"] - 1}
 
     await db.command("profile", 2)
     try:
         status, refused = await client.put("/process", stale)
         status_ok, handed = await client.put(
-            "/process", {"id": order["id"], "version": payable["version"]}
+            "/process", {"id": order["id"], "version": order["version"]}
         )
     finally:
         await db.command("profile", 0)
@@ -279,7 +282,6 @@ async def test_handing_over_a_paid_order_reads_it_once_and_a_stale_version_is_st
     # the stale call reads once and is refused; the hand-over reads once (was twice: again
     # in its transaction), its write conditional on the version it read
     assert len(reads) == 2, [e["command"] for e in reads]
-    await client.close()
 
 
 async def test_a_confirmed_order_cancelled_by_its_customer_is_compensated_refunded_once_and_told(

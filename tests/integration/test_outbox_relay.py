@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 from pymongo import AsyncMongoClient
+from pymongo.asynchronous.collection import AsyncCollection
 
 from schemas.envelope import Envelope
 from schemas.topics import Topic
@@ -45,12 +46,20 @@ def message(body: str) -> dict[str, Any]:
     return outbox_doc(TOPIC, body.encode(), "k", Envelope(type="Test", correlation_id=body))
 
 
+def relay_on_a_new_outbox(
+    mongo: AsyncMongoClient[dict[str, object]], **options: Any
+) -> tuple[AsyncCollection[dict[str, object]], Recorder, Outbox]:
+    """A relay on an outbox collection of its own, recording what it publishes; its poll a
+    minute away unless `options` say otherwise (only the test wakes it)."""
+    collection = mongo[f"relay-{uuid.uuid4().hex[:8]}"]["outbox"]
+    sent = Recorder()
+    return collection, sent, Outbox(collection, sent, **{"poll_seconds": 60.0, **options})
+
+
 async def test_relay_publishes_each_hop_once_and_deletes_them_in_one_write_when_idle(
     mongo: AsyncMongoClient[dict[str, object]],
 ) -> None:
-    collection = mongo[f"relay-{uuid.uuid4().hex[:8]}"]["outbox"]
-    sent = Recorder()
-    relay = Outbox(collection, sent, poll_seconds=60.0)
+    collection, sent, relay = relay_on_a_new_outbox(mongo)
     before = await deletes(mongo, collection.full_name)
 
     for hop in range(5):  # one message per transaction, the relay woken after each
@@ -69,8 +78,7 @@ async def test_relay_deletes_once_its_oldest_published_message_waited_long_enoug
     mongo: AsyncMongoClient[dict[str, object]], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(outbox, "DELETE_AFTER_SECONDS", 0.0)
-    collection = mongo[f"relay-{uuid.uuid4().hex[:8]}"]["outbox"]
-    relay = Outbox(collection, Recorder(), poll_seconds=60.0)
+    collection, _, relay = relay_on_a_new_outbox(mongo)
     envelope = Envelope(type="Test", correlation_id="c")
     await collection.insert_one(outbox_doc(TOPIC, b"m", "k", envelope))
 
@@ -81,9 +89,10 @@ async def test_relay_deletes_once_its_oldest_published_message_waited_long_enoug
 async def test_relay_stamps_the_publish_moment_and_reports_the_wait_since_the_outbox_write(
     mongo: AsyncMongoClient[dict[str, object]],
 ) -> None:
-    collection = mongo[f"relay-{uuid.uuid4().hex[:8]}"]["outbox"]
-    sent, waits = Recorder(), []
-    relay = Outbox(collection, sent, on_publish=lambda topic, s: waits.append((topic, s)))
+    waits: list[tuple[str, float]] = []
+    collection, sent, relay = relay_on_a_new_outbox(
+        mongo, on_publish=lambda topic, s: waits.append((topic, s))
+    )
     envelope = Envelope(type="Test", correlation_id="c")
     doc = outbox_doc(TOPIC, b"m", "k", envelope)
     await collection.insert_one(doc)
@@ -105,9 +114,7 @@ async def test_an_idle_relay_deletes_what_it_published_without_waiting_for_its_p
     mongo: AsyncMongoClient[dict[str, object]], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(outbox, "DELETE_AFTER_SECONDS", 0.3)
-    collection = mongo[f"relay-{uuid.uuid4().hex[:8]}"]["outbox"]
-    sent = Recorder()
-    relay = Outbox(collection, sent, poll_seconds=60.0)
+    collection, sent, relay = relay_on_a_new_outbox(mongo)
     envelope = Envelope(type="Test", correlation_id="c")
     await collection.insert_one(outbox_doc(TOPIC, b"m", "k", envelope))
     running = asyncio.create_task(relay.run())
@@ -124,9 +131,7 @@ async def test_an_idle_relay_deletes_what_it_published_without_waiting_for_its_p
 async def test_a_caught_up_relay_sends_what_commits_hand_over_without_reading_the_outbox(
     mongo: AsyncMongoClient[dict[str, object]],
 ) -> None:
-    collection = mongo[f"relay-{uuid.uuid4().hex[:8]}"]["outbox"]
-    sent = Recorder()
-    relay = Outbox(collection, sent, poll_seconds=60.0)
+    collection, sent, relay = relay_on_a_new_outbox(mongo)
     await collection.database.create_collection(collection.name)
     assert await relay.relay_once() == 0  # its first read: no backlog
     reads = await deletes(mongo, collection.full_name, "queries")
@@ -147,9 +152,7 @@ async def test_a_caught_up_relay_sends_what_commits_hand_over_without_reading_th
 async def test_after_a_failed_commit_the_relay_reads_first_so_an_older_message_goes_first(
     mongo: AsyncMongoClient[dict[str, object]],
 ) -> None:
-    collection = mongo[f"relay-{uuid.uuid4().hex[:8]}"]["outbox"]
-    sent = Recorder()
-    relay = Outbox(collection, sent, poll_seconds=60.0)
+    collection, sent, relay = relay_on_a_new_outbox(mongo)
     assert await relay.relay_once() == 0
     await collection.insert_one(message("committed, though its commit raised"))
     relay.reread()
