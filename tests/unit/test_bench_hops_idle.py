@@ -186,3 +186,35 @@ def test_a_level_that_started_before_the_system_was_quiet_is_marked():
     )
     quiet = scenario_table("saga", [level(quiet_before=True)])
     assert not [line for line in quiet if "!" in line]
+
+
+def saga_level(n: int, rate: float, p50: float, p99: float) -> dict[str, Any]:
+    return {
+        **level(quiet_before=True),
+        "scenario": "saga",
+        "level": n,
+        "orders_per_s": rate,
+        "confirmed_per_s": rate,
+        "latency_s": {"p50": p50, "p95": p99, "p99": p99, "max": p99},
+        "limits": {"db_share": 0.1, "db_bound_orders_per_s": 100.0},
+    }
+
+
+def test_the_issue_16_targets_against_the_temporal_peer_are_judged_per_level():
+    saga = [
+        saga_level(1, 6.1, 0.151, 0.27),
+        saga_level(8, 17.3, 0.44, 0.75),
+        saga_level(32, 19.7, 1.6, 2.6),
+    ]
+    judged = {t["name"]: t["met"] for t in targets({"saga": saga})}
+    assert judged["saga at 1 in flight >= the Temporal peer's 3.8 sagas/s"]
+    assert judged["saga at 8 in flight >= the Temporal peer's 10.7 sagas/s"]
+    assert judged["saga best level >= 1.5 x the peer's best (17.5 orders/s)"]
+    assert not judged["saga p50 at 1 in flight <= 150 ms"]  # 151 ms misses it
+    assert judged["saga p99 at 8 in flight < 1 s"]
+    slow = [saga_level(1, 3.0, 0.15, 0.2), saga_level(8, 9.0, 0.5, 1.2)]
+    judged = {t["name"]: t["met"] for t in targets({"saga": slow})}
+    assert not judged["saga at 1 in flight >= the Temporal peer's 3.8 sagas/s"]
+    assert judged["saga p50 at 1 in flight <= 150 ms"]
+    assert not judged["saga p99 at 8 in flight < 1 s"]
+    assert not [name for name in judged if "peer's best" in name]  # no 32: no best judged
