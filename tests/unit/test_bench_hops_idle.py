@@ -158,6 +158,9 @@ def test_the_idle_shop_is_every_process_of_the_system_and_is_held_to_a_tenth_of_
     assert lines[0].startswith("idle: 30 s with no customer")
     assert any("(the shop)" in line and "21.0 % of one core" in line for line in lines)
     assert idle_table({"idle": None}) == []
+    assert not [line for line in lines if "first saga order" in line]
+    after = idle_table({"idle": idle(0.08) | {"first_order_s": 0.1234}})
+    assert "  the first saga order after it: 123 ms from hand-over to final status" in after[-1]
 
 
 def level(quiet_before: bool) -> dict[str, Any]:

@@ -85,6 +85,11 @@ def idle_table(report: Report) -> list[str]:
     )
     if not idle["quiet"].get("quiet", True):
         lines.append(f"  ! not quiet before the window: {idle['quiet'].get('busy')}")
+    if (first := idle.get("first_order_s")) is not None:
+        lines.append(
+            f"  the first saga order after it: {1000 * first:.0f} ms from hand-over to final "
+            "status (compare the saga's p50 at 1 in flight)"
+        )
     return lines
 
 

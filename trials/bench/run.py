@@ -204,6 +204,8 @@ async def idle_cost(
     quiet (None when not measured); the bench's own consumer does not fetch meanwhile."""
     if not cfg.idle_seconds:
         return None
+    tally = Tally()
+    pool = await prepare_paid(world, 1, 0.0, tally, lambda _: None)  # handed over after it
     _, calm = await observer.settle(cfg.quiet_seconds)
     progress.note(f"idle: {cfg.idle_seconds:g} s with no customer, CPU of every process")
     pids = watched_pids(world.stack)
@@ -211,7 +213,11 @@ async def idle_cost(
         before = CpuSample.take(pids)
         await asyncio.sleep(cfg.idle_seconds)
         after = CpuSample.take(pids)
-    return idle_result(cpu_shares(before, after), cfg.idle_seconds, asdict(calm))
+    result = idle_result(cpu_shares(before, after), cfg.idle_seconds, asdict(calm))
+    # what a quiet spell costs the next customer: the first order's saga, as a level times it
+    await saga_window(world, pool, 1, math.inf, 1, tally)
+    result["first_order_s"] = round(tally.latencies[0], 4) if tally.latencies else None
+    return result
 
 
 async def _measure(
