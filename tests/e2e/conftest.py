@@ -19,6 +19,7 @@ from aiokafka import AIOKafkaProducer
 from launcher.stack import Stack
 from schemas import topics
 from tests.conftest import FAST_HASHING
+from tests.support.infra import FAST_REJOIN
 from tests.support.kafka import eventually
 from tests.support.systems import Systems
 
@@ -34,6 +35,7 @@ SIMULATORS_PAUSED = {
 }
 SYSTEM_ENV = {
     **FAST_HASHING,
+    **FAST_REJOIN,  # a killed or stopped service restarted is ready seconds sooner
     **SIMULATORS_PAUSED,
     "SAGASHOP_SAGA_TIMEOUT_SECONDS": "6",
     "SAGASHOP_PAYMENT_TIMEOUT_SECONDS": "12",
