@@ -4,7 +4,6 @@ messages the state machine commands (outbox)."""
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
@@ -29,6 +28,7 @@ from schemas.saga import (
 )
 from servicekit.mongo import Doc, utcnow
 from servicekit.service import Service
+from servicekit.sweeps import Pace
 from servicekit.unit import Tx
 
 log = logging.getLogger(__name__)
@@ -140,12 +140,17 @@ def register(
         await sagas.save(doc, saga, now, tx.session, extra)
         emit(tx, {**doc, **extra}, commands, now)
 
+    # every deadline is its write's clock + the saga timeout, so a saga written after a round
+    # falls due no sooner than that after it: half of it covers a transaction that read its
+    # clock before the round and committed after (servicekit.sweeps)
+    pace = Pace(settings.deadline_sweep_seconds, settings.saga_timeout_seconds / 2, clock)
+
     @service.loop
     async def deadlines(_: Service) -> None:
         while True:
             for order_id in await sagas.overdue(clock()):
                 await service.transaction(partial(past_deadline, order_id=order_id))
-            await asyncio.sleep(settings.deadline_sweep_seconds)
+            await pace.sleep(await sagas.next_deadline())
 
     async def past_deadline(tx: Tx, *, order_id: str) -> None:
         doc = await sagas.get(order_id, tx.session)

@@ -13,6 +13,7 @@ from orchestra.domain import Saga, SagaState, StepState
 from schemas.saga import Confirmator, OrderConfirmationRequest
 from servicekit.errors import StaleWrite
 from servicekit.mongo import Doc
+from servicekit.sweeps import earliest, soonest
 from servicekit.unit import deferred, find_by_id, preload, remember
 
 Session = AsyncClientSession | None
@@ -108,6 +109,10 @@ class Sagas:
             if len(found) >= limit:
                 break
         return found
+
+    async def next_deadline(self) -> datetime | None:
+        """The earliest deadline of an active saga (the sweeper sleeps until then)."""
+        return soonest(*[await earliest(self.sagas, {"state": s}, "deadline") for s in ACTIVE])
 
     async def page(self, state: str | None, skip: int, limit: int) -> tuple[list[Doc], int]:
         query: dict[str, Any] = {"state": state} if state else {}

@@ -13,6 +13,7 @@ from schemas.payment_http import RefundCreate
 from schemas.payment_http import RefundState as R
 from servicekit.errors import StaleWrite
 from servicekit.mongo import Doc, due_by
+from servicekit.sweeps import earliest
 
 Session = AsyncClientSession | None
 
@@ -60,6 +61,10 @@ class RefundBook:
 
     async def due(self, now: datetime, limit: int = 100) -> list[Doc]:
         return await self.refunds.find({"dueAt": due_by(now)}).limit(limit).to_list()
+
+    async def next_due(self) -> datetime | None:
+        """When the earliest refund put off (billing or the bank away) is due again."""
+        return await earliest(self.refunds, {}, "dueAt")
 
     async def insert(self, doc: Doc, session: Session) -> None:
         await self.refunds.insert_one(doc, session=session)

@@ -14,8 +14,6 @@ each back:
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
@@ -33,6 +31,7 @@ from servicekit import faults
 from servicekit.mongo import Doc
 from servicekit.retry import is_db_unavailable
 from servicekit.service import Service
+from servicekit.sweeps import BACKSTOP, Pace, soonest
 from servicekit.unit import Tx
 
 log = logging.getLogger(__name__)
@@ -58,11 +57,15 @@ class Refunder:
         self.book = RefundBook(service.db)
         self.bank = bank
         self.clock = clock
-        self._due = asyncio.Event()
+        # every refund made due in this process wakes the loop (mark_due, the admin's refund)
+        # and one put off is read back with its due time; only a replica that is not the
+        # loop's holder cannot wake it, so with replicas it still looks every interval
+        longest = settings.refund_interval_seconds if settings.replicas > 1 else BACKSTOP
+        self.pace = Pace(settings.refund_interval_seconds, longest, clock)
 
     def wake(self) -> None:
         """A refund was marked due (and committed): make it now, not at the next poll."""
-        self._due.set()
+        self.pace.wake()
 
     async def mark_due(
         self, tx: Tx, doc: Doc, now: datetime, reverse_reply: bool, fields: Doc | None = None
@@ -77,17 +80,17 @@ class Refunder:
 
     # -- the loop ------------------------------------------------------------------------------
     async def refund_loop(self, _: Service) -> None:
-        """Refunds that are due: woken when one is marked, and every interval for the ones put
-        off (bank away) or marked before a crash."""
+        """Refunds that are due: woken when one is marked, at the due time of the earliest one
+        put off (bank away), and at start for those marked before a crash (servicekit.sweeps)."""
         while True:
-            self._due.clear()
             now = self.clock()
             for doc in await self.payments.due_refunds(now):
                 await self._one(self.refund_payment, doc)
             for ref in await self.book.due(now):
                 await self._one(self.refund_part, ref)
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._due.wait(), self.settings.refund_interval_seconds)
+            await self.pace.sleep(
+                soonest(await self.payments.next_refund_due(), await self.book.next_due())
+            )
 
     async def _one(self, refund: Callable[[Doc], Awaitable[None]], doc: Doc) -> None:
         """One refund; a failure is logged and retried next round without holding up the

@@ -22,6 +22,7 @@ from payment_svc.domain import Attempt, OrderPayments, check_transition
 from schemas.payment_http import PaymentState as P
 from servicekit.errors import StaleWrite
 from servicekit.mongo import Doc, due_by
+from servicekit.sweeps import earliest
 
 Session = AsyncClientSession | None
 
@@ -85,6 +86,10 @@ class Payments:
     async def due_refunds(self, now: datetime, limit: int = 100) -> list[Doc]:
         query = {"status": P.REFUND_PENDING.value, "refundDueAt": {"$lte": now}}
         return await self.payments.find(query).limit(limit).to_list()
+
+    async def next_refund_due(self) -> datetime | None:
+        """When the earliest refund put off (the bank away) is due again."""
+        return await earliest(self.payments, {"status": P.REFUND_PENDING.value}, "refundDueAt")
 
     # -- writes ----------------------------------------------------------------------------------
     async def open_order(self, order_id: str) -> None:

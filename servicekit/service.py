@@ -66,6 +66,8 @@ class Service:
         self.step("servicekit-inbox-indexes-v1")(_inbox_indexes)
         self.startup: list[Startup] = []
         self.loops: list[Loop] = []
+        # called after every transaction of this process commits (a sweeper's Pace.nudge)
+        self.after_commit: list[Callable[[], None]] = []
         self.shutdown: list[Callable[[], Awaitable[None]]] = [self.auth.close]
         self.consumers: dict[str, Consumer[Any]] = {}
         self._declared = False
@@ -97,7 +99,7 @@ class Service:
         if tx.outgoing:
             self.metrics.outbox_messages.inc(len(tx.outgoing))
             self.outbox.wake(tx.outgoing)
-        for fn_after in tx.committed:
+        for fn_after in (*tx.committed, *self.after_commit):
             fn_after()
         return result
 
