@@ -14,7 +14,6 @@ order_svc's `HoldExtension` (a paid order's live hold is kept at least until `un
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Sequence
 from dataclasses import replace
@@ -40,6 +39,7 @@ from schemas.saga import (
 )
 from servicekit.errors import DomainError
 from servicekit.service import Service
+from servicekit.sweeps import nudged
 from servicekit.unit import Tx
 
 log = logging.getLogger(__name__)
@@ -152,9 +152,14 @@ def register(service: Service, desk: SlotDesk) -> None:
     async def expire(tx: Tx, *, order_id: str) -> bool:
         return await desk.expire(order_id, tx.session)
 
+    # holds are taken and extended in this service's transactions (they nudge the loop) and
+    # expire at their expiresAt (read back): servicekit.sweeps
+    pace = nudged(service, desk.settings.sweep_interval_seconds, desk.clock)
+
     @service.loop
     async def expire_holds(_: Service) -> None:
         while True:
-            for order_id in await desk.repo.expired_holds(desk.clock()):
+            expired = await desk.repo.expired_holds(desk.clock())
+            for order_id in expired:
                 await service.transaction(partial(expire, order_id=order_id))
-            await asyncio.sleep(desk.settings.sweep_interval_seconds)
+            await pace.sleep(desk.clock() if expired else await desk.repo.next_hold_expiry())

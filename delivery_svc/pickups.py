@@ -7,7 +7,6 @@ parcels nobody collected within the storage period."""
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from datetime import timedelta
 from functools import partial
@@ -25,6 +24,7 @@ from servicekit.http import INT_PARAM, int_param, read_body, reply
 from servicekit.identity import admin
 from servicekit.neighbours import Neighbour
 from servicekit.service import Service
+from servicekit.sweeps import nudged
 from servicekit.tokens import bearer_headers, carries
 from servicekit.unit import Tx
 
@@ -141,14 +141,21 @@ def mount(service: Service, desk: SlotDesk, queues: Queues) -> None:
         saved = await repo.save_case(case, ended[0], now, tx.session)
         emit(tx, saved, ended[1], now)
 
+    # parcels become due for their point in this service's transactions (they nudge the loop),
+    # and for the way back at their keepUntil (read back): servicekit.sweeps
+    pace = nudged(service, settings.dispatch_interval_seconds, desk.clock)
+
     @service.loop
     async def to_points(_: Service) -> None:
         while True:
-            for doc in await queues.to_point():
+            for doc in (telling := await queues.to_point()):
                 try:
                     await tell_point(doc)
                 except ServiceUnavailable as exc:
                     log.warning("parcel %s not sent to its point yet: %s", doc["_id"], exc.message)
-            for order_id in await queues.past_storage(desk.clock()):
+            for order_id in (ended := await queues.past_storage(desk.clock())):
                 await service.transaction(partial(send_back, order_id=order_id))
-            await asyncio.sleep(settings.dispatch_interval_seconds)
+            if telling or ended:  # what failed is tried again next round
+                await pace.sleep(desk.clock())
+            else:
+                await pace.sleep(await queues.next_storage_end())

@@ -19,6 +19,7 @@ from pymongo.asynchronous.collection import AsyncCollection
 from delivery_svc.repository import Repository
 from schemas.delivery_http import CaseStatus, DeliveryKind
 from servicekit.mongo import Doc
+from servicekit.sweeps import earliest, soonest
 
 C = CaseStatus
 BATCH = 50
@@ -79,6 +80,24 @@ class Queues:
             "updatedAt": {"$lt": before},
         }
         return await self.cases.find(query, {"shipmentId": 1}).limit(BATCH).to_list()
+
+    async def next_quiet(self) -> datetime | None:
+        """The earliest last change of a booked courier shipment on its way: it is looked up
+        at the carrier once it has been quiet for the tracking timeout (quiet_shipments)."""
+        on_the_way = (C.OPENED, C.IN_TRANSIT, C.OUT_FOR_DELIVERY)
+        kind, booked = DeliveryKind.COURIER.value, {"$ne": None}
+        return soonest(
+            *[
+                await earliest(
+                    self.cases, {"status": s.value, "kind": kind, "shipmentId": booked}, "updatedAt"
+                )
+                for s in on_the_way
+            ]
+        )
+
+    async def next_storage_end(self) -> datetime | None:
+        """When the earliest parcel kept at a pickup point is to be sent back (past_storage)."""
+        return await earliest(self.cases, {"status": C.AT_PICKUP_POINT.value}, "keepUntil")
 
     async def touch(self, order_id: str, now: datetime) -> None:
         await self.cases.update_one({"_id": order_id}, {"$set": {"updatedAt": now}})

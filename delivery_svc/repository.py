@@ -23,6 +23,7 @@ from delivery_svc.slots import Hold, Slot, Window
 from schemas.delivery_http import CaseStatus, DeliveryKind, HoldStatus
 from servicekit.errors import StaleWrite
 from servicekit.mongo import Doc
+from servicekit.sweeps import earliest
 from servicekit.unit import find_by_id, preload
 
 Session = AsyncClientSession | None
@@ -256,6 +257,9 @@ class Repository:
             {"status": HoldStatus.HELD.value, "expiresAt": {"$lt": now}}, {"_id": 1}
         ).limit(limit)
         return [d["_id"] async for d in cursor]
+
+    async def next_hold_expiry(self) -> datetime | None:
+        return await earliest(self.holds, {"status": HoldStatus.HELD.value}, "expiresAt")
 
     # -- cases ---------------------------------------------------------------------------
     async def case(self, order_id: str, session: Session = None) -> Case | None:

@@ -13,7 +13,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from dataclasses import replace
 from datetime import timedelta
@@ -30,6 +29,7 @@ from schemas.delivery_http import CarrierEventTaken, DeliveryKind
 from servicekit.errors import DomainError, NotFound
 from servicekit.http import reply
 from servicekit.service import Service
+from servicekit.sweeps import nudged
 from servicekit.unit import Tx
 
 log = logging.getLogger(__name__)
@@ -112,10 +112,19 @@ def mount(service: Service, desk: SlotDesk, queues: Queues, client: CarrierClien
             except DomainError as exc:
                 log.warning("%s of %s failed, tried again later: %s", what, doc["_id"], exc)
 
+    # cases become due for booking or cancelling in this service's transactions (they nudge
+    # the loop), and for tracking once quiet for `quiet` (read back): servicekit.sweeps
+    pace = nudged(service, settings.dispatch_interval_seconds, desk.clock)
+
     @service.loop
     async def carriers(_: Service) -> None:
         while True:
-            await each("booking", await queues.to_book(), book)
-            await each("cancelling", await queues.to_cancel_at_carrier(), cancel)
-            await each("tracking", await queues.quiet_shipments(desk.clock() - quiet), look_up)
-            await asyncio.sleep(settings.dispatch_interval_seconds)
+            await each("booking", booking := await queues.to_book(), book)
+            await each("cancelling", cancelling := await queues.to_cancel_at_carrier(), cancel)
+            tracking = await queues.quiet_shipments(desk.clock() - quiet)
+            await each("tracking", tracking, look_up)
+            if booking or cancelling or tracking:  # what failed is tried again next round
+                await pace.sleep(desk.clock())
+            else:
+                last = await queues.next_quiet()
+                await pace.sleep(last + quiet if last else None)
