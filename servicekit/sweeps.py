@@ -37,9 +37,10 @@ if TYPE_CHECKING:
     from servicekit.service import Service
 
 JUST_AFTER = 0.005
-# `longest` for a sweeper that every commit making an item due wakes (one replica): nothing
-# known is left for it to find; it covers what is not known (a hand-made change to a document)
-BACKSTOP = 30.0
+# `longest` for a sweeper that every commit making an item due wakes or nudges (one replica):
+# nothing the service writes is left for it to find; it covers a document changed by hand (a
+# test, an operator), found within 10 s instead of the old interval
+BACKSTOP = 10.0
 
 
 class Pace:
@@ -51,7 +52,7 @@ class Pace:
         self.longest = max(longest, every)
         self._woken = asyncio.Event()
         self._urgent = False
-        self._round_started = time.monotonic()
+        self._round_started: float | None = None  # the first round: when it ends (ms later)
 
     def wake(self) -> None:
         """Something is due now: the next round starts at once (no `every` floor: a wake is
@@ -67,12 +68,11 @@ class Pace:
         """Seconds from now to the next round, the current round having begun at
         `_round_started` and left `next_due` (None: nothing pending)."""
         now = time.monotonic()
-        target = self._round_started + self.longest
+        started = now if self._round_started is None else self._round_started
+        target = started + self.longest
         if next_due is not None:
-            # JUST_AFTER: a sweeper's query asks for due times before its clock's now
-            due_in = (next_due - self.clock()).total_seconds() + JUST_AFTER
-            target = min(target, now + due_in)
-        target = max(target, self._round_started + self.every)
+            target = min(target, now + seconds_to(next_due, self.clock))
+        target = max(target, started + self.every)
         return max(0.0, target - now)
 
     async def sleep(self, next_due: datetime | None) -> None:
@@ -82,7 +82,8 @@ class Pace:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._woken.wait(), delay)
         if self._woken.is_set() and not self._urgent:  # nudged: keep to one round per `every`
-            await asyncio.sleep(max(0.0, self._round_started + self.every - time.monotonic()))
+            started = self._round_started or time.monotonic()
+            await asyncio.sleep(max(0.0, started + self.every - time.monotonic()))
         self._woken.clear()
         self._urgent = False
         self._round_started = time.monotonic()
@@ -114,3 +115,18 @@ def nudged(service: Service, every: float, clock: Callable[[], datetime] = utcno
     pace = Pace(every, longest, clock)
     service.after_commit.append(pace.nudge)
     return pace
+
+
+def seconds_to(due: datetime, clock: Callable[[], datetime] = utcnow) -> float:
+    """Seconds from `clock()` to just after `due` (JUST_AFTER: a sweeper's query asks for due
+    times before its clock's now); negative when it is past."""
+    return (due - clock()).total_seconds() + JUST_AFTER
+
+
+def poll_wait(
+    next_due: datetime | None, shortest: float, longest: float, clock: Callable[[], datetime]
+) -> float:
+    """For a loop with its own wake-up (notification_svc's sender): seconds from now to its
+    next look, until just after `next_due` but within [shortest, longest]."""
+    wait = longest if next_due is None else min(longest, seconds_to(next_due, clock))
+    return max(shortest, wait)
