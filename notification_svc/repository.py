@@ -26,6 +26,7 @@ from notification_svc.domain import (
 )
 from schemas.notification import Channel
 from servicekit.mongo import Doc, due_by
+from servicekit.sweeps import earliest
 from servicekit.unit import find_by_id, preload, remember
 
 ACCOUNTS = "accounts"
@@ -154,6 +155,10 @@ class Notifications:
     async def due(self, now: datetime, limit: int) -> list[Notification]:
         cursor = self.collection.find({"dueAt": due_by(now)}).sort("dueAt", 1).limit(limit)
         return [from_doc(doc) for doc in await cursor.to_list()]
+
+    async def next_due(self) -> datetime | None:
+        """The earliest `dueAt`: a retry's, or the end of a sender's lease (one that died)."""
+        return await earliest(self.collection, {}, "dueAt")
 
     async def claim(self, ids: list[str], now: datetime, lease: timedelta) -> tuple[str, set[str]]:
         """Take these notifications for one send attempt each, in one write: the claim token

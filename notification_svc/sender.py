@@ -40,6 +40,7 @@ from notification_svc.settings import NotificationSettings
 from servicekit import faults
 from servicekit.mongo import Doc
 from servicekit.service import Service
+from servicekit.sweeps import BACKSTOP, poll_wait
 
 log = logging.getLogger(__name__)
 
@@ -100,11 +101,16 @@ class Sender:
         than a batch due: wait for the next hand-over or poll)."""
         next_poll = 0.0
         while True:
-            await self.send_held()
+            if await self.send_held():  # one that failed is due again soon: poll as before
+                next_poll = min(next_poll, time.monotonic() + self.poll_seconds)
             full = False
             if time.monotonic() >= next_poll:
                 full = await self.send_due() >= self.batch
-                next_poll = time.monotonic() + self.poll_seconds
+                # what is due later (a retry, a dead sender's lease) is read back; a new
+                # notification is handed over at commit (take), in whichever replica made it
+                due = await self.notifications.next_due()
+                wait = poll_wait(due, self.poll_seconds, BACKSTOP, self.clock)
+                next_poll = time.monotonic() + wait
             if not full and not self._held:
                 self._wake.clear()
                 with contextlib.suppress(TimeoutError):

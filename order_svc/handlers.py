@@ -4,7 +4,6 @@ deadline (000: 10 minutes) and paid orders that never got a saga outcome."""
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Sequence
 from functools import partial
@@ -23,6 +22,7 @@ from schemas.order import OrderStatusUpdate
 from schemas.payment import OrderPaymentEvent, PaymentStatus
 from schemas.saga import Disposition, OrderOutcome, SagaResponse
 from servicekit.mongo import Doc
+from servicekit.sweeps import nudged
 from servicekit.unit import Tx
 
 log = logging.getLogger(__name__)
@@ -187,12 +187,17 @@ def register(book: OrderBook) -> None:
             effects.notify(tx, new, NotificationType.COMPLETED)
         return new
 
+    # orders get their expiresAt and handoverDeadline in this service's transactions (they
+    # nudge the sweepers), and fall due then (read back): servicekit.sweeps
+    unpaid_pace = nudged(service, book.settings.unpaid_sweep_seconds, book.clock)
+    handover_pace = nudged(service, book.settings.handover_sweep_seconds, book.clock)
+
     @service.loop
     async def cancel_unpaid(_: object) -> None:
         while True:
-            for doc in await orders.unpaid_before(book.clock()):
+            for doc in (due := await orders.unpaid_before(book.clock())):
                 await service.transaction(partial(expire, order_id=doc["_id"]))
-            await asyncio.sleep(book.settings.unpaid_sweep_seconds)
+            await unpaid_pace.sleep(book.clock() if due else await orders.next_unpaid_expiry())
 
     async def expire(tx: Tx, *, order_id: str) -> None:
         doc = await orders.get(order_id, tx.session)
@@ -202,9 +207,11 @@ def register(book: OrderBook) -> None:
     @service.loop
     async def cancel_unconfirmed(_: object) -> None:
         while True:
-            for doc in await orders.handed_over_before(book.clock()):
+            for doc in (due := await orders.handed_over_before(book.clock())):
                 await service.transaction(partial(give_up, order_id=doc["_id"]))
-            await asyncio.sleep(book.settings.handover_sweep_seconds)
+            await handover_pace.sleep(
+                book.clock() if due else await orders.next_handover_deadline()
+            )
 
     async def give_up(tx: Tx, *, order_id: str) -> None:
         doc = await orders.get(order_id, tx.session)

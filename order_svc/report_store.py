@@ -20,6 +20,7 @@ from pymongo.errors import DuplicateKeyError
 
 from schemas.report_http import ReportState
 from servicekit.mongo import Doc
+from servicekit.sweeps import earliest
 
 RUNNING = ReportState.RUNNING.value
 
@@ -63,6 +64,10 @@ class Reports:
         """RUNNING reports nobody holds (new ones, and those of a writer that died)."""
         cursor = self.reports.find({"status": RUNNING, "leaseUntil": {"$lt": now}}).limit(limit)
         return await cursor.to_list()
+
+    async def next_lease_end(self) -> datetime | None:
+        """When the earliest lease on a RUNNING report ends (claimable from then on)."""
+        return await earliest(self.reports, {"status": RUNNING}, "leaseUntil")
 
     async def claim(self, doc: Doc, owner: str, until: datetime) -> bool:
         """Take the report if nobody else took it since `doc` was read."""

@@ -12,7 +12,6 @@ start by whoever takes it."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import os
 import uuid
@@ -31,6 +30,7 @@ from schemas.report_http import ReportState
 from servicekit import faults
 from servicekit.mongo import Doc
 from servicekit.service import Service
+from servicekit.sweeps import BACKSTOP, Pace
 from servicekit.unit import Tx
 
 log = logging.getLogger(__name__)
@@ -49,20 +49,22 @@ class ReportWriter:
         self.orders = service.db.orders
         self.owner = uuid.uuid4().hex  # this process's name on the leases it holds
         self.dir = Path(settings.report_dir)
-        self.wakeup = asyncio.Event()
+        # a report started here wakes the writer; one whose writer died is claimable at the end
+        # of its lease (read back); with replicas, one started in a replica that died before
+        # claiming it is found within the old poll (servicekit.sweeps)
+        poll = settings.report_poll_seconds
+        self.pace = Pace(poll, poll if settings.replicas > 1 else BACKSTOP, clock)
 
     def wake(self) -> None:
         """A report was just started here: take it now rather than at the next poll."""
-        self.wakeup.set()
+        self.pace.wake()
 
     async def run(self, _: object) -> None:
         while True:
-            self.wakeup.clear()
             for doc in await self.reports.claimable(self.clock()):
                 if await self.reports.claim(doc, self.owner, self._lease_end()):
                     await self.generate(doc)
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self.wakeup.wait(), self.settings.report_poll_seconds)
+            await self.pace.sleep(await self.reports.next_lease_end())
 
     async def generate(self, doc: Doc) -> None:
         report_id = doc["_id"]

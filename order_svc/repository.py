@@ -14,6 +14,7 @@ from order_svc.domain import OrderKind, Position, history_entry, to_millis
 from schemas.order import OrderStatus
 from servicekit.errors import StaleWrite
 from servicekit.mongo import Doc
+from servicekit.sweeps import earliest
 from servicekit.unit import find_by_id, preload, remember
 
 Session = AsyncClientSession | None
@@ -121,6 +122,14 @@ class Orders:
             {"status": OrderStatus.AWAITING_PAYMENT.value, "expiresAt": {"$lt": now}}
         ).limit(limit)
         return await cursor.to_list()
+
+    async def next_unpaid_expiry(self) -> datetime | None:
+        query = {"status": OrderStatus.AWAITING_PAYMENT.value}
+        return await earliest(self.orders, query, "expiresAt")
+
+    async def next_handover_deadline(self) -> datetime | None:
+        query = {"status": OrderStatus.IN_PROGRESS.value}
+        return await earliest(self.orders, query, "handoverDeadline")
 
     async def handed_over_before(self, now: datetime, limit: int = 100) -> list[Doc]:
         """Orders in progress whose saga outcome has not come by their hand-over deadline."""

@@ -1,8 +1,9 @@
 """Sweepers in an idle shop (issue 16, idle cost): orchestra's deadline sweeper reads its sagas
 when a deadline is near, not every second, and a saga whose participant stays silent is still
 compensated within a second of its deadline; payment_svc's refund loop reads its refunds when
-one is due, not twice a second; delivery_svc's loops read its cases and holds when one is due
-or a commit may have made one due, not every second."""
+one is due, not twice a second; delivery_svc's and order_svc's loops read their cases, holds,
+orders and reports when one is due or a commit may have made one due, and notification_svc's
+sender its notifications when one is due, not every second."""
 
 from __future__ import annotations
 
@@ -39,6 +40,22 @@ async def orchestra(infra: Infra) -> AsyncIterator[ServiceProcess]:
 @pytest.fixture(scope="module")
 async def delivery(infra: Infra) -> AsyncIterator[ServiceProcess]:
     proc = start_service(infra, "delivery_svc", Path(tempfile.mkdtemp()))
+    await proc.wait_ready()
+    yield proc
+    proc.kill()
+
+
+@pytest.fixture(scope="module")
+async def order(infra: Infra) -> AsyncIterator[ServiceProcess]:
+    proc = start_service(infra, "order_svc", Path(tempfile.mkdtemp()))
+    await proc.wait_ready()
+    yield proc
+    proc.kill()
+
+
+@pytest.fixture(scope="module")
+async def notification(infra: Infra) -> AsyncIterator[ServiceProcess]:
+    proc = start_service(infra, "notification_svc", Path(tempfile.mkdtemp()))
     await proc.wait_ready()
     yield proc
     proc.kill()
@@ -101,7 +118,7 @@ async def test_an_idle_payment_service_reads_its_refunds_a_few_times_in_eight_se
     payment: ServiceProcess, mongo: Client
 ) -> None:
     # the refund loop was woken by every refund made due, and looked anyway every 0.5 s
-    # (~16 reads of each collection in 8 s); now it reads them when one is due, or every 30 s
+    # (~16 reads of each collection in 8 s); now it reads them when one is due, or every 10 s
     db = payment.name
     assert await reads_over(mongo, f"{db}.refunds", 8.0) <= 4
     assert await reads_over(mongo, f"{db}.payments", 8.0) <= 8
@@ -112,7 +129,24 @@ async def test_an_idle_delivery_service_reads_its_cases_and_holds_a_few_times_in
 ) -> None:
     # its carrier, pickup-point and hold loops looked every second (5 reads of the cases and
     # 1 of the holds a second); a round now also reads the earliest due time, then sleeps
-    # until it or the 30 s backstop, or 1 s after a commit of the service
+    # until it or the 10 s backstop, or 1 s after a commit of the service
     db = delivery.name
     assert await reads_over(mongo, f"{db}.cases", 8.0) <= 12
     assert await reads_over(mongo, f"{db}.holds", 8.0) <= 4
+
+
+async def test_an_idle_order_service_reads_its_orders_and_reports_a_few_times_in_eight_seconds(
+    order: ServiceProcess, mongo: Client
+) -> None:
+    # the unpaid sweep looked every second, the hand-over sweep every 5 s and the report
+    # writer every second (~10 reads of the orders and 8 of the reports in 8 s)
+    db = order.name
+    assert await reads_over(mongo, f"{db}.orders", 8.0) <= 4
+    assert await reads_over(mongo, f"{db}.reports", 8.0) <= 2
+
+
+async def test_an_idle_notification_sender_reads_its_notifications_a_few_times_in_eight_seconds(
+    notification: ServiceProcess, mongo: Client
+) -> None:
+    # the sender's poll read them every second (8 reads in 8 s)
+    assert await reads_over(mongo, f"{notification.name}.notifications", 8.0) <= 2
