@@ -5,7 +5,9 @@
 `SAGASHOP_WAREHOUSE_DAMAGED_SHARE` (0.02) = the share of cases where an item turns out damaged).
 
 It reads store_svc's live picking cases every round and moves each one step on once `pace`
-has passed since its last move: created -> picking -> picked (or damaged) -> handed_over. It
+has passed since its last move: created -> picking -> picked (or damaged) -> handed_over. The
+next round comes when the next case it read falls due, `pace` later at most (a case opened
+after a round is due no sooner), instead of every `pace / 4` (2 s at most) as it did. It
 keeps nothing between rounds (the case's own history says when it last moved), so a crash or a
 restart loses nothing. `GET /config` shows `{paceSeconds, damagedShare}`, `PUT /config` (with
 the warehouse token) changes them; `/health` and `/ready` answer while it runs.
@@ -32,6 +34,8 @@ from servicekit.simulator import SimulatorSettings, refuse
 log = logging.getLogger("warehouse_sim")
 LIVE = "CREATED,PICKING,PICKED"
 NEXT = {"CREATED": "PICKING", "PICKING": "PICKED", "PICKED": "HANDED_OVER"}
+DUE_MARGIN = 0.01  # a timer may fire a little early: look just after a case falls due
+SHORTEST = 0.1  # between two rounds (pace 0 moves every case at every round)
 
 
 class WarehouseSettings(SimulatorSettings):
@@ -69,18 +73,23 @@ class Warehouse:
         timeout = aiohttp.ClientTimeout(total=10)
         self.http = aiohttp.ClientSession(timeout=timeout, headers=self.headers)
         while True:
+            wait = self.poll_seconds()
             try:
-                await self.round()
+                wait = await self.round()
             except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
                 log.warning("store not reachable: %r", exc)
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self.wake.wait(), self.poll_seconds())
+                await asyncio.wait_for(self.wake.wait(), wait)
             self.wake.clear()
 
     def poll_seconds(self) -> float:
+        """The next look after a round that could not see every case (the store away, a full
+        batch, a step refused)."""
         return min(max(self.config.pace_seconds / 4, 0.1), 2.0)
 
-    async def round(self) -> None:
+    async def round(self) -> float:
+        """Move on every case that is due; how long until the next round: until the next case
+        known falls due, at most `pace` (a case opened after this look is due no sooner)."""
         assert self.http is not None  # noqa: S101 - type narrowing, not a guard
         url = f"{self.settings.store_url}/picking"
         params = {"status": LIVE, "limit": str(self.settings.warehouse_batch)}
@@ -88,18 +97,28 @@ class Warehouse:
             body = await resp.json()
             if resp.status != 200:
                 log.warning("store refused the case list: %s %s", resp.status, body)
-                return
+                return self.poll_seconds()
         now = datetime.now(UTC)
+        wait = self.config.pace_seconds
         for case in body["cases"]:
-            if self.due(case, now):
-                await self.step(case)
+            left = self.left(case, now)
+            if left > 0:
+                wait = min(wait, left)
+            elif not await self.step(case):
+                wait = min(wait, self.poll_seconds())
+        if len(body["cases"]) >= self.settings.warehouse_batch:
+            wait = min(wait, self.poll_seconds())
+        return max(wait + DUE_MARGIN, SHORTEST)
 
-    def due(self, case: dict[str, Any], now: datetime) -> bool:
+    def left(self, case: dict[str, Any], now: datetime) -> float:
+        """Seconds until the case is due its next step (its last move + pace)."""
         last = case.get("updatedAt") or case["openedAt"]
         moved = datetime.fromisoformat(last.replace("Z", "+00:00"))
-        return (now - moved).total_seconds() >= self.config.pace_seconds
+        return self.config.pace_seconds - (now - moved).total_seconds()
 
-    async def step(self, case: dict[str, Any]) -> None:
+    async def step(self, case: dict[str, Any]) -> bool:
+        """Move the case on; False when the store refused it for another reason than someone
+        having moved it first (the next round comes at the old poll, to try again)."""
         assert self.http is not None  # noqa: S101 - type narrowing, not a guard
         body: dict[str, Any] = {"status": NEXT[case["status"]]}
         if case["status"] == "PICKING" and random.random() < self.config.damaged_share:  # noqa: S311 - simulator randomness, not security
@@ -112,6 +131,8 @@ class Warehouse:
                 log.info("case %s: %s", case["orderId"], body["status"])
             elif resp.status != 409:  # 409: someone else moved it first (staff, a REVERSE)
                 log.warning("case %s: %s refused %s", case["orderId"], body, resp.status)
+                return False
+        return True
 
     async def close(self) -> None:
         if self.http is not None:

@@ -3,11 +3,13 @@ when a deadline is near, not every second, and a saga whose participant stays si
 compensated within a second of its deadline; payment_svc's refund loop reads its refunds when
 one is due, not twice a second; delivery_svc's and order_svc's loops read their cases, holds,
 orders and reports when one is due or a commit may have made one due, and notification_svc's
-sender its notifications when one is due, not every second."""
+sender its notifications when one is due, not every second; the warehouse simulator asks
+store_svc for its picking cases when one is due, not every 2 s."""
 
 from __future__ import annotations
 
 import asyncio
+import secrets
 import tempfile
 import time
 from collections.abc import AsyncIterator
@@ -59,6 +61,21 @@ async def notification(infra: Infra) -> AsyncIterator[ServiceProcess]:
     await proc.wait_ready()
     yield proc
     proc.kill()
+
+
+@pytest.fixture(scope="module")
+async def store_and_warehouse(infra: Infra) -> AsyncIterator[ServiceProcess]:
+    """store_svc and a warehouse simulator at its default pace (10 s a step)."""
+    token = secrets.token_hex(8)
+    logs = Path(tempfile.mkdtemp())
+    store = start_service(infra, "store_svc", logs, env={"SAGASHOP_WAREHOUSE_TOKEN": token})
+    await store.wait_ready()
+    env = {"SAGASHOP_STORE_URL": store.url, "SAGASHOP_WAREHOUSE_TOKEN": token}
+    warehouse = start_service(infra, "store_svc.warehouse_sim", logs, env=env)
+    await warehouse.wait_ready()
+    yield store
+    warehouse.kill()
+    store.kill()
 
 
 @pytest.fixture(scope="module")
@@ -150,3 +167,10 @@ async def test_an_idle_notification_sender_reads_its_notifications_a_few_times_i
 ) -> None:
     # the sender's poll read them every second (8 reads in 8 s)
     assert await reads_over(mongo, f"{notification.name}.notifications", 8.0) <= 2
+
+
+async def test_an_idle_warehouse_simulator_asks_for_the_picking_cases_once_a_pace_not_every_2_s(
+    store_and_warehouse: ServiceProcess, mongo: Client
+) -> None:
+    # with no case it asks again a pace (10 s) later: a case opened meanwhile is due no sooner
+    assert await reads_over(mongo, f"{store_and_warehouse.name}.picking", 8.0) <= 1
