@@ -1,19 +1,16 @@
-"""Sweepers in an idle shop (issue 16, idle cost): orchestra's deadline sweeper reads its sagas
-when a deadline is near, not every second, and a saga whose participant stays silent is still
-compensated within a second of its deadline; payment_svc's refund loop reads its refunds when
-one is due, not twice a second; delivery_svc's and order_svc's loops read their cases, holds,
-orders and reports when one is due or a commit may have made one due, and notification_svc's
-sender its notifications when one is due, not every second; the warehouse simulator asks
-store_svc for its picking cases when one is due, not every 2 s."""
+"""Sweepers in an idle shop (issue 16, idle cost): a service's loops read what they sweep when
+an item is due, or a commit of the service may have made one due, or every 10 s, not every
+second; a saga whose participant stays silent is still compensated within a second of its
+deadline; the warehouse simulator asks store_svc for its picking cases when one is due, not
+every 2 s. The reads are counted by the embedded database (its `top` command)."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import secrets
-import tempfile
 import time
 from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -21,90 +18,57 @@ from pymongo import AsyncMongoClient
 
 from launcher.processes import ServiceProcess
 from schemas import topics
-from tests.conftest import start_service
 from tests.integration.test_orchestra_saga import paid_order
 from tests.support.infra import Infra
 from tests.support.kafka import eventually, publish
+from tests.support.services import running
 
 Client = AsyncMongoClient[dict[str, object]]
 TIMEOUT = 20.0  # the saga timeout of this module's orchestra: its sweeper sleeps 10 s when idle
+WINDOW = 8.0
 
-
-@pytest.fixture(scope="module")
-async def orchestra(infra: Infra) -> AsyncIterator[ServiceProcess]:
-    env = {"SAGASHOP_SAGA_TIMEOUT_SECONDS": str(TIMEOUT)}
-    proc = start_service(infra, "orchestra", Path(tempfile.mkdtemp()), env=env)
-    await proc.wait_ready()
-    yield proc
-    proc.kill()
-
-
-@pytest.fixture(scope="module")
-async def delivery(infra: Infra) -> AsyncIterator[ServiceProcess]:
-    proc = start_service(infra, "delivery_svc", Path(tempfile.mkdtemp()))
-    await proc.wait_ready()
-    yield proc
-    proc.kill()
-
-
-@pytest.fixture(scope="module")
-async def order(infra: Infra) -> AsyncIterator[ServiceProcess]:
-    proc = start_service(infra, "order_svc", Path(tempfile.mkdtemp()))
-    await proc.wait_ready()
-    yield proc
-    proc.kill()
-
-
-@pytest.fixture(scope="module")
-async def notification(infra: Infra) -> AsyncIterator[ServiceProcess]:
-    proc = start_service(infra, "notification_svc", Path(tempfile.mkdtemp()))
-    await proc.wait_ready()
-    yield proc
-    proc.kill()
-
-
-@pytest.fixture(scope="module")
-async def store_and_warehouse(infra: Infra) -> AsyncIterator[ServiceProcess]:
-    """store_svc and a warehouse simulator at its default pace (10 s a step)."""
-    token = secrets.token_hex(8)
-    logs = Path(tempfile.mkdtemp())
-    store = start_service(infra, "store_svc", logs, env={"SAGASHOP_WAREHOUSE_TOKEN": token})
-    await store.wait_ready()
-    env = {"SAGASHOP_STORE_URL": store.url, "SAGASHOP_WAREHOUSE_TOKEN": token}
-    warehouse = start_service(infra, "store_svc.warehouse_sim", logs, env=env)
-    await warehouse.wait_ready()
-    yield store
-    warehouse.kill()
-    store.kill()
-
-
-@pytest.fixture(scope="module")
-async def payment(infra: Infra) -> AsyncIterator[ServiceProcess]:
-    proc = start_service(infra, "payment_svc", Path(tempfile.mkdtemp()))
-    await proc.wait_ready()
-    yield proc
-    proc.kill()
+# per service, the collections its loops sweep: at most this many reads in WINDOW now (a
+# round reads the due items and the earliest due time, then sleeps until it or 10 s), and
+# what the old fixed polls made (in a comment)
+IDLE = {
+    "orchestra": {"sagas": 8},  # 16: overdue sagas of 2 states every second
+    "payment_svc": {"refunds": 4, "payments": 8},  # 16 and 20: refunds every 0.5 s
+    "delivery_svc": {"cases": 12, "holds": 4},  # 40 and 8: 5 reads a second, holds 1
+    "order_svc": {"orders": 4, "reports": 2},  # 10 and 8: unpaid 1 s, hand-over 5 s, reports
+    "notification_svc": {"notifications": 2},  # 8: the sender's poll every second
+}
 
 
 async def reads(client: Client, ns: str) -> int:
-    """How many queries the embedded database has answered on `ns` (its `top` command)."""
+    """How many queries the embedded database has answered on `ns`."""
     totals: Any = (await client.admin.command("top"))["totals"]
     return int(totals.get(ns, {}).get("queries", {}).get("count", 0))
 
 
-async def reads_over(client: Client, ns: str, seconds: float) -> int:
-    before = await reads(client, ns)
+async def reads_over(client: Client, namespaces: list[str], seconds: float) -> dict[str, int]:
+    before = {ns: await reads(client, ns) for ns in namespaces}
     await asyncio.sleep(seconds)
-    return await reads(client, ns) - before
+    return {ns: await reads(client, ns) - before[ns] for ns in namespaces}
 
 
-async def test_an_idle_orchestra_reads_its_sagas_a_few_times_in_eight_seconds_not_every_second(
-    orchestra: ServiceProcess, mongo: Client
+@pytest.fixture(scope="module")
+async def orchestra(infra: Infra) -> AsyncIterator[ServiceProcess]:
+    async with running(infra, "orchestra", SAGASHOP_SAGA_TIMEOUT_SECONDS=str(TIMEOUT)) as proc:
+        yield proc
+
+
+@pytest.mark.parametrize("module", IDLE)
+async def test_an_idle_service_reads_what_its_loops_sweep_a_few_times_in_eight_seconds(
+    infra: Infra, orchestra: ServiceProcess, mongo: Client, module: str
 ) -> None:
-    # a round reads each active state's overdue sagas and earliest deadline (4 queries), then
-    # sleeps half the saga timeout (10 s) when none is active: at most 2 rounds touch 8 s;
-    # the fixed 1 s sweep made 16 reads
-    assert await reads_over(mongo, f"{orchestra.name}.sagas", 8.0) <= 8
+    async with contextlib.AsyncExitStack() as stack:
+        proc = orchestra
+        if module != "orchestra":
+            proc = await stack.enter_async_context(running(infra, module))
+        namespaces = [f"{proc.name}.{collection}" for collection in IDLE[module]]
+        counted = await reads_over(mongo, namespaces, WINDOW)
+    at_most = {f"{proc.name}.{c}": n for c, n in IDLE[module].items()}
+    assert all(counted[ns] <= at_most[ns] for ns in namespaces), (counted, at_most)
 
 
 async def test_a_silent_participant_is_compensated_within_a_second_of_the_deadline(
@@ -131,46 +95,14 @@ async def test_a_silent_participant_is_compensated_within_a_second_of_the_deadli
     assert 0 <= late <= 1.2, late
 
 
-async def test_an_idle_payment_service_reads_its_refunds_a_few_times_in_eight_seconds(
-    payment: ServiceProcess, mongo: Client
-) -> None:
-    # the refund loop was woken by every refund made due, and looked anyway every 0.5 s
-    # (~16 reads of each collection in 8 s); now it reads them when one is due, or every 10 s
-    db = payment.name
-    assert await reads_over(mongo, f"{db}.refunds", 8.0) <= 4
-    assert await reads_over(mongo, f"{db}.payments", 8.0) <= 8
-
-
-async def test_an_idle_delivery_service_reads_its_cases_and_holds_a_few_times_in_eight_seconds(
-    delivery: ServiceProcess, mongo: Client
-) -> None:
-    # its carrier, pickup-point and hold loops looked every second (5 reads of the cases and
-    # 1 of the holds a second); a round now also reads the earliest due time, then sleeps
-    # until it or the 10 s backstop, or 1 s after a commit of the service
-    db = delivery.name
-    assert await reads_over(mongo, f"{db}.cases", 8.0) <= 12
-    assert await reads_over(mongo, f"{db}.holds", 8.0) <= 4
-
-
-async def test_an_idle_order_service_reads_its_orders_and_reports_a_few_times_in_eight_seconds(
-    order: ServiceProcess, mongo: Client
-) -> None:
-    # the unpaid sweep looked every second, the hand-over sweep every 5 s and the report
-    # writer every second (~10 reads of the orders and 8 of the reports in 8 s)
-    db = order.name
-    assert await reads_over(mongo, f"{db}.orders", 8.0) <= 4
-    assert await reads_over(mongo, f"{db}.reports", 8.0) <= 2
-
-
-async def test_an_idle_notification_sender_reads_its_notifications_a_few_times_in_eight_seconds(
-    notification: ServiceProcess, mongo: Client
-) -> None:
-    # the sender's poll read them every second (8 reads in 8 s)
-    assert await reads_over(mongo, f"{notification.name}.notifications", 8.0) <= 2
-
-
 async def test_an_idle_warehouse_simulator_asks_for_the_picking_cases_once_a_pace_not_every_2_s(
-    store_and_warehouse: ServiceProcess, mongo: Client
+    infra: Infra, mongo: Client
 ) -> None:
-    # with no case it asks again a pace (10 s) later: a case opened meanwhile is due no sooner
-    assert await reads_over(mongo, f"{store_and_warehouse.name}.picking", 8.0) <= 1
+    # at its default pace (10 s a step) with no case it asks again 10 s later: a case opened
+    # meanwhile is due no sooner; it asked every 2 s (4 reads in 8 s)
+    token = secrets.token_hex(8)
+    async with running(infra, "store_svc", SAGASHOP_WAREHOUSE_TOKEN=token) as store:
+        env = {"SAGASHOP_STORE_URL": store.url, "SAGASHOP_WAREHOUSE_TOKEN": token}
+        async with running(infra, "store_svc.warehouse_sim", **env):
+            picking = f"{store.name}.picking"
+            assert (await reads_over(mongo, [picking], WINDOW))[picking] <= 1
