@@ -59,6 +59,7 @@ from servicekit.simulator import Handler, SimulatorSettings, refuse
 
 log = logging.getLogger("carrier_sim")
 MAX_BACKOFF_SECONDS = 30.0
+IDLE_SECONDS = 60.0  # the longest between two rounds with nothing due (a booking wakes it)
 M = TypeVar("M", bound=BaseModel)
 
 
@@ -158,6 +159,7 @@ class Carriers:
         self.shipments: dict[str, dict[str, Any]] = {}
         self.by_key: dict[str, str] = {}
         self.stats = {"errors": 0, "slow": 0, "webhookFailures": 0, "eventsSent": 0}
+        self.wake = asyncio.Event()  # a booking, a sent event to keep, a new config
         self.dirty: set[str] = set()  # shipments changed since they were last written
         self.senders: dict[str, asyncio.Task[None]] = {}
         self.http: aiohttp.ClientSession | None = None
@@ -279,6 +281,7 @@ class Carriers:
         self.by_key[key] = shipment_id
         self.keep("shipment", shipment)  # booked means remembered: the key finds it after a crash
         log.info("booked %s for order %s (%s)", shipment_id, req.order_id, quote["company"])
+        self.wake.set()
         return True, shipment
 
     def cancel(self, shipment_id: str) -> dict[str, Any]:
@@ -367,7 +370,26 @@ class Carriers:
                         self.senders[sid] = asyncio.create_task(self.deliver(shipment))
             except Exception:
                 log.exception("carrier schedule tick failed")
-            await asyncio.sleep(min(0.2, self.config.pace_seconds / 2))
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.wake.wait(), self.next_tick())
+            self.wake.clear()
+
+    def next_tick(self) -> float:
+        """Seconds until the next shipment is due a move (or to be lost), at least the old tick
+        (0.2 s, or half the pace), IDLE_SECONDS at most: a round every tick whatever was due
+        cost an idle shop a wake-up every 0.2 s."""
+        tick = min(0.2, self.config.pace_seconds / 2)
+        due = []
+        for shipment in self.shipments.values():
+            if CarrierStatus(shipment["status"]) in FINAL:
+                continue
+            if shipment["lostSince"] is not None:
+                due.append(shipment["lostSince"] + self.config.lost_after_seconds)
+            elif shipment["nextAt"] is not None:
+                due.append(shipment["nextAt"])
+        if not due:
+            return IDLE_SECONDS
+        return min(max(min(due) - time.time(), tick), IDLE_SECONDS)
 
     async def deliver(self, shipment: dict[str, Any]) -> None:
         """The shipment's unsent events, in order, each until the webhook answers 2xx."""
@@ -384,6 +406,7 @@ class Carriers:
             entry["sent"] = True
             self.stats["eventsSent"] += 1
             self.dirty.add(shipment["shipmentId"])
+            self.wake.set()  # the next round keeps it in the file
 
     async def post(self, body: bytes) -> bool:
         assert self.http is not None  # noqa: S101 - type narrowing, not a guard
@@ -486,6 +509,7 @@ async def put_config(request: web.Request) -> web.Response:
     except ValueError as exc:
         raise Refusal(400, f"bad config: {exc}") from exc
     log.info("config now %s", carriers.config.model_dump(by_alias=True))
+    carriers.wake.set()  # a shorter wait for a lost parcel, say
     return await get_config(request)
 
 

@@ -22,6 +22,7 @@ file of the parcels, so a restart resumes; default `pickup-sim.json` beside
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import random
@@ -41,7 +42,9 @@ from servicekit.simulator import SimulatorSettings, refuse
 log = logging.getLogger("pickup_sim")
 # what the pickup-code SMS says (notification_svc/templates/delivery.j2)
 CODE = re.compile(r"[Кк]од получения:?\s*(\d{6})")
-TICK_SECONDS = 0.2
+TICK_SECONDS = 0.2  # the shortest gap between two rounds
+IDLE_SECONDS = 60.0  # the longest, with no parcel on its way or waiting (a new one wakes it)
+LIVE = ("in_transit", "waiting")
 
 
 class SimSettings(SimulatorSettings):
@@ -85,6 +88,7 @@ class Counters:
         self.auth = {"Authorization": f"Bearer {settings.pickup_token}"}
         self.http: aiohttp.ClientSession | None = None
         self.texts: list[str] | None = None
+        self.wake = asyncio.Event()
 
     def _load(self) -> dict[str, dict[str, Any]]:
         try:
@@ -110,6 +114,7 @@ class Counters:
         }
         self.parcels[parcel.orderId] = row
         self.save()
+        self.wake.set()
         return row
 
     async def tick(self) -> None:
@@ -180,7 +185,17 @@ class Counters:
                 await self.tick()
             except Exception:
                 log.exception("pickup counters' round failed; going on")
-            await asyncio.sleep(TICK_SECONDS)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.wake.wait(), self.next_round())
+            self.wake.clear()
+
+    def next_round(self) -> float:
+        """Seconds until the next parcel on its way or waiting is due (what failed is due
+        already: TICK_SECONDS), instead of a round every TICK_SECONDS whatever is due."""
+        due = [row["dueAt"] for row in self.parcels.values() if row["state"] in LIVE]
+        if not due:
+            return IDLE_SECONDS
+        return min(max(min(due) - time.time(), TICK_SECONDS), IDLE_SECONDS)
 
 
 COUNTERS = web.AppKey("counters", Counters)
