@@ -2,7 +2,12 @@
 an item is due, or a commit of the service may have made one due, or every 10 s, not every
 second; a saga whose participant stays silent is still compensated within a second of its
 deadline; the warehouse simulator asks store_svc for its picking cases when one is due, not
-every 2 s. The reads are counted by the embedded database (its `top` command)."""
+every 2 s. The reads are counted by the embedded database (its `top` command).
+
+The module runs on a broker and database of its own: a service started on the session's would
+first apply every message earlier modules left on its topics (a new consumer group reads from
+the earliest offset), and its loops would then have work (cases to book at carriers that are
+not running, tried again every second): not an idle service."""
 
 from __future__ import annotations
 
@@ -19,7 +24,7 @@ from pymongo import AsyncMongoClient
 from launcher.processes import ServiceProcess
 from schemas import topics
 from tests.integration.test_orchestra_saga import paid_order
-from tests.support.infra import Infra
+from tests.support.infra import Infra, provide_infra
 from tests.support.kafka import eventually, publish
 from tests.support.services import running
 
@@ -49,6 +54,19 @@ async def reads_over(client: Client, namespaces: list[str], seconds: float) -> d
     before = {ns: await reads(client, ns) for ns in namespaces}
     await asyncio.sleep(seconds)
     return {ns: await reads(client, ns) - before[ns] for ns in namespaces}
+
+
+@pytest.fixture(scope="module")
+async def infra() -> AsyncIterator[Infra]:
+    async with provide_infra() as provided:
+        yield provided
+
+
+@pytest.fixture(scope="module")
+async def mongo(infra: Infra) -> AsyncIterator[Client]:
+    client: Client = AsyncMongoClient(infra.mongo_url, tz_aware=True)
+    yield client
+    await client.close()
 
 
 @pytest.fixture(scope="module")
