@@ -73,6 +73,28 @@ def test_a_busy_consumer_parks_its_fetches_20_ms_and_an_idle_one_100_ms_again(
     assert consumer.wait_ms == 100  # quiet for 2 s: back to the idle park
 
 
+def test_notices_idle_at_500_ms_while_the_services_on_an_orders_way_idle_at_100() -> None:
+    # the first order after a quiet spell meets 100 ms parks at every hop as before; only the
+    # consumer nothing waits for (the notices that follow a status) parks longer when idle
+    from billing_svc.settings import BillingSettings
+    from delivery_svc.settings import DeliverySettings
+    from notification_svc.settings import NotificationSettings
+    from orchestra.settings import OrchestraSettings
+    from order_svc.settings import OrderSettings
+    from payment_svc.settings import PaymentSettings
+    from store_svc.settings import StoreSettings
+
+    on_the_way = (
+        OrderSettings, OrchestraSettings, StoreSettings, PaymentSettings, DeliverySettings,
+        BillingSettings,
+    )  # fmt: skip
+    for settings in on_the_way:
+        pace = FetchPace.of(settings())
+        assert pace is not None and (pace.idle_ms, pace.active_ms) == (100, 20), settings
+    notices = FetchPace.of(NotificationSettings())
+    assert notices is not None and (notices.idle_ms, notices.active_ms) == (500, 20)
+
+
 async def test_the_prompt_subscriber_paces_the_fetches_of_its_consumer() -> None:
     pace = FetchPace.of(ServiceSettings())
     subscriber = prompt(batch_subscriber(), pace)
